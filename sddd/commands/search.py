@@ -1,0 +1,72 @@
+"""`sddd search`: ranked passages for a question."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sddd.commands.common import JSON_HELP, get_config
+from sddd.errors import EXIT_OK
+from sddd.render import notice, out, print_json
+from sddd.search import SearchResult, search
+
+
+def highlight(snippet: str, terms: list[str]) -> str:
+    """Rich markup with the query's words in bold."""
+    text = escape(snippet)
+    if not terms:
+        return text
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)),
+                         re.IGNORECASE)
+    return pattern.sub(lambda m: f"[bold yellow]{m.group(0)}[/bold yellow]", text)
+
+
+def render(result: SearchResult) -> None:
+    if not result.results:
+        out.print(f"No results for {result.query!r}.")
+        return
+    table = Table(title=f"sddd search: {escape(result.query)}", title_justify="left",
+                  show_lines=True, expand=True)
+    table.add_column("#", justify="right", width=2)
+    table.add_column("score", justify="right", width=5)
+    table.add_column("where", overflow="fold", ratio=2)
+    table.add_column("passage", ratio=5)
+    for hit in result.results:
+        anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
+        where = f"[cyan]{escape(hit.path)}[/cyan]{anchor}"
+        where += f"\n[dim]{hit.kind}, line {hit.line}[/dim]"
+        passage = f"[bold]{escape(hit.heading)}[/bold]\n{highlight(hit.snippet, hit.terms)}"
+        table.add_row(str(hit.rank), f"{hit.score:.3f}", where, passage)
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("search")
+    def search_command(
+        ctx: typer.Context,
+        query: str = typer.Argument(..., help="What you are looking for, in your own words."),
+        k: int = typer.Option(5, "-k", "--top", help="How many passages to show."),
+        kind: str | None = typer.Option(
+            None, "--kind", help="Only this kind: guide, report, profile or archive."
+        ),
+        path: str | None = typer.Option(
+            None, "--path", help="Only files matching this glob, e.g. 'docs/guides/*'."
+        ),
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    ) -> None:
+        """Find the passages that answer QUERY, best first, with their score (cosine).
+
+        If files changed since the last `sddd index`, the index is brought up to date
+        first, so answers always come from the files as they are.
+        """
+        config = get_config(ctx)
+        result = search(config, query, k, kind=kind, path_glob=path,
+                        notice=None if as_json else notice)
+        if as_json:
+            print_json(result.to_json())
+        else:
+            render(result)
+        raise typer.Exit(EXIT_OK)

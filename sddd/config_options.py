@@ -1,0 +1,123 @@
+"""Typed options for sddd.yaml, each with its own validation and message (after mkdocs).
+
+An option validates one value and returns it converted; on a bad value it raises
+``OptionError`` with a message that the loader prefixes with the file, line and key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class OptionError(ValueError):
+    """A value does not fit its option; the message says what is expected."""
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "true/false",
+            int: "an integer", float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+@dataclass
+class Option:
+    default: Any = None
+    help: str = ""
+
+    def validate(self, value: Any) -> Any:
+        return value
+
+
+@dataclass
+class Str(Option):
+    choices: tuple[str, ...] = ()
+    pattern: str = ""
+
+    def validate(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise OptionError(f"expected a non-empty string, got {_type_name(value)}")
+        if self.choices and value not in self.choices:
+            raise OptionError(f"expected one of {', '.join(self.choices)}; got {value!r}")
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            raise OptionError(f"{value!r} does not match the expected form {self.pattern}")
+        return value
+
+
+@dataclass
+class StrList(Option):
+    def validate(self, value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise OptionError(f"expected a list of strings, got {_type_name(value)}")
+        return list(value)
+
+
+@dataclass
+class Number(Option):
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+    def validate(self, value: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise OptionError(f"expected a number, got {_type_name(value)}")
+        if self.integer and not isinstance(value, int):
+            raise OptionError(f"expected an integer, got {value!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise OptionError(f"must be at least {self.minimum}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise OptionError(f"must be at most {self.maximum}, got {value}")
+        return value
+
+
+@dataclass
+class Mapping(Option):
+    """A nested group of options: unknown keys inside are errors too."""
+
+    schema: dict[str, Option] | None = None
+
+    def validate(self, value: Any) -> dict[str, Any]:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise OptionError(f"expected a mapping, got {_type_name(value)}")
+        schema = self.schema or {}
+        out: dict[str, Any] = {}
+        for key in value:
+            if key not in schema:
+                known = ", ".join(sorted(schema))
+                raise OptionError(f"unknown key {key!r} (known keys: {known})")
+        for key, option in schema.items():
+            if key in value and value[key] is not None:
+                try:
+                    out[key] = option.validate(value[key])
+                except OptionError as exc:
+                    raise OptionError(f"{key}: {exc}") from None
+            else:
+                out[key] = option.default
+        return out
+
+
+@dataclass
+class ListOf(Option):
+    """A list whose items are checked by ``item`` (a callable returning the converted item)."""
+
+    item: Callable[[Any], Any] | None = None
+
+    def validate(self, value: Any) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise OptionError(f"expected a list, got {_type_name(value)}")
+        if self.item is None:
+            return list(value)
+        out = []
+        for index, entry in enumerate(value):
+            try:
+                out.append(self.item(entry))
+            except OptionError as exc:
+                raise OptionError(f"item {index + 1}: {exc}") from None
+        return out

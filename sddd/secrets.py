@@ -1,0 +1,107 @@
+"""Find and redact strings that look like secrets.
+
+Used wherever text is stored or shown: the index, deploy plans, audit findings.
+A value written as a ``${VAR}`` reference is not a secret: it names one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MASK = "***"
+
+# Token shapes that are secrets wherever they appear.
+TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{16,}\b")),
+    ("API key (sk-)", re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b")),
+    ("AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+]
+
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
+# Names that contain those words but hold counts or settings, not secrets.
+NOT_SECRET_NAME = re.compile(r"TOKENS|TOKENIZER|KEY_?CACHE|KEYS?_?(DTYPE|SIZE|LEN)", re.IGNORECASE)
+
+# NAME=value, NAME: value, "NAME": "value", --api-key value, --api-key=value
+ASSIGNMENT = re.compile(
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)(?P<q1>["']?)(?P<sep>\s*[=:]\s*|\s+)(?P<q2>["']?)"""
+    r"""(?P<value>[^\s"',}\]]+)"""
+)
+
+PLACEHOLDERS = {"changeme", "<your-token>", "xxx", "none", "null", "true", "false", MASK}
+
+
+def is_secret_name(name: str) -> bool:
+    name = name.replace("-", "_")
+    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip("\"'").lower()
+    return (
+        not lowered
+        or lowered.startswith("${")
+        or lowered.startswith("$")
+        or lowered in PLACEHOLDERS
+        or (lowered.startswith("<") and lowered.endswith(">"))
+        or set(lowered) <= {"x", "*", "-", "_", "."}
+        or len(lowered) < 4
+        or re.fullmatch(r"[0-9.]+", lowered) is not None
+    )
+
+
+@dataclass
+class SecretMatch:
+    kind: str
+    start: int
+    end: int
+    value: str
+
+    @property
+    def masked(self) -> str:
+        return mask_value(self.value)
+
+
+def mask_value(value: str) -> str:
+    """Show at most the first 3 characters: enough to recognise, never enough to use."""
+    return value[:3] + MASK if len(value) > 8 else MASK
+
+
+def find_secrets(text: str) -> list[SecretMatch]:
+    """Every secret-looking span in ``text``: token shapes, and values of secret-named keys."""
+    found: list[SecretMatch] = []
+    for kind, pattern in TOKEN_PATTERNS:
+        for match in pattern.finditer(text):
+            found.append(SecretMatch(kind, match.start(), match.end(), match.group(0)))
+    for match in ASSIGNMENT.finditer(text):
+        name, value = match.group("name"), match.group("value")
+        if not is_secret_name(name) or _is_placeholder(value):
+            continue
+        # "--api-key value" on a command line, or NAME=value / NAME: value.
+        if match.group("sep").strip() == "" and not name.startswith("--"):
+            continue
+        found.append(SecretMatch(f"value of {name.lstrip('-')}", match.start("value"),
+                                 match.end("value"), value))
+    found.sort(key=lambda m: m.start)
+    merged: list[SecretMatch] = []
+    for item in found:
+        if merged and item.start < merged[-1].end:
+            continue
+        merged.append(item)
+    return merged
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret-looking value replaced by ``***``."""
+    matches = find_secrets(text)
+    if not matches:
+        return text
+    out, last = [], 0
+    for match in matches:
+        out.append(text[last:match.start])
+        out.append(MASK)
+        last = match.end
+    out.append(text[last:])
+    return "".join(out)
