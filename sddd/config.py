@@ -31,6 +31,18 @@ SCHEMA: dict[str, opt.Option] = {
     "min_score": opt.Number(default=0.5, minimum=-1.0, maximum=1.0, help="default target cosine"),
     "top_k": opt.Number(default=5, minimum=1, integer=True, help="default target rank"),
     "targets": opt.ListOf(default=[], help="discoverability targets (see `sddd check`)"),
+    "archive": opt.Mapping(schema={
+        "retention_months": opt.Number(default=6, minimum=0, maximum=120, integer=True,
+                                       help="months an archive is kept before its review date"),
+        "category": opt.Str(default="docker_configs", pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+                            help="default folder prefix: archives/<category>_<YYYYMMDD>/"),
+        "variant_markers": opt.StrList(
+            default=["fixed", "new", "improved", "optimized", "memory-optimized", "original-parser",
+                     "old", "bak", "backup", "orig", "copy"],
+            help="name segments that mark a superseded copy (docker-compose-medium-fixed.yml)"),
+        "near_duplicate": opt.Number(default=0.6, minimum=0.0, maximum=1.0,
+                                     help="share of identical settings that makes a near-duplicate"),
+    }, help="`sddd archive`: retention, folder naming, variant detection"),
 }
 
 
