@@ -58,7 +58,7 @@ for module in (index, search):
 
 def main() -> None:
     try:
-        app()
+        app(prog_name="sddd")
     except SdddError as exc:
         from sddd.render import error_line
 

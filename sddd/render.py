@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
 
 
 def print_json(data: Any) -> None:

@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         with Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+            disable=not err.is_terminal,
         ) as progress:
             report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice)
         render(report)

@@ -29,11 +29,13 @@ def render(result: SearchResult) -> None:
         out.print(f"No results for {result.query!r}.")
         return
     table = Table(title=f"sddd search: {escape(result.query)}", title_justify="left",
-                  show_lines=True, expand=True)
+                  show_lines=True)
+    longest = max(len(h.path) + len(h.anchor or "") + 1 for h in result.results)
     table.add_column("#", justify="right", width=2)
     table.add_column("score", justify="right", width=5)
-    table.add_column("where", overflow="fold", ratio=2)
-    table.add_column("passage", ratio=5)
+    # The location is what people copy: keep it on one line when the terminal allows.
+    table.add_column("where", overflow="fold", min_width=min(longest, out.width // 2))
+    table.add_column("passage", ratio=1, min_width=30)
     for hit in result.results:
         anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
         where = f"[cyan]{escape(hit.path)}[/cyan]{anchor}"

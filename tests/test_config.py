@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sddd.config import find_config, load_config
+from sddd.errors import ConfigError
+
+
+def test_found_by_walking_up(tmp_path: Path):
+    (tmp_path / "sddd.yaml").write_text("model: all-MiniLM-L6-v2\ntop_k: 3\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_config(deep) == tmp_path / "sddd.yaml"
+    config = load_config(start=deep)
+    assert config.root == tmp_path.resolve() and config.top_k == 3
+    assert config.docs == ["docs/**/*.md"] and config.index_dir == tmp_path.resolve() / ".sddd"
+
+
+def test_unknown_key_names_key_file_and_line(tmp_path: Path):
+    path = tmp_path / "sddd.yaml"
+    path.write_text("docs: ['docs/**/*.md']\nmodle: x\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "'modle'" in message and f"{path}:2" in message and "known keys" in message
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("top_k: many\n", "top_k: expected a number"),
+        ("top_k: 0\n", "top_k: must be at least 1"),
+        ("docs: 3\n", "docs: expected a list of strings"),
+        ("min_score: 2\n", "min_score: must be at most 1"),
+        ("- just\n- a list\n", "must be a mapping"),
+    ],
+)
+def test_wrong_types_name_the_key(tmp_path: Path, text: str, expected: str):
+    path = tmp_path / "sddd.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_malformed_yaml_gives_line(tmp_path: Path):
+    path = tmp_path / "sddd.yaml"
+    path.write_text("docs:\n  - a\n  b: [\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line is not None and str(path) in str(caught.value)
+
+
+def test_explicit_path_that_does_not_exist(tmp_path: Path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
