@@ -9,6 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -47,35 +48,34 @@ def explain(result: TargetResult) -> str:
 
 def table(report: CheckReport) -> Table:
     """Failed targets first (with the document that won), then the ones that pass."""
-    grid = Table(title="sddd check", title_justify="left", expand=True)
+    grid = Table(title="sddd check", title_justify="left", expand=True, box=box.SIMPLE_HEAD, show_lines=True,
+                 pad_edge=False)
     grid.add_column("", width=1)
-    grid.add_column("target", overflow="fold", ratio=2)
-    grid.add_column("rank", justify="right", width=6)
-    grid.add_column("score", justify="right", width=12)
-    grid.add_column("margin", justify="right", width=7)
-    grid.add_column("expected (passage found)", overflow="fold", ratio=2)
-    grid.add_column("ranked above it", overflow="fold", ratio=2)
-    ordered = sorted(report.results, key=lambda r: r.passed)
-    for r in ordered:
+    grid.add_column("target", overflow="fold", ratio=1)
+    grid.add_column("rank", justify="right", width=5)
+    grid.add_column("score", justify="right", width=11)
+    grid.add_column("margin", justify="right", width=6)
+    grid.add_column("found / ranked above it", overflow="fold", ratio=1)
+    for r in sorted(report.results, key=lambda r: r.passed):
         t = r.target
         mark = "[green]✓[/green]" if r.passed else "[bold red]✗[/bold red]"
         rank = "-" if r.rank is None else f"{r.rank}/{t.top_k}"
-        if r.rank is not None and r.rank > t.top_k:
+        if r.rank is None or r.rank > t.top_k:
             rank = f"[red]{rank}[/red]"
         score = f"{_score(r.score)} ≥{t.min_score:g}"
-        if r.score is not None and r.score < t.min_score:
+        if r.score is None or r.score < t.min_score:
             score = f"[red]{score}[/red]"
         margin = "-" if r.margin is None else f"{r.margin:+.3f}"
         if r.matched is not None:
-            expected = f"[cyan]{escape(r.matched.where)}[/cyan]"
+            where = f"[cyan]{escape(r.matched.where)}[/cyan]"
         else:
-            expected = "\n".join(f"[cyan]{escape(str(e))}[/cyan]" for e in t.expect)
-        wrong = r.best_wrong
-        above = f"{escape(wrong.where)} ({wrong.score:.3f})" if wrong else "[dim]-[/dim]"
+            where = "\n".join(f"[cyan]{escape(str(e))}[/cyan]" for e in t.expect)
+        if r.best_wrong:
+            where += f"\n[red]above:[/red] {escape(r.best_wrong.where)} ({r.best_wrong.score:.3f})"
         label = f"[bold]{escape(t.id)}[/bold]\n[dim]{escape(t.query)}[/dim]"
         if not r.passed:
             label += f"\n[red]{escape(r.reason)}[/red]"
-        grid.add_row(mark, label, rank, score, margin, expected, above)
+        grid.add_row(mark, label, rank, score, margin, where)
     return grid
 
 

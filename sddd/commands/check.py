@@ -95,10 +95,10 @@ def register(app: typer.Typer) -> None:
             None, "--output", "-o", metavar="FILE",
             help="Write the report to FILE (atomically); print only the summary line."),
         fail_under_mrr: float | None = typer.Option(
-            None, "--fail-under-mrr", metavar="X", min=0.0, max=1.0,
+            None, "--fail-under-mrr", metavar="X",
             help="Also fail when MRR@k over the targets is below X (0 to 1)."),
         fail_under_hit_at_k: float | None = typer.Option(
-            None, "--fail-under-hit-at-k", metavar="X", min=0.0, max=1.0,
+            None, "--fail-under-hit-at-k", metavar="X",
             help="Also fail when the share of targets within their top_k is below X."),
         suggest_path: Path | None = typer.Option(
             None, "--suggest", metavar="PATH",
@@ -132,8 +132,13 @@ def register(app: typer.Typer) -> None:
             else:
                 render_suggestions(report)
             raise typer.Exit(EXIT_OK)
-        gates = {name: value for name, value in
-                 (("mrr_at_k", fail_under_mrr), ("hit_at_k", fail_under_hit_at_k)) if value is not None}
+        gates: dict[str, float] = {}
+        for option, name, value in (("--fail-under-mrr", "mrr_at_k", fail_under_mrr),
+                                    ("--fail-under-hit-at-k", "hit_at_k", fail_under_hit_at_k)):
+            if value is not None:
+                if not 0.0 <= value <= 1.0:
+                    raise UsageError(f"{option} must be between 0 and 1; got {value:g}")
+                gates[name] = value
         result = run_checks(config, select(targets, tags), gates=gates,
                             notice=None if quiet else notice)
         emit(result, fmt, output)
