@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from sddd import __version__
-from sddd.commands import check, index, search
+from sddd.commands import archive, check, deploy, index, search
 from sddd.errors import EXIT_INTERRUPTED, SdddError
 
 EXIT_INTERNAL = 70
@@ -52,7 +52,7 @@ def root(
     ctx.obj = {"config": config}
 
 
-for module in (index, search, check):
+for module in (index, search, check, archive, deploy):
     module.register(app)
 
 

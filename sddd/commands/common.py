@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from sddd.config import Config, load_config
+from sddd.journal import recover_pending
+from sddd.render import notice
 
 JSON_HELP = "Print the result as JSON on stdout."
 
@@ -16,4 +18,7 @@ def get_config(ctx: typer.Context) -> Config:
     root = ctx.find_root() if ctx is not None else None
     if root is not None and root.obj and root.obj.get("config"):
         path = root.obj["config"]
-    return load_config(path)
+    config = load_config(path)
+    # Finish an archive/restore that a crash interrupted (one stat when there is none).
+    recover_pending(config, notice=notice)
+    return config
