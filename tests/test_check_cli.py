@@ -208,3 +208,24 @@ def test_suggest(repo):
     assert "Benchmark of 1 October" in table.stdout
     gone = run_sddd("check", "--suggest", "docs/nope.md", cwd=repo.root)
     assert gone.returncode == 2 and "docs/nope.md does not exist" in gone.stderr
+
+
+def test_shipped_hook_and_workflow_run_real_commands(tmp_path):
+    """The pre-commit hook and the example workflow call options that exist, as documented."""
+    import yaml
+
+    from .conftest import REPO
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (hook,) = [h for h in hooks if h["id"] == "sddd-check"]
+    assert hook["entry"] == "sddd check" and hook["pass_filenames"] is False
+    flow = yaml.safe_load((REPO / "examples/github-actions.yml").read_text(encoding="utf-8"))
+    steps = flow["jobs"]["discoverability"]["steps"]
+    runs = " ".join(s.get("run", "") for s in steps)
+    assert "sddd check --format github" in runs
+    assert "sddd check --format junit --output reports/sddd-check.xml" in runs
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "reports/sddd-check.xml"
+    help_text = run_sddd("check", "--help", cwd=tmp_path).stdout
+    for option in ("--format", "--output", "--targets", "--tag", "--fail-under-mrr", "--suggest"):
+        assert option in help_text

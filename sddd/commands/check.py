@@ -106,15 +106,15 @@ def register(app: typer.Typer) -> None:
                  "they reach now, to write new targets."),
         as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
     ) -> None:
-        """Check that each target's query finds its expected document.
+        """Check that each target's query still finds its expected document.
 
-        A target passes when a passage of an expected document (or the expected heading,
-        for path#anchor) ranks within the target's top_k documents with a cosine score of
-        at least its min_score. Exit 0 when every target and gate passes, 1 when one
-        fails, 2 on a usage or configuration error.
+        A target passes when its expected document (or heading, for path#anchor)
+        ranks within top_k documents with a cosine score of at least min_score.
 
-        Query embeddings are cached in the index: a second run with the same documents and
-        targets does not load the model.
+        Exit 0: every target and gate passed. 1: one failed. 2: usage or config error.
+
+        Query embeddings are cached in the index: a second run with the same
+        documents and targets does not load the model.
         """
         if as_json:
             fmt = "json"
