@@ -81,10 +81,20 @@ def connect() -> Any:
         client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
         client.ping()
     except (DockerException, OSError) as exc:
-        reason = str(exc).split("(", 1)[0].strip()[:160]
+        reason = _reason(str(exc))
         raise EngineError(f"Docker engine not reachable at {engine_host()} ({reason}); start dockerd "
                           "or fix DOCKER_HOST") from None
     return client
+
+
+def _reason(text: str) -> str:
+    for needle, said in (("Connection refused", "connection refused"),
+                         ("No such file or directory", "no socket there"),
+                         ("Permission denied", "permission denied on the socket"),
+                         ("timed out", "timed out"), ("Name or service not known", "unknown host")):
+        if needle in text:
+            return said
+    return text.split("(", 1)[0].strip()[:120] or "no answer"
 
 
 def engine_info(client: Any) -> EngineInfo:
@@ -95,3 +105,38 @@ def engine_info(client: Any) -> EngineInfo:
         or ("nvidia" in cdi and Path("/etc/cdi/nvidia.yaml").exists())
     return EngineInfo(version=str(info.get("ServerVersion", "?")), runtimes=runtimes,
                       default_runtime=str(info.get("DefaultRuntime", "")), gpu_runtime=gpu)
+
+
+# --- containers sddd manages ---------------------------------------------------------------------
+
+LABEL_MANAGED = "sddd.managed"
+LABEL_PROFILE = "sddd.profile"
+LABEL_HASH = "sddd.config-hash"
+LABEL_MODEL = "sddd.model"
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+def managed_containers(client: Any, project: str | None = None) -> list[Any]:
+    """Containers sddd started (all states), optionally of one Compose project."""
+    filters = [f"{LABEL_MANAGED}=true"]
+    if project:
+        filters.append(f"{PROJECT_LABEL}={project}")
+    return client.containers.list(all=True, filters={"label": filters})
+
+
+def project_containers(client: Any, project: str, service: str | None = None) -> list[Any]:
+    """Containers of a Compose project (started by sddd or by hand)."""
+    filters = [f"{PROJECT_LABEL}={project}"]
+    if service:
+        filters.append(f"{SERVICE_LABEL}={service}")
+    return client.containers.list(all=True, filters={"label": filters})
+
+
+def published_port(container: Any, container_port: int) -> int | None:
+    """The host port bound to ``container_port``/tcp, as the engine reports it."""
+    ports = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    for binding in ports.get(f"{container_port}/tcp") or []:
+        if binding.get("HostPort"):
+            return int(binding["HostPort"])
+    return None
