@@ -290,11 +290,12 @@ def suggest(config: Config, path: str, targets: Sequence[Target], *, encoder: En
     if not config.resolve(rel).is_file():
         raise UsageError(f"{path} does not exist; pass a document of the index to --suggest")
     existing = [t.id for t in targets if any(e.path == rel for e in t.expect)]
-    probes = [Target(f"suggest-{i + 1}", query, [Expected(rel)], config.min_score, config.top_k,
-                     source=rel) for i, (query, _s, _a) in enumerate(candidate_queries(config, rel))]
+    found = candidate_queries(config, rel)
+    # A heading's query is measured against that section (path#anchor), as a target would be.
+    probes = [Target(f"suggest-{i + 1}", query, [Expected(rel, anchor)], config.min_score,
+                     config.top_k, source=rel) for i, (query, _s, anchor) in enumerate(found)]
     if not probes:
         return SuggestReport(rel, existing, [])
     results, loaded = _rankings(config, probes, encoder, notice)
-    found = candidate_queries(config, rel)
     suggestions = [Suggestion(q, s, a, r) for (q, s, a), r in zip(found, results, strict=True)]
     return SuggestReport(rel, existing, suggestions, loaded)

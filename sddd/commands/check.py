@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -22,7 +23,8 @@ from sddd.targets import load_targets, select
 
 
 def render_suggestions(report: SuggestReport) -> None:
-    grid = Table(title=f"sddd check --suggest {escape(report.path)}", title_justify="left", expand=True)
+    grid = Table(title=f"sddd check --suggest {escape(report.path)}", title_justify="left", expand=True,
+                 box=box.SIMPLE_HEAD, pad_edge=False)
     grid.add_column("", width=1)
     grid.add_column("query", overflow="fold", ratio=3)
     grid.add_column("expect", overflow="fold", ratio=3)
@@ -37,6 +39,10 @@ def render_suggestions(report: SuggestReport) -> None:
         grid.add_row(mark, escape(s.query), f"[cyan]{escape(expect)}[/cyan]",
                      "-" if r.rank is None else str(r.rank),
                      "-" if r.score is None else f"{r.score:.3f}", wrong)
+    if report.suggestions:
+        probe = report.suggestions[0].result.target
+        grid.caption = f"✓: rank ≤ {probe.top_k} and score ≥ {probe.min_score:g} (the defaults of sddd.yaml)"
+        grid.caption_justify = "left"
     out.print(grid)
     if report.targets:
         out.print(f"Targets already expecting it: {', '.join(report.targets)}")
@@ -48,7 +54,8 @@ def render_suggestions(report: SuggestReport) -> None:
                   "as a reader would ask):")
         for s in good:
             expect = f"{report.path}#{s.anchor}" if s.anchor else report.path
-            out.print(f"  - query: {s.query!r}\n    expect: {expect}", markup=False, highlight=False)
+            out.print(f"  - query: {json.dumps(s.query, ensure_ascii=False)}\n    expect: {expect}",
+                      markup=False, highlight=False)
 
 
 def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
