@@ -51,11 +51,11 @@ def table(report: CheckReport) -> Table:
     grid = Table(title="sddd check", title_justify="left", expand=True, box=box.SIMPLE_HEAD, show_lines=True,
                  pad_edge=False)
     grid.add_column("", width=1)
-    grid.add_column("target", overflow="fold", ratio=1)
+    grid.add_column("target", overflow="fold", ratio=2)
     grid.add_column("rank", justify="right", width=5)
     grid.add_column("score", justify="right", width=11)
     grid.add_column("margin", justify="right", width=6)
-    grid.add_column("found / ranked above it", overflow="fold", ratio=1)
+    grid.add_column("found / ranked above it", overflow="fold", ratio=3)
     for r in sorted(report.results, key=lambda r: r.passed):
         t = r.target
         mark = "[green]✓[/green]" if r.passed else "[bold red]✗[/bold red]"
