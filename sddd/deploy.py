@@ -127,7 +127,8 @@ def preflight(plan: Plan, client: Any) -> list[str]:
             path=where.path if where else None, line=where.line if where else None)
     own = {c.name for c in engine.project_containers(client, plan.profile.project, svc.name)}
     if plan.host_port and not _port_free(plan.host_port) and not _held_by(client, plan.host_port, own):
-        where = svc.source_of("ports")
+        index = next((i for i, p in enumerate(svc.ports) if p.host == plan.host_port), 0)
+        where = svc.source_of("ports", index)
         raise ConflictError(f"host port {plan.host_port} is already in use; stop what holds it "
                             "(ss -ltnp) or change the port variable in the env file",
                             path=where.path if where else None, line=where.line if where else None)

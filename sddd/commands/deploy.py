@@ -64,8 +64,9 @@ class StatusLine:
         self.last_key: tuple[str, str, str] | None = None
 
     def __call__(self, state: WaitState) -> None:
-        text = (f"[bold]{state.state}[/bold] · health [bold]{state.health}[/bold] · "
-                f"{state.elapsed:5.1f}s · {escape(state.phase)}")
+        head = (f"[bold]{state.state}[/bold] · health [bold]{state.health}[/bold] · "
+                f"{escape(state.phase)}")
+        text = f"{state.elapsed:5.1f}s · {head}"
         if state.last_line:
             text += f"\n  [dim]{escape(state.last_line[:110])}[/dim]"
         if err.is_terminal:
@@ -77,7 +78,8 @@ class StatusLine:
         key = (state.state, state.health, state.phase)
         if key != self.last_key:
             self.last_key = key
-            err.print(f"  {state.elapsed:6.1f}s  {text.splitlines()[0]}")
+            last = f"  [dim]| {escape(state.last_line[:80])}[/dim]" if state.last_line else ""
+            err.print(f"  {state.elapsed:6.1f}s  {head}{last}")
 
     def stop(self) -> None:
         if self.live is not None:
