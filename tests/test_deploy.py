@@ -214,3 +214,14 @@ def test_dry_run_of_the_canonical_profiles_touches_nothing(tmp_path: Path) -> No
                                  cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
         plan = json.loads(as_json.stdout)
         assert plan["findings"] == [] and plan["service"]["environment"]["HF_TOKEN"] == "hf_***"
+
+
+def test_no_wait_returns_once_started(project: Project) -> None:
+    project.write(service_yaml(project.name, "echo 'slow start'; sleep 600"))
+    done = project.sddd("deploy", "--no-wait", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outcome"] == "started"
+    status = json.loads(project.sddd("status", "--json").stdout)
+    assert [s["state"] for s in status if s["project"] == project.name] == ["running"]
+    history = json.loads(project.sddd("status", "--history", "--json").stdout)
+    assert history[-1]["outcome"] == "started" and history[-1]["seconds"] is None
