@@ -7,13 +7,14 @@ renamed or removed, without changing the schema name.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from sddd.checks import CheckReport, SuggestReport, TargetResult
+if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
+    from sddd.checks import CheckReport, SuggestReport, TargetResult
 
 SCHEMA = "sddd.check/1"
 SUGGEST_SCHEMA = "sddd.check.suggest/1"

@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -15,11 +16,12 @@ from rich.table import Table
 
 from sddd import check_reports
 from sddd.atomic import atomic_write_text
-from sddd.checks import CheckReport, SuggestReport, run_checks, suggest
 from sddd.commands.common import JSON_HELP, get_config
 from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.render import notice, out, print_json
-from sddd.targets import load_targets, select
+
+if TYPE_CHECKING:
+    from sddd.checks import CheckReport, SuggestReport
 
 
 def render_suggestions(report: SuggestReport) -> None:
@@ -127,6 +129,9 @@ def register(app: typer.Typer) -> None:
             fmt = "json"
         if fmt not in check_reports.FORMATS:
             raise UsageError(f"--format must be one of {', '.join(check_reports.FORMATS)}; got {fmt!r}")
+        from sddd.checks import run_checks, suggest  # numpy, FAISS: only when checking
+        from sddd.targets import load_targets, select
+
         config = get_config(ctx)
         targets = load_targets(config, targets_file)
         quiet = fmt != "table" and output is None
