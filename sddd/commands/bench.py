@@ -182,12 +182,12 @@ def register(app: typer.Typer) -> None:
         progress = None if as_json else notice
         params: PrefixParams | LoadParams
         if scenario == "prefix":
-            params = PrefixParams(rounds=rounds or 5, prefix_tokens=prefix_tokens)
+            params = PrefixParams(rounds=5 if rounds is None else rounds, prefix_tokens=prefix_tokens)
             params.check()
             metrics = run_prefix(endpoint, served, params, progress)
         else:
-            params = LoadParams(requests=rounds or 32, concurrency=concurrency, input_tokens=input_tokens,
-                                output_tokens=output_tokens)
+            params = LoadParams(requests=32 if rounds is None else rounds, concurrency=concurrency,
+                                input_tokens=input_tokens, output_tokens=output_tokens)
             params.check()
             metrics = run_load(endpoint, served, params, progress)
         run = history.new_run(scenario, vars(params), endpoint.base_url, served,
