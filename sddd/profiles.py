@@ -54,7 +54,6 @@ from sddd.vllm_args import VllmArg, command_tokens, parse_vllm_args
 from sddd.yamlio import load_yaml
 
 UNSUPPORTED = ("extends", "include")
-NOT_VLLM = {"sh", "bash", "ash", "dash", "env", "httpd", "busybox", "sleep", "true", "echo"}
 
 
 @dataclass(frozen=True)
@@ -305,9 +304,7 @@ def _resolve_service(profile: str, files: list[str], project: str, name: str, sp
     sources = {k[2:]: v for k, v in all_sources.items() if k[:2] == prefix}
     if ("services", name) in all_sources:
         sources[()] = all_sources[("services", name)]
-    tokens = command_tokens(spec.get("command"))
-    # A shell or another program is not `vllm serve`: its first word is no model.
-    args = [] if tokens and Path(tokens[0]).name in NOT_VLLM else parse_vllm_args(tokens)
+    args = parse_vllm_args(spec.get("command"))
     vllm = {a.flag: a.value for a in args}
     env = spec.get("environment") or {}
     service = ResolvedService(

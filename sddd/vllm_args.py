@@ -11,6 +11,10 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+# Programs whose first argument is not a model: a shell, a test server. A command that
+# starts with one of them is not `vllm serve` and has no vLLM arguments.
+NOT_VLLM = {"sh", "bash", "ash", "dash", "env", "httpd", "busybox", "sleep", "true", "echo"}
+
 
 @dataclass(frozen=True)
 class VllmArg:
@@ -35,6 +39,8 @@ def command_tokens(command: Any) -> list[str]:
 def parse_vllm_args(command: Any) -> list[VllmArg]:
     """The flags in ``command``, in order, with their values."""
     tokens = command_tokens(command)
+    if tokens and tokens[0].rsplit("/", 1)[-1] in NOT_VLLM:
+        return []
     args: list[VllmArg] = []
     i = 0
     # Skip a leading program name such as "vllm serve" or "python -m ...".
