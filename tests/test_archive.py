@@ -23,6 +23,7 @@ from sddd.config import load_config
 from sddd.journal import JOURNAL_NAME, _copy_across, sha256_of
 
 from .conftest import REPO, run_sddd
+from .helpers import require
 
 SEED_NAMES = [
     "docker-compose-large.yml",
@@ -92,6 +93,7 @@ def make_tree(root: Path, *, use_git: bool, untracked: int = 0) -> dict[str, str
         (root / name).write_text(seed_compose(name), encoding="utf-8")
         hashes[name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
     if use_git:
+        require(shutil.which("git") is not None, "git is not installed (.ci/steps/30-git.sh)")
         git(root, "init", "-q", "-b", "main")
         git(root, "config", "user.name", "Test")
         git(root, "config", "user.email", "test@example.invalid")
