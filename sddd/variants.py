@@ -34,8 +34,8 @@ from typing import Any
 from sddd import archive_git
 from sddd.config import SCHEMA, Config
 from sddd.errors import InputError
-from sddd.interpolation import Interpolator
-from sddd.profiles import gpu_reservation, mask_spec, parse_ports, profile_files
+from sddd.profiles import gpu_reservation, mask_spec, profile_files
+from sddd.secrets import is_secret_name, mask_value, redact
 from sddd.vllm_args import args_dict
 from sddd.yamlio import parse_yaml, read_text
 
@@ -43,6 +43,7 @@ YAMLISH = re.compile(r"\.ya?ml(?:$|[.~_-])|compose", re.IGNORECASE)
 DATED = re.compile(r"(?:^|[-_.])((?:19|20)\d\d-?[01]\d-?[0-3]\d)(?:[T_-]?\d{4,6})?(?=$|[-_.])")
 SKIP_DIRS = {"node_modules", "__pycache__", "site", "venv"}
 SERVICE_KEYS = ("ipc", "shm_size", "runtime")
+REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?][^}]*)?\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -80,6 +81,14 @@ def markers_in(name: str, markers: list[str]) -> list[str]:
     return [m for m in found if not any(m != other and m in other for other in found)]
 
 
+def _env_value(name: str, value: Any) -> str:
+    """A ``${VAR}`` reference names a secret and is shown; a literal secret value is masked."""
+    text = "" if value is None else str(value)
+    if REFERENCE.fullmatch(text):
+        return text
+    return mask_value(text) if text and is_secret_name(name) else redact(text)
+
+
 def service_settings(spec: dict[str, Any]) -> dict[str, str]:
     """One service flattened to comparable settings, secrets masked."""
     spec = dict(spec)
@@ -87,15 +96,17 @@ def service_settings(spec: dict[str, Any]) -> dict[str, str]:
     if isinstance(env, list):
         pairs = [str(item).partition("=") for item in env]
         spec["environment"] = {name: value for name, _, value in pairs}
+    env = spec.get("environment") if isinstance(spec.get("environment"), dict) else {}
     spec = mask_spec(spec)
     out: dict[str, str] = {}
     if spec.get("image"):
         out["image"] = str(spec["image"])
     for flag, value in args_dict(spec.get("command")).items():
         out[flag] = "(on)" if value is None else value
-    for name, value in (spec.get("environment") or {}).items():
-        out[f"environment.{name}"] = "" if value is None else str(value)
-    ports = sorted(f"{p.host}:{p.container}" for p in parse_ports(spec.get("ports") or []))
+    for name, value in (env or {}).items():
+        out[f"environment.{name}"] = _env_value(str(name), value)
+    # As written: "${VLLM_PORT_MEDIUM:-5002}:8000" and "8002:8000" are different choices.
+    ports = sorted(str(p) for p in spec.get("ports") or [])
     if ports:
         out["ports"] = ", ".join(ports)
     gpu = gpu_reservation(spec)
@@ -125,8 +136,7 @@ def _services(path: Path, rel: str) -> dict[str, dict[str, str]] | None:
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
         return None
-    # Defaults such as ${VLLM_PORT_MEDIUM:-5002} resolve the same way on both sides.
-    data = Interpolator({}).data(data, rel, doc.lines)
+    # Compared as written, not interpolated: ${VAR} references say which variable is meant.
     return {str(name): service_settings(spec) for name, spec in data["services"].items()
             if isinstance(spec, dict)}
 

@@ -106,3 +106,15 @@ def test_markers_come_from_sddd_yaml(tmp_path):
     assert "profiles/medium.draft.yml" in found
     assert "docker-compose-medium.old.yml" in found  # still a compose file outside profiles/
     assert found["docker-compose-medium.old.yml"].causes == ["outside-profiles"]
+
+
+def test_differences_never_show_a_secret_value(tmp_path):
+    config = build(tmp_path / "repo", use_git=False)
+    leaky = MEDIUM.replace("VLLM_API_KEY: ${VLLM_API_KEY_MEDIUM}", "VLLM_API_KEY: plaintextkey123456")
+    assert leaky != MEDIUM
+    (config.root / "docker-compose-leaky.yml").write_text(leaky)
+    found = {c.path: c for c in detect_variants(config)}
+    sim = found["docker-compose-leaky.yml"].closest
+    diffs = {d.key: (d.candidate, d.profile) for d in sim.differences}
+    assert diffs == {"environment.VLLM_API_KEY": ("pla***", "${VLLM_API_KEY_MEDIUM}")}
+    assert "plaintextkey123456" not in repr(found)

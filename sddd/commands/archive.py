@@ -27,6 +27,10 @@ from sddd.variants import Candidate, detect_variants
 MAX_DIFFS = 8
 
 
+def _value(value: str | None) -> str:
+    return "[dim](unset)[/dim]" if value is None else escape(value) if value else '""'
+
+
 def render_candidates(candidates: list[Candidate]) -> None:
     if not candidates:
         out.print("No superseded-looking config found: nothing to archive.")
@@ -34,13 +38,13 @@ def render_candidates(candidates: list[Candidate]) -> None:
     table = Table(title=f"sddd archive --detect: {len(candidates)} candidate(s)", title_justify="left",
                   show_lines=True, expand=True)
     table.add_column("file", style="cyan", overflow="fold", ratio=2)
-    table.add_column("why", ratio=4)
-    table.add_column("what differs from the closest profile", ratio=4)
+    table.add_column("why", ratio=4, overflow="fold")
+    table.add_column("what differs from the closest profile", ratio=4, overflow="fold")
     for c in candidates:
         diffs = ""
         if c.closest is not None:
-            shown = [f"{escape(d.key)}: {escape(d.candidate or '(unset)')} vs "
-                     f"{escape(d.profile or '(unset)')}" for d in c.closest.differences[:MAX_DIFFS]]
+            shown = [f"{escape(d.key)}: {_value(d.candidate)} vs {_value(d.profile)}"
+                     for d in c.closest.differences[:MAX_DIFFS]]
             more = len(c.closest.differences) - MAX_DIFFS
             diffs = "\n".join(shown + ([f"[dim]... {more} more (--json)[/dim]"] if more > 0 else []))
         why = "\n".join(f"- {escape(r)}" for r in c.reasons)
