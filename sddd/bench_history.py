@@ -145,5 +145,6 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> Comparison:
                    if k != "errors"]
     metrics = [CompareRow("metrics", k, (a.get("metrics") or {}).get(k), (b.get("metrics") or {}).get(k))
                for k in metric_keys]
-    rows = ([r for r in settings if r.differs] + params + metrics + [r for r in settings if not r.differs])
+    differing = sorted((r for r in settings if r.differs), key=lambda r: r.section != "flags")
+    rows = differing + params + metrics + [r for r in settings if not r.differs]
     return Comparison(a, b, rows)
