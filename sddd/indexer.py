@@ -3,7 +3,8 @@
 A file whose size and mtime match the index is not even read. A file that changed is
 re-chunked; each of its chunks whose embedded text is unchanged keeps its vector, only
 new text is embedded. Chunks of deleted files are pruned. The model is loaded only when
-something must be embedded.
+something must be embedded. The lexical (FTS5) table is rebuilt from the chunks' text at every
+commit; an index from an older lexical version is rewritten with every vector reused.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sddd.config import Config
 from sddd.corpus import Chunk, Discovery, SourceFile, discover, is_compose_path
 from sddd.embedder import Encoder, load_encoder, model_info
 from sddd.errors import InputError
+from sddd.lexical import LEXICAL_VERSION
 from sddd.markdown_chunks import markdown_chunks
 from sddd.store import (
     CHUNKER_VERSION,
@@ -145,7 +147,7 @@ def build_index(
                 f"nothing to index: no file matches docs {config.docs} or profiles {config.profiles} "
                 f"under {config.root}; add documents or fix the globs in sddd.yaml",
             )
-        if old is not None and is_fresh(old, found):
+        if old is not None and is_fresh(old, found) and old.lexical_version == LEXICAL_VERSION:
             report.files = len(found.files)
             report.chunks = old.count
             report.reused = old.count
@@ -276,7 +278,8 @@ def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) ->
     """
     store = open_store(config.index_dir)
     _ = store.vectors  # surfaces a corrupt vector file now, with the fix
-    if store.fingerprint == store_fingerprint(config) and is_fresh(store, discover(config)):
+    if (store.fingerprint == store_fingerprint(config) and store.lexical_version == LEXICAL_VERSION
+            and is_fresh(store, discover(config))):
         return store
     store.close()
     report = build_index(config, notice=notice)

@@ -1,8 +1,12 @@
 """Query -> ranked passages.
 
 The query is embedded (from the query cache when it was seen before, so a repeated query
-loads no model), compared with every chunk by cosine (inner product of normalised
-vectors), filtered by kind and path, and returned with a snippet around the query's words.
+loads no model) and compared with every chunk by cosine (inner product of normalised
+vectors); it is also matched against the lexical (FTS5/BM25) table, which finds pasted
+identifiers a dense model blurs. ``hybrid`` (the default) fuses both rankings by reciprocal
+rank fusion; ``dense`` and ``lexical`` use one side. Every hit reports its dense cosine, since
+discoverability thresholds are cosine. Results are filtered by kind and path and carry a
+snippet around the query's words.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from sddd.indexer import ensure_fresh
 from sddd.store import QueryCache, Store, StoredChunk
 
 SNIPPET_CHARS = 220
+MODES = ("hybrid", "dense", "lexical")
+RRF_K = 60  # the constant of the RRF paper; not tuned to any eval set
+FUSION_DEPTH = 100  # passages of each side that take part in the fusion
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
 STOPWORDS = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "how", "what",
              "why", "le", "la", "les", "de", "du", "des", "un", "une", "et", "ou", "en", "pour"}
@@ -38,20 +45,33 @@ class Hit:
     line: int
     snippet: str
     terms: list[str] = field(default_factory=list, repr=False)
+    dense_rank: int | None = field(default=None, repr=False)
+    lexical_rank: int | None = field(default=None, repr=False)
+    lexical_score: float | None = field(default=None, repr=False)
+    fused: float | None = field(default=None, repr=False)
 
-    def to_json(self) -> dict:
-        return {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
+    def to_json(self, explain: bool = False) -> dict:
+        data = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
                 "anchor": self.anchor, "heading": self.heading, "kind": self.kind,
                 "line": self.line, "snippet": self.snippet}
+        if explain:
+            data.update(dense_rank=self.dense_rank, lexical_rank=self.lexical_rank,
+                        lexical_score=None if self.lexical_score is None else round(self.lexical_score, 4),
+                        fused_score=None if self.fused is None else round(self.fused, 6))
+        return data
 
 
 @dataclass
 class SearchResult:
     query: str
     results: list[Hit]
+    mode: str = "hybrid"
 
-    def to_json(self) -> dict:
-        return {"query": self.query, "results": [h.to_json() for h in self.results]}
+    def to_json(self, explain: bool = False) -> dict:
+        data = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
+        if explain:
+            data["mode"] = self.mode
+        return data
 
 
 def query_terms(query: str) -> list[str]:
@@ -97,16 +117,119 @@ class QueryEncoder:
             if self.encoder is None:
                 self.encoder = load_encoder(self.config.model, self.config.root)
                 self.model_loaded = True
-            fresh = self.encoder.encode(missing)
+            # Models that embed queries differently from passages (e5's "query: ") say so.
+            encode = getattr(self.encoder, "encode_queries", None) or self.encoder.encode
+            fresh = encode(missing)
             new = dict(zip(missing, fresh, strict=True))
             self.cache.put_many(self.fingerprint, new)
             cached.update(new)
         return np.stack([cached[q] for q in queries]).astype(np.float32)
 
 
-def validate_filters(kind: str | None) -> None:
+def validate_filters(kind: str | None, mode: str = "hybrid") -> None:
     if kind is not None and kind not in KINDS:
         raise UsageError(f"--kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    if mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
+
+
+@dataclass
+class Ranked:
+    """One passage of a ranking, with how each side ranked it (1-based; None: not in its list)."""
+
+    score: float  # the dense cosine, whatever the mode: thresholds are cosine
+    chunk: StoredChunk
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    lexical_score: float | None = None  # BM25, higher is better
+    fused: float | None = None  # the reciprocal-rank-fusion score (hybrid)
+
+
+def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:
+    if kind is None and path_glob is None:
+        return None
+    return {
+        int(cid) for cid, path, chunk_kind in store.db.execute("SELECT id, path, kind FROM chunks")
+        if (kind is None or chunk_kind == kind)
+        and (path_glob is None or fnmatch.fnmatch(path, path_glob))
+    }
+
+
+def _fuse(dense: list[int], lexical: list[int], depth: int) -> dict[int, float]:
+    """Reciprocal rank fusion (Cormack et al., 2009) of the top ``depth`` of both lists."""
+    fused: dict[int, float] = {}
+    for ranking in (dense[:depth], lexical[:depth]):
+        for position, cid in enumerate(ranking, 1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + position)
+    return fused
+
+
+def rank_details(
+    store: Store,
+    vectors: np.ndarray,
+    k: int,
+    *,
+    kind: str | None = None,
+    path_glob: str | None = None,
+    mode: str = "hybrid",
+    queries: Sequence[str] | None = None,
+) -> list[list[Ranked]]:
+    """For each query, the top ``k`` passages passing the filters, best first, in ``mode``.
+
+    Hybrid and lexical modes need the query texts (``queries``); without them the ranking
+    is dense. Hybrid ranks every passage in either side's top ``FUSION_DEPTH`` by RRF,
+    then the remaining passages in dense order, so a deep ``k`` still ranks the whole index.
+    """
+    validate_filters(kind, mode)
+    if queries is None:
+        mode = "dense"
+    elif len(queries) != len(vectors):
+        raise ValueError("rank: one query text per vector")
+    if store.count == 0:
+        return [[] for _ in range(len(vectors))]
+    allowed = _allowed_ids(store, kind, path_glob)
+    depth = max(k, FUSION_DEPTH)
+    if mode == "dense":
+        scores, ids = store.search(vectors, store.count if allowed is not None else k)
+        cosines = None
+    else:
+        cosines = np.asarray(vectors, dtype=np.float32) @ store.all_vectors().T
+    picked: list[list[tuple]] = []
+    for row in range(len(vectors)):
+        if cosines is None:
+            dense = [int(i) for i in ids[row] if i >= 0 and (allowed is None or int(i) in allowed)]
+            cos = dict(zip((int(i) for i in ids[row]), (float(s) for s in scores[row]), strict=True))
+        else:
+            order = np.argsort(-cosines[row], kind="stable")
+            dense = [int(i) for i in order if allowed is None or int(i) in allowed]
+            cos = None
+        dense_rank = {cid: r for r, cid in enumerate(dense[:depth], 1)}
+        lexical: list[tuple[int, float]] = []
+        if mode != "dense":
+            assert queries is not None
+            limit = depth if allowed is None else store.count
+            lexical = [(c, s) for c, s in store.lexical_search(queries[row], limit)
+                       if allowed is None or c in allowed]
+        lexical_rank = {cid: (r, s) for r, (cid, s) in enumerate(lexical, 1)}
+        fused: dict[int, float] = {}
+        if mode == "dense":
+            chosen = dense[:k]
+        elif mode == "lexical":
+            chosen = [cid for cid, _ in lexical[:k]]
+        else:
+            fused = _fuse(dense, [cid for cid, _ in lexical], depth)
+            assert cosines is not None
+            first = sorted(fused, key=lambda c: (-fused[c], -float(cosines[row][c])))
+            chosen = [*first, *(c for c in dense if c not in fused)][:k]
+        picked.append([(cid, dense_rank.get(cid), lexical_rank.get(cid), fused.get(cid),
+                        cos[cid] if cos is not None else float(cosines[row][cid]))  # type: ignore[index]
+                       for cid in chosen])
+    by_id = {c.id: c for c in store.chunks(sorted({item[0] for row in picked for item in row}))}
+    return [
+        [Ranked(score, by_id[cid], d_rank, lex[0] if lex else None, lex[1] if lex else None, fused_score)
+         for cid, d_rank, lex, fused_score, score in row if cid in by_id]
+        for row in picked
+    ]
 
 
 def rank(
@@ -116,29 +239,16 @@ def rank(
     *,
     kind: str | None = None,
     path_glob: str | None = None,
+    mode: str = "hybrid",
+    queries: Sequence[str] | None = None,
 ) -> list[list[tuple[float, StoredChunk]]]:
-    """For each query vector, the top ``k`` chunks passing the filters, best first."""
-    filtered = kind is not None or path_glob is not None
-    depth = store.count if filtered else k
-    scores, ids = store.search(vectors, depth)
-    needed = sorted({int(i) for row in ids for i in row if i >= 0})
-    by_id = {c.id: c for c in store.chunks(needed)}
-    out: list[list[tuple[float, StoredChunk]]] = []
-    for row_scores, row_ids in zip(scores, ids, strict=True):
-        hits: list[tuple[float, StoredChunk]] = []
-        for score, chunk_id in zip(row_scores, row_ids, strict=True):
-            chunk = by_id.get(int(chunk_id))
-            if chunk is None:
-                continue
-            if kind is not None and chunk.kind != kind:
-                continue
-            if path_glob is not None and not fnmatch.fnmatch(chunk.path, path_glob):
-                continue
-            hits.append((float(score), chunk))
-            if len(hits) == k:
-                break
-        out.append(hits)
-    return out
+    """For each query vector, the top ``k`` (dense cosine, chunk) passing the filters, best first.
+
+    Without ``queries`` (the texts of the vectors) the ranking is dense, as it always was.
+    """
+    details = rank_details(store, vectors, k, kind=kind, path_glob=path_glob, mode=mode,
+                           queries=queries)
+    return [[(r.score, r.chunk) for r in row] for row in details]
 
 
 def search(
@@ -148,6 +258,7 @@ def search(
     *,
     kind: str | None = None,
     path_glob: str | None = None,
+    mode: str = "hybrid",
     refresh: bool = True,
     notice: Callable[[str], None] | None = None,
 ) -> SearchResult:
@@ -156,7 +267,7 @@ def search(
         raise UsageError("the query is empty; say what you are looking for")
     if k < 1:
         raise UsageError(f"-k must be at least 1; got {k}")
-    validate_filters(kind)
+    validate_filters(kind, mode)
     if refresh:
         store = ensure_fresh(config, notice)
     else:
@@ -165,13 +276,16 @@ def search(
         store = open_store(config.index_dir)
     try:
         vector = QueryEncoder(config, store.fingerprint).encode([query])
-        ranked = rank(store, vector, k, kind=kind, path_glob=path_glob)[0]
+        ranked = rank_details(store, vector, k, kind=kind, path_glob=path_glob, mode=mode,
+                              queries=[query])[0]
     finally:
         store.close()
     terms = query_terms(query)
     hits = [
-        Hit(rank=i + 1, score=score, path=chunk.path, anchor=chunk.anchor, heading=chunk.heading,
-            kind=chunk.kind, line=chunk.line, snippet=make_snippet(chunk.text, terms), terms=terms)
-        for i, (score, chunk) in enumerate(ranked)
+        Hit(rank=i + 1, score=r.score, path=r.chunk.path, anchor=r.chunk.anchor,
+            heading=r.chunk.heading, kind=r.chunk.kind, line=r.chunk.line,
+            snippet=make_snippet(r.chunk.text, terms), terms=terms, dense_rank=r.dense_rank,
+            lexical_rank=r.lexical_rank, lexical_score=r.lexical_score, fused=r.fused)
+        for i, r in enumerate(ranked)
     ]
-    return SearchResult(query=query, results=hits)
+    return SearchResult(query=query, results=hits, mode=mode)

@@ -30,6 +30,7 @@ from sddd.atomic import atomic_write_text, file_lock, fsync_dir
 from sddd.corpus import Chunk
 from sddd.errors import IndexCorrupt, IndexMissing
 from sddd.faults import crash_point
+from sddd.lexical import LEXICAL_VERSION, TOKENIZER, WEIGHTS, index_text, match_expression
 
 CHUNKER_VERSION = "1"
 REBUILD_HINT = "run `sddd index --rebuild`"
@@ -48,6 +49,9 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_path ON chunks(path);
 """
+# The lexical index lives in the same file, so it is committed with the vectors, atomically.
+# rowid = chunk id; rebuilt from the chunks' text at every commit (cheap: no model involved).
+LEXICAL_SCHEMA = f"CREATE VIRTUAL TABLE lexical USING fts5(heading, body, tokenize='{TOKENIZER}')"
 
 
 def _faiss():  # imported lazily: it is not needed to read metadata
@@ -165,6 +169,30 @@ class Store:
             for r in rows
         ]
 
+    @property
+    def lexical_version(self) -> str | None:
+        return self.meta.get("lexical_version")
+
+    def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) for the chunks matching ``query``, best first.
+
+        An index written before the lexical table existed matches nothing (`sddd index`
+        adds the table without embedding anything again).
+        """
+        expression = match_expression(query)
+        if expression is None or self.lexical_version is None or limit < 1:
+            return []
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        try:
+            rows = self.db.execute(
+                f"SELECT rowid, bm25(lexical, {weights}) AS s FROM lexical WHERE lexical MATCH ? "
+                "ORDER BY s LIMIT ?", (expression, int(limit)),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"lexical index is unreadable ({exc}); {REBUILD_HINT}",
+                               path=str(self.generation)) from None
+        return [(int(rowid), -float(score)) for rowid, score in rows]
+
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = max(1, min(k, self.count))
         if self.count == 0:
@@ -225,6 +253,7 @@ def _write_generation(tmp: Path, snap: Snapshot) -> None:
             "fingerprint": snap.fingerprint,
             "dim": str(snap.vectors.shape[1]) if snap.vectors.ndim == 2 else "0",
             "chunker_version": CHUNKER_VERSION,
+            "lexical_version": LEXICAL_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             **snap.meta,
         }
@@ -237,6 +266,12 @@ def _write_generation(tmp: Path, snap: Snapshot) -> None:
         db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(i, c.path, c.kind, c.heading, c.anchor, c.line, c.part, c.title, c.text, c.embed_hash)
+             for i, c in enumerate(snap.chunks)],
+        )
+        db.execute(LEXICAL_SCHEMA)
+        db.executemany(
+            "INSERT INTO lexical (rowid, heading, body) VALUES (?, ?, ?)",
+            [(i, index_text(f"{c.heading}\n{c.path}"), index_text(c.text))
              for i, c in enumerate(snap.chunks)],
         )
         db.commit()

@@ -11,7 +11,7 @@ from rich.table import Table
 from sddd.commands.common import JSON_HELP, get_config
 from sddd.errors import EXIT_OK
 from sddd.render import notice, out, print_json
-from sddd.search import SearchResult, search
+from sddd.search import MODES, SearchResult, search
 
 
 def highlight(snippet: str, terms: list[str]) -> str:
@@ -24,7 +24,7 @@ def highlight(snippet: str, terms: list[str]) -> str:
     return pattern.sub(lambda m: f"[bold yellow]{m.group(0)}[/bold yellow]", text)
 
 
-def render(result: SearchResult) -> None:
+def render(result: SearchResult, explain: bool = False) -> None:
     if not result.results:
         out.print(f"No results for {result.query!r}.")
         return
@@ -36,12 +36,19 @@ def render(result: SearchResult) -> None:
     # The location is what people copy: keep it on one line when the terminal allows.
     table.add_column("where", overflow="fold", min_width=min(longest, out.width // 2))
     table.add_column("passage", ratio=1, min_width=30)
+    if explain:
+        table.add_column("dense #", justify="right", width=7)
+        table.add_column("lexical # (bm25)", justify="right", width=9)
     for hit in result.results:
         anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
         where = f"[cyan]{escape(hit.path)}[/cyan]{anchor}"
         where += f"\n[dim]{hit.kind}, line {hit.line}[/dim]"
         passage = f"[bold]{escape(hit.heading)}[/bold]\n{highlight(hit.snippet, hit.terms)}"
-        table.add_row(str(hit.rank), f"{hit.score:.3f}", where, passage)
+        cells = [str(hit.rank), f"{hit.score:.3f}", where, passage]
+        if explain:
+            cells.append(str(hit.dense_rank or "-"))
+            cells.append(f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-")
+        table.add_row(*cells)
     out.print(table)
 
 
@@ -57,18 +64,31 @@ def register(app: typer.Typer) -> None:
         path: str | None = typer.Option(
             None, "--path", help="Only files matching this glob, e.g. 'docs/guides/*'."
         ),
+        mode: str = typer.Option(
+            "hybrid", "--mode", metavar="|".join(MODES),
+            help="hybrid: meaning and exact words fused (default); dense: meaning only; "
+                 "lexical: exact words only (BM25).",
+        ),
+        explain: bool = typer.Option(
+            False, "--explain", help="Also show each passage's dense rank and lexical rank (BM25); "
+                                     "with --json, adds dense_rank, lexical_rank, lexical_score, "
+                                     "fused_score and mode.",
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Find the passages that answer QUERY, best first, with their score (cosine).
 
-        If files changed since the last `sddd index`, the index is brought up to date
-        first, so answers always come from the files as they are.
+        Passages are ranked by meaning (embeddings) and by exact words (BM25, which finds
+        pasted flags, model ids and error strings), fused; the score shown is always the
+        cosine similarity. Works in French and English. If files changed since the last
+        `sddd index`, the index is brought up to date first, so answers always come from
+        the files as they are.
         """
         config = get_config(ctx)
-        result = search(config, query, k, kind=kind, path_glob=path,
+        result = search(config, query, k, kind=kind, path_glob=path, mode=mode,
                         notice=None if as_json else notice)
         if as_json:
-            print_json(result.to_json())
+            print_json(result.to_json(explain))
         else:
-            render(result)
+            render(result, explain)
         raise typer.Exit(EXIT_OK)

@@ -1,0 +1,109 @@
+"""The lexical side of search: what goes into the SQLite FTS5 table, and how a query matches it.
+
+People paste identifiers (``--gpu-memory-utilization``, ``Qwen3-32B-AWQ``, ``libcuda.so.1``)
+and a dense model blurs them. FTS5's ``unicode61`` tokenizer splits them into their parts
+(``gpu memory utilization``), which finds the parts but not the identifier as one thing.
+So the indexed text gets, after the chunk's own text, one extra line holding each
+identifier *joined* (``gpumemoryutilization``, ``qwen332bawq``, ``libcudaso1``) and the
+parts of camelCase names (``maxModelLen`` -> ``max model len``). A query asks for each of its
+identifiers joined OR as the phrase of its parts, and for each other word alone, all OR-ed:
+BM25 then weighs a rare exact identifier far above common words.
+
+The tokenizer is ``porter unicode61 remove_diacritics 2``, on both the index and the query:
+accents fold (``déploiement`` = ``deploiement``) and the Porter suffix stripper also
+merges most French inflections (``optimisation``, ``optimisés`` -> ``optimis``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+LEXICAL_VERSION = "1"  # bump when the indexed text or the tokenizer changes: re-tokenise, no re-embed
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+# Column weights for bm25(): a heading word says more about a chunk than a body word.
+WEIGHTS = (2.0, 1.0)
+
+# An identifier: word characters joined by - . _ / : (at least one joiner), or a camelCase word.
+IDENTIFIER = re.compile(r"[^\W_]+(?:[-._/:]+[^\W_]+)+|[^\W\d_]*[a-z][^\W\d_]*[A-Z][^\W_]*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i in is it my of on or so that the this to "
+    "what when where which who why with without "
+    "au aux avec ce ces comment dans de des du elle en est et il je la le les leur lui ma mais me "
+    "mes mon ne nos notre on ou où par pas pour qu que quel quelle quels qui sa se ses son sont "
+    "sur ta te tes ton tu un une vos votre y à".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, as FTS5's remove_diacritics folds them."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def identifiers(text: str) -> list[str]:
+    """Identifiers in ``text`` as written (``--x`` and trailing dots stripped)."""
+    return [m.group(0) for m in IDENTIFIER.finditer(text)]
+
+
+def parts(identifier: str) -> list[str]:
+    """The words of an identifier: split at joiners and at camelCase boundaries."""
+    out: list[str] = []
+    for piece in WORD.findall(identifier):
+        split = CAMEL.findall(piece)
+        out.extend(split if len(split) > 1 else [piece])
+    return [p.lower() for p in out]
+
+
+def joined(identifier: str) -> str:
+    return "".join(WORD.findall(identifier)).lower()
+
+
+def index_text(text: str) -> str:
+    """``text`` plus a line of its identifiers joined and its camelCase parts."""
+    extra: list[str] = []
+    seen: set[str] = set()
+    for ident in identifiers(text):
+        pieces = parts(ident)
+        if len(pieces) < 2:
+            continue
+        forms = [joined(ident)]
+        if not re.search(r"[-._/:]", ident):  # camelCase: its parts are not in the text yet
+            forms.extend(pieces)
+        for form in forms:
+            if form not in seen:
+                seen.add(form)
+                extra.append(form)
+    return f"{text}\n{' '.join(extra)}" if extra else text
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 MATCH expression for a query typed by a person, or None when it has no words.
+
+    Every term is quoted, so FTS5 operators typed by the user (AND, NEAR, *, :) are plain words.
+    """
+    clauses: list[str] = []
+    seen: set[str] = set()
+    rest = query
+    for ident in identifiers(query):
+        pieces = parts(ident)
+        if len(pieces) < 2:
+            continue
+        rest = rest.replace(ident, " ")
+        clause = f"({_quote(joined(ident))} OR {_quote(' '.join(pieces))})"
+        if clause not in seen:
+            seen.add(clause)
+            clauses.append(clause)
+    for word in WORD.findall(rest):
+        key = fold(word)
+        if key in STOPWORDS or key in seen:
+            continue
+        seen.add(key)
+        clauses.append(_quote(word.lower()))
+    return " OR ".join(clauses) if clauses else None
