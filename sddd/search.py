@@ -26,6 +26,7 @@ from sddd.indexer import ensure_fresh
 from sddd.store import QueryCache, Store, StoredChunk
 
 SNIPPET_CHARS = 220
+ALL_KINDS = "all"  # --kind all: live documents and archived ones
 MODES = ("hybrid", "dense", "lexical")
 RRF_K = 60  # the constant of the RRF paper; not tuned to any eval set
 FUSION_DEPTH = 100  # passages of each side that take part in the fusion
@@ -127,8 +128,8 @@ class QueryEncoder:
 
 
 def validate_filters(kind: str | None, mode: str = "hybrid") -> None:
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    if kind is not None and kind not in (*KINDS, ALL_KINDS):
+        raise UsageError(f"--kind must be one of {', '.join((*KINDS, ALL_KINDS))}; got {kind!r}")
     if mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
 
@@ -146,11 +147,20 @@ class Ranked:
 
 
 def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:
-    if kind is None and path_glob is None:
+    """The passages a ranking may return; None when every passage may.
+
+    Archived files are history, not live documents: without a kind they are left out, and
+    they rank only when asked for (``kind="archive"``, or ``"all"`` for everything).
+    """
+    hide_archived = kind is None and store.db.execute(
+        "SELECT 1 FROM chunks WHERE kind = 'archive' LIMIT 1").fetchone() is not None
+    if kind == ALL_KINDS:
+        kind = None
+    if kind is None and path_glob is None and not hide_archived:
         return None
     return {
         int(cid) for cid, path, chunk_kind in store.db.execute("SELECT id, path, kind FROM chunks")
-        if (kind is None or chunk_kind == kind)
+        if (chunk_kind == kind if kind is not None else not (hide_archived and chunk_kind == "archive"))
         and (path_glob is None or fnmatch.fnmatch(path, path_glob))
     }
 

@@ -94,3 +94,15 @@ def test_onnx_and_torch_encoders_agree():
     torch = load_encoder("all-MiniLM-L6-v2", engine="torch").encode(texts)
     cosines = (onnx * torch).sum(axis=1)
     assert np.all(cosines >= 0.999), cosines
+
+
+def test_archived_files_rank_only_when_asked_for(make_repo, encoder):
+    old = "archives/docker_configs_20251016/docker-compose-medium-qwen3-fixed.yml"
+    config = make_repo({**FILES, old: FILES["profiles/medium.yml"]}, CONFIG)
+    build_index(config, encoder=encoder)
+    live = search(config, "medium model image compose service", k=10).results
+    assert live and all(h.kind != "archive" for h in live)
+    archived = search(config, "medium model image compose service", k=3, kind="archive").results
+    assert [h.path for h in archived] == [old]
+    everything = {h.path for h in search(config, "medium model compose", k=10, kind="all").results}
+    assert {old, "profiles/medium.yml"} <= everything

@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
         query: str = typer.Argument(..., help="What you are looking for, in your own words."),
         k: int = typer.Option(5, "-k", "--top", help="How many passages to show."),
         kind: str | None = typer.Option(
-            None, "--kind", help="Only this kind: guide, report, profile or archive."
+            None, "--kind",
+            help="Only this kind: guide, report, profile or archive; 'all' includes archived "
+            "files, which are left out by default.",
         ),
         path: str | None = typer.Option(
             None, "--path", help="Only files matching this glob, e.g. 'docs/guides/*'."
