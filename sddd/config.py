@@ -43,6 +43,39 @@ SCHEMA: dict[str, opt.Option] = {
         "near_duplicate": opt.Number(default=0.6, minimum=0.0, maximum=1.0,
                                      help="share of identical settings that makes a near-duplicate"),
     }, help="`sddd archive`: retention, folder naming, variant detection"),
+    "drift": opt.Mapping(schema={
+        "fail_on": opt.Str(default="error", choices=("error", "warning", "info"),
+                           help="lowest severity that makes `sddd drift` exit 1"),
+        "severity": opt.Mapping(schema={
+            name: opt.Str(default=None, choices=("error", "warning", "info"), help=f"level of {name}")
+            for name in ("value_mismatch", "unknown_flag", "unknown_flag_not_in_profile",
+                         "unknown_model", "undocumented", "stale_reference")
+        }, help="severity per finding type (unset: the built-in default)"),
+        "known_models": opt.StrList(default=[], help="model ids that exist, besides sddd's list"),
+        "known_flags": opt.StrList(default=[], help="vLLM flags your version has, besides sddd's list"),
+    }, help="`sddd drift`: docs that contradict the profiles"),
+    "audit": opt.Mapping(schema={
+        "fail_on": opt.Str(default="error", choices=("error", "warning", "info"),
+                           help="lowest severity that makes `sddd audit` exit 1"),
+        "max_compose_outside_profiles": opt.Number(default=None, minimum=0, integer=True,
+                                                   help="compose files allowed outside the profiles"),
+        "max_scripts": opt.Number(default=None, minimum=0, integer=True, help="scripts allowed"),
+        "scripts": opt.StrList(default=["**/*.sh", "**/*.ps1", "**/*.bat", "**/*.cmd"],
+                               help="globs of the files that count as scripts"),
+        "max_docs": opt.Mapping(schema={
+            kind: opt.Number(default=None, minimum=0, integer=True, help=f"{kind} documents allowed")
+            for kind in ("guide", "report", "total")
+        }, help="documents allowed per kind"),
+        "profile_name": opt.Str(default=r"[a-z0-9]+", help="regex a profile's name must match"),
+        "service_name": opt.Str(default="vllm-{size}", help="name of the service in profiles/{size}.yml"),
+        "env_example": opt.Str(default=".env.example", help="the template of the env file"),
+        "secrets_allow": opt.StrList(default=[], help="globs of tracked files with allowed fake secrets"),
+        "severity": opt.Mapping(schema={
+            name: opt.Str(default=None, choices=("error", "warning", "info"), help=f"level of {name}")
+            for name in ("budget", "naming", "variant", "env_tracked", "secret", "env_missing",
+                         "env_unused")
+        }, help="severity per audit rule (lint rules keep their own)"),
+    }, help="`sddd audit`: entropy budget, naming, secret hygiene, compose lint"),
 }
 
 
