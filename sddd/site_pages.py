@@ -30,12 +30,13 @@ GENERATED_NOTE = ("!!! info \"Generated page\"\n    {what} It is rebuilt on ever
 
 
 def code(text: str) -> str:
-    """An inline code span that survives a Markdown table cell (pipes, backticks)."""
+    """An inline code span that survives a Markdown table cell: Python-Markdown's tables never
+    split a row on a pipe inside a code span, so only backticks need a longer fence."""
     text = text.replace("\n", " ")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def cell(text: str) -> str:
@@ -84,7 +85,7 @@ def profile_page(profile: ResolvedProfile, links: dict[str, list[FlagLink]],
         f"# Profile {profile.name}", "",
         GENERATED_NOTE.format(what=f"Resolved from {files} exactly as Docker Compose v2 merges them.",
                               fix=f"change `{profile.files[-1]}`."),
-        "| | |", "| --- | --- |",
+        "| Setting | Value |", "| --- | --- |",
         f"| Service | {code(svc.name)} |",
         f"| Model | {code(svc.model or '(none)')} |",
         f"| Image | {code(svc.image or '(none)')} |",
@@ -219,7 +220,7 @@ def discoverability_page(report: dict[str, Any] | None, source: str, built_at: s
               "`min_score`. Green: the target passes (score and rank); red: it fails.", "",
               '<div class="sddd-chart-box" markdown="0">', score_chart(targets), "</div>", "",
               "## Targets", "",
-              "| | Target | Query | Expected | Rank | Score | min_score | Why |",
+              "| Pass | Target | Query | Expected | Rank | Score | min_score | Why |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for t in targets:
         mark = "✓" if t.get("passed") else "✗"
