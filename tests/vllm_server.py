@@ -48,7 +48,7 @@ ENV: dict[str, dict[str, str]] = {"bare": {"VLLM_API_KEY": API_KEY}}
 def vllm_missing() -> str | None:
     """Why the vLLM environment cannot be used, or None."""
     if not VLLM_PYTHON.is_file():
-        return f"no vLLM environment at {VLLM_PYTHON.parent.parent} (build it: bash .ci/steps/40-vllm.sh)"
+        return f"no vLLM environment ({VLLM_PYTHON} is missing; build it: bash .ci/steps/40-vllm.sh)"
     probe = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('vllm') else 1)"
     if subprocess.run([str(VLLM_PYTHON), "-c", probe], capture_output=True).returncode != 0:
         return f"{VLLM_PYTHON} cannot import vllm (rebuild: bash .ci/steps/40-vllm.sh)"
