@@ -350,3 +350,28 @@ class _Checker:
         name = target.rstrip("/").rsplit("/", 1)[-1]
         hits = sorted(p for p in root.rglob(name) if p.is_file())
         return self.config.relpath(hits[0]) if hits else None
+
+
+def github_annotation(severity: str, path: str | None, line: int | None, title: str, message: str) -> str:
+    """One GitHub Actions workflow command: ``::error file=F,line=L,title=T::message``."""
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    level = {"error": "error", "warning": "warning"}.get(severity, "notice")
+    props = [f"file={prop(path)}"] if path else []
+    props += [f"line={line}"] if path and line else []
+    props.append(f"title={prop(title)}")
+    return f"::{level} {','.join(props)}::{data(message)}"
+
+
+def summary_line(report: DriftReport) -> str:
+    c = report.counts()
+    verdict = "passed" if report.passed else "FAILED"
+    return (f"sddd drift {verdict}: {report.documents} documents, {report.claims} claims, profiles "
+            f"{', '.join(report.profiles)}: {c['error']} error(s), {c['warning']} warning(s), "
+            f"{c['info']} info (fails on {report.fail_on} and above)"
+            + (f"; {report.skipped_reports} report(s) skipped (--all checks them)" if report.skipped_reports
+               else ""))
