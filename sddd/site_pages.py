@@ -144,13 +144,15 @@ def archive_page(manifests: list[Manifest], root: str) -> str:
         lines += [f"## {m.folder}", "",
                   f"Category {code(m.category)} · archived on {m.date} · retention "
                   f"{m.retention_months} months · **review on {m.review_date}**", "",
-                  "| Archived file | Original path | Reason | Archived at | Review date | sha256 |",
+                  f"| File in `{m.folder}/` | Original path | Reason | Archived on | Review date "
+                  "| sha256 |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for e in sorted(m.entries, key=lambda e: e.archived):
+            shown = e.archived.removeprefix(m.folder.rstrip("/") + "/")
             state = (f"restored to {code(e.restored_to or e.original)} at {cell(e.restored_at or '')}"
-                     if e.restored else code(e.archived))
+                     if e.restored else code(shown))
             lines.append(f"| {state} | {code(e.original)} | {cell(e.reason) or '-'} | "
-                         f"{cell(e.moved_at or e.archived_on)} | {cell(e.review_date)} | {code(e.sha256)} |")
+                         f"{cell(e.archived_on)} | {cell(e.review_date)} | {code(e.sha256)} |")
         lines.append("")
     return "\n".join(lines)
 

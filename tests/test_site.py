@@ -171,14 +171,16 @@ def test_archive_page_lists_every_manifest_entry(kb: Path, tmp_path: Path):
     proc = run_sddd("archive", "docker-compose-medium-fixed.yml", "scripts/deploy-medium-old.sh",
                     "--reason", "superseded by profiles/medium.yml", "--date", "2025-10-16", cwd=root)
     assert proc.returncode == 0, proc.stderr
-    entries = [e for _, m in manifests(load_config(root / "sddd.yaml")) for e in m.entries]
-    assert len(entries) == 2
+    found = [(m, e) for _, m in manifests(load_config(root / "sddd.yaml")) for e in m.entries]
+    assert len(found) == 2
     code, report = build(root, "--strict", "--no-related")
     assert code == 0, report["warnings"]
-    rows = {cells[1]: cells for cells, _ in table_rows(page(root / "site", "reference/archives.md"))}
-    for e in entries:
+    html = page(root / "site", "reference/archives.md")
+    rows = {cells[1]: cells for cells, _ in table_rows(html)}
+    for m, e in found:
         cells = rows[e.original]
-        assert cells[0] == e.archived and cells[2] == e.reason and cells[4] == e.review_date
+        assert f"{m.folder}/{cells[0]}" == e.archived and m.folder in html
+        assert cells[2] == e.reason and cells[3] == e.archived_on and cells[4] == e.review_date
         assert cells[5] == e.sha256
     assert rows["docker-compose-medium-fixed.yml"][5] == digest
 
