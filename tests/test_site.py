@@ -10,6 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +309,48 @@ def test_bad_input_is_one_line_with_its_exit_code(kb: Path, tmp_path: Path):
     (root / "mkdocs.yml").unlink()
     proc = run_sddd("site", "build", cwd=root)
     assert proc.returncode == 2 and "mkdocs.yml" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def _get(url: str) -> str | None:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # localhost, never a proxy
+    try:
+        with direct.open(url, timeout=5) as response:
+            return response.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+def _until(check, seconds: float = 90.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    return None
+
+
+def test_serve_rebuilds_when_a_profile_changes(kb: Path, tmp_path: Path):
+    root = clone(kb, tmp_path / "kb")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/reference/profiles/medium/"
+    server = subprocess.Popen([sys.executable, "-m", "sddd.cli", "site", "serve", "--no-related",
+                               "--addr", f"127.0.0.1:{port}"], cwd=root, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        first = _until(lambda: _get(url))
+        assert first, "the server never answered"
+        old = flag_rows(first)["--max-num-seqs"][0][1]
+        new = str(int(old) + 8)
+        medium = root / "profiles" / "medium.yml"
+        medium.write_text(medium.read_text(encoding="utf-8").replace(
+            f"--max-num-seqs={old}", f"--max-num-seqs={new}"), encoding="utf-8")
+        changed = _until(lambda: (page := _get(url)) and
+                         flag_rows(page)["--max-num-seqs"][0][1] == new)
+        assert changed, "the served page did not pick up the profile change"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "Serving on" in output and "Traceback" not in output, output
