@@ -252,8 +252,9 @@ class _Audit:
                 for match in find_secrets(line):
                     if not _real_secret(match.kind, match.value, rel):
                         continue
-                    self.add("secret", f"{match.kind} {match.masked} in a tracked file; move it to .env "
-                             "(git-ignored), reference it as ${VAR}, and rotate it", rel, number)
+                    fix = "rotate it" if is_env_file(rel.rsplit("/", 1)[-1]) else \
+                        "move it to .env (git-ignored), reference it as ${VAR}, and rotate it"
+                    self.add("secret", f"{match.kind} {match.masked} in a tracked file; {fix}", rel, number)
 
 
 def _real_secret(kind: str, value: str, rel: str) -> bool:

@@ -140,7 +140,7 @@ def _cells(line: str) -> list[str]:
 
 
 def _plain(cell: str) -> str:
-    return re.sub(r"[`*_]", "", cell).strip()
+    return re.sub(r"[`*]", "", cell).strip()
 
 
 def _value(raw: str) -> str:
@@ -312,7 +312,7 @@ def extract_claims(text: str, rel: str, profiles: list[str], extra_flags: frozen
 def _dedupe(claims: list[Claim]) -> list[Claim]:
     seen, out = set(), []
     for c in claims:
-        key = (c.kind, c.key, c.value, c.line)
+        key = (c.kind, c.key, c.value, c.line, tuple(c.profiles))
         if key not in seen:
             seen.add(key)
             out.append(c)
