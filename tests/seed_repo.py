@@ -165,7 +165,7 @@ curl http://localhost:8002/health
 
 | Fichier | Raison de l'archivage | Notes |
 |---------|----------------------|-------|
-| `docker-compose-medium-qwen3-fixed.yml` | Redondant - Version "fixed" d'un bug résolu | Remplacé par `profiles/medium.yml` |
+| `docker-compose-medium-qwen3-fixed.yml` | Redondant - Version "fixed" | Remplacé par `profiles/medium.yml` |
 """
 
 PLAN = """\
@@ -300,7 +300,7 @@ def build_seed_repo(root: Path, git: bool = True) -> SeedRepo:
         "archives/docker_configs_20251016/docker-compose-medium-qwen3-fixed.yml": MEDIUM,
     }
     for day in range(1, 9):  # the 150 reports, in small: 12 documents against a budget of 10
-        files[f"docs/reports/2025-10-0{day}-point-quotidien.md"] = f"# Point quotidien du {day} octobre\n\nRAS.\n"
+        files[f"docs/reports/2025-10-0{day}-point-quotidien.md"] = f"# Point du {day} octobre\n\nRAS.\n"
     for i, name in enumerate(VARIANTS):
         files[name] = MEDIUM.replace("--max-num-seqs=32", f"--max-num-seqs={16 + 8 * i}")
     for rel in SCRIPTS:

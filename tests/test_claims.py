@@ -23,14 +23,16 @@ def test_flag_table_with_value_column_and_underscored_flag():
             "| `--gpu-memory-utilization` | 0.95 | Optimal |\n| `--kv_cache_dtype` | fp8 | 8-bit |\n"
             "| `--enable-prefix-caching` | `on` | reuse |\n")
     gpu = one(text, "flag", "--gpu-memory-utilization")
-    assert (gpu.value, gpu.line, gpu.where, gpu.profiles, gpu.rule) == ("0.95", 5, "table", ["medium"], "heading")
+    assert (gpu.value, gpu.line, gpu.where) == ("0.95", 5, "table")
+    assert (gpu.profiles, gpu.rule) == (["medium"], "heading")
     assert one(text, "flag", "--kv-cache-dtype").value == "fp8"
     assert one(text, "flag", "--enable-prefix-caching").value is None  # `on`: a switch
 
 
 def test_profile_columns_and_row_profiles():
     text = ("| Setting | micro | mini | medium |\n|---|---|---|---|\n"
-            "| `image` | `vllm/vllm-openai:v0.11.0` | `vllm/vllm-openai:v0.10.0` | `vllm/vllm-openai:v0.11.0` |\n"
+            "| `image` | `vllm/vllm-openai:v0.11.0` | `vllm/vllm-openai:v0.10.0` "
+            "| `vllm/vllm-openai:v0.11.0` |\n"
             "| `--max-num-seqs` | 16 | 16 | 32 |\n\n"
             "| Profile | Model | GPUs | Host port |\n|---|---|---|---|\n"
             "| `profiles/mini.yml` | `Qwen/Qwen3-8B-AWQ` | 2 (shared with micro) | 5001 |\n")
@@ -61,7 +63,8 @@ def test_inline_code_forms_and_other_programs_flags():
 
 def test_code_blocks_compose_items_and_vllm_serve_continuations():
     text = ("## Medium service\n\n```yaml\nservices:\n  vllm-medium:\n    image: vllm/vllm-openai:v0.9.2\n"
-            "    command:\n      - \"--model=Qwen/Qwen2-32B-Instruct-AWQ\"\n      - --max-num-seqs=48\n```\n\n"
+            "    command:\n      - \"--model=Qwen/Qwen2-32B-Instruct-AWQ\"\n"
+            "      - --max-num-seqs=48\n```\n\n"
             "```bash\nvllm serve Qwen/Qwen3-8B-AWQ \\\n  --gpu-memory-utilisation 0.9 \\\n  --port 8000\n"
             "docker logs --tail 20 vllm-medium\n```\n")
     assert one(text, "image").value == "vllm/vllm-openai:v0.9.2"
@@ -74,7 +77,7 @@ def test_code_blocks_compose_items_and_vllm_serve_continuations():
 
 
 def test_heading_naming_one_profile_beats_the_line():
-    text = "## The mini profile\n\nKernels for the AWQ checkpoint, as on medium: `--quantization awq_marlin`.\n"
+    text = "## The mini profile\n\nKernels for AWQ, as on medium: `--quantization awq_marlin`.\n"
     c = one(text, "flag")
     assert (c.profiles, c.rule) == (["mini"], "heading")
 
@@ -102,7 +105,8 @@ def test_front_matter_any_and_no_clue():
 
 
 def test_code_block_takes_the_profile_of_the_paragraph_before_it():
-    text = "**Fichier 3 : docker-compose-qwen3-mini.yml**\n```yaml\n    command:\n      - --quantization=awq\n```\n"
+    text = ("**Fichier 3 : docker-compose-qwen3-mini.yml**\n```yaml\n    command:\n"
+            "      - --quantization=awq\n```\n")
     c = one(text, "flag")
     assert (c.profiles, c.rule, c.line) == (["mini"], "nearest", 4)
 
@@ -127,7 +131,8 @@ def test_prose_key_values_but_not_definitions():
 
 
 def test_references_links_paths_front_matter_and_examples():
-    text = ("---\nprofiles: [medium, large]\n---\n\nSee the [guide](../guides/x.md#a) and `profiles/medium.yml`.\n"
+    text = ("---\nprofiles: [medium, large]\n---\n\n"
+            "See the [guide](../guides/x.md#a) and `profiles/medium.yml`.\n"
             "Never keep copies such as\n`medium-fixed.yml` next to the profiles.\n"
             "Deploy with `docker compose -f docker-compose-medium-qwen3-fixed.yml up -d`.\n\n"
             "## Archived files\n\n| `docker-compose-old.yml` | gone |\n")
