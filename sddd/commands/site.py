@@ -35,9 +35,9 @@ def render(report: SiteReport) -> None:
         out.print(f"Browse it: sddd site serve (live reload), or python -m http.server -d {report.output}",
                   markup=False, highlight=False)
     else:
-        err.print(f"[bold red]error:[/bold red] {len(report.warnings)} warning(s) in strict mode; "
-                  f"the site was not written ({escape(report.output)} is unchanged). Fix them, or "
-                  "build without --strict to see the site anyway.")
+        err.print(f"[bold red]error:[/bold red] {len(report.warnings)} warning(s) in strict mode; nothing "
+                  f"was written ({escape(report.output)}/ is as it was). Fix them, or build without "
+                  "--strict to see the site anyway.")
 
 
 @site_app.command("build")
