@@ -138,6 +138,22 @@ def test_home_page_renders(driver, base_url: str, kb: Path):
     screenshot(driver, "site-home.png")
 
 
+def test_palette_toggle_switches_between_light_and_dark(driver, base_url: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(base_url)
+    wait_for(driver, "form[data-md-component=palette] label")
+    scheme = "return document.body.getAttribute('data-md-color-scheme')"
+    before = driver.execute_script(scheme)
+    toggle = ("[...document.querySelectorAll('form[data-md-component=palette] label')]"
+              ".find(l => l.offsetParent !== null).click()")
+    driver.execute_script(toggle)
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(scheme) != before)
+    assert {before, driver.execute_script(scheme)} == {"default", "slate"}
+    driver.execute_script(toggle)  # back, for the screenshots of the next tests
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(scheme) == before)
+
+
 def test_navigation_lists_every_guide(driver, base_url: str, kb: Path):
     driver.get(base_url)
     wait_for(driver, "nav.md-nav--primary")
@@ -168,6 +184,7 @@ def test_medium_profile_page_shows_the_profile_values(driver, base_url: str, kb:
     assert facts["Model"] == svc.model and facts["Image"] == svc.image
     assert f"host {svc.ports[0].host} → container {svc.ports[0].container}" in facts["Ports"]
     assert facts["GPUs"].startswith(str(svc.gpu.gpus))
+    wait_for(driver, "pre [data-clipboard-target]")  # the copy button on the resolved YAML
     screenshot(driver, "site-profile-medium.png")
 
 
