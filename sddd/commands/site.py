@@ -56,7 +56,8 @@ def build_command(
     leaves a half-written site. Related pages bring the search index up to date first.
 
     Exit 0: built. 1: warnings under --strict. 2: bad mkdocs.yml or sddd.yaml.
-    4: a profile or manifest cannot be read. 6: --output is not a site folder.
+    3: the index is corrupt (related pages). 4: a profile or manifest cannot be read.
+    6: --output is not a site folder.
     """
     from sddd.site import build_site  # mkdocs: only when building
 
