@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -70,16 +71,27 @@ def load_site_config(config: Config, *, strict: bool = False, site_dir: Path | N
                      related: int | None = None, **overrides: Any) -> Any:
     """mkdocs.yml, validated, with the sddd plugin bound to ``config``."""
     from mkdocs.config import load_config as load_mkdocs
-    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.exceptions import Abort, ConfigurationError
 
     path = mkdocs_path(config)
     if site_dir is not None:
         overrides["site_dir"] = str(site_dir)
+    errors = _Collector(None)  # MkDocs logs what is wrong with the config, then aborts
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(errors)
     try:
         mk = load_mkdocs(config_file=str(path), strict=strict, **overrides)
-    except ConfigurationError as exc:
-        raise ConfigError(f"{str(exc).strip().splitlines()[-1]} (fix {MKDOCS_FILE})",
-                          path=config.relpath(path)) from None
+    except (ConfigurationError, Abort) as exc:
+        logged = [m.split("\n")[-1] for m in errors.warnings if m.strip()]
+        text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        message = "; ".join(logged) or text.replace(f'"{path}"', "").replace(" in , ", " at ")
+        fix = (f"fix {MKDOCS_FILE}" if "is not installed" not in message else
+               "install sddd again (pip install -e .) to register its MkDocs plugin and mkdocs-material")
+        line = re.search(r"\bline (\d+)", message)
+        raise ConfigError(f"{message}; {fix}", path=config.relpath(path),
+                          line=int(line.group(1)) if line else None) from None
+    finally:
+        logger.removeHandler(errors)
     plugin = mk.plugins.get("sddd")
     if plugin is None:
         raise ConfigError("the sddd plugin is not enabled; add `- sddd` under `plugins:` (generated "

@@ -302,6 +302,16 @@ def test_bad_input_is_one_line_with_its_exit_code(kb: Path, tmp_path: Path):
     proc = run_sddd("site", "build", "--output", "keep", cwd=root)
     assert proc.returncode == 6 and "keep" in proc.stderr and (root / "keep" / "notes.txt").is_file()
 
+    mkdocs = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    (root / "mkdocs.yml").write_text(mkdocs.replace("  - sddd:", "  - sddd-typo:"), encoding="utf-8")
+    proc = run_sddd("site", "build", cwd=root)
+    assert proc.returncode == 2 and '"sddd-typo" plugin is not installed' in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    (root / "mkdocs.yml").write_text(mkdocs + "theme: [\n", encoding="utf-8")
+    proc = run_sddd("site", "build", cwd=root)
+    lines = mkdocs.count("\n") + 2
+    assert proc.returncode == 2 and f"mkdocs.yml:{lines}:" in proc.stderr and proc.stderr.count("\n") == 1
+
     (root / "mkdocs.yml").write_text("site_name: x\ntheme:\n  name: material\nplugins:\n  - search\n")
     proc = run_sddd("site", "build", cwd=root)
     assert proc.returncode == 2 and "plugin" in proc.stderr and proc.stderr.count("\n") == 1
