@@ -88,6 +88,12 @@ def match_expression(query: str) -> str | None:
 
     Every term is quoted, so FTS5 operators typed by the user (AND, NEAR, *, :) are plain words.
     """
+    clauses = query_clauses(query)
+    return " OR ".join(clauses) if clauses else None
+
+
+def query_clauses(query: str) -> list[str]:
+    """One FTS5 clause per identifier (whole OR phrase of parts) and per other word."""
     clauses: list[str] = []
     seen: set[str] = set()
     rest = query
@@ -106,4 +112,4 @@ def match_expression(query: str) -> str | None:
             continue
         seen.add(key)
         clauses.append(_quote(word.lower()))
-    return " OR ".join(clauses) if clauses else None
+    return clauses

@@ -29,7 +29,7 @@ SNIPPET_CHARS = 220
 ALL_KINDS = "all"  # --kind all: live documents and archived ones
 MODES = ("hybrid", "dense", "lexical")
 RRF_K = 60  # the constant of the RRF paper; not tuned to any eval set
-FUSION_DEPTH = 100  # passages of each side that take part in the fusion
+FUSION_WINDOW = 20  # passages of each side that take part in the fusion, whatever k is
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
 STOPWORDS = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "how", "what",
              "why", "le", "la", "les", "de", "du", "des", "un", "une", "et", "ou", "en", "pour"}
@@ -187,7 +187,7 @@ def rank_details(
     """For each query, the top ``k`` passages passing the filters, best first, in ``mode``.
 
     Hybrid and lexical modes need the query texts (``queries``); without them the ranking
-    is dense. Hybrid ranks every passage in either side's top ``FUSION_DEPTH`` by RRF,
+    is dense. Hybrid ranks every passage in either side's top ``FUSION_WINDOW`` by RRF,
     then the remaining passages in dense order, so a deep ``k`` still ranks the whole index.
     """
     validate_filters(kind, mode)
@@ -198,7 +198,7 @@ def rank_details(
     if store.count == 0:
         return [[] for _ in range(len(vectors))]
     allowed = _allowed_ids(store, kind, path_glob)
-    depth = max(k, FUSION_DEPTH)
+    window = FUSION_WINDOW
     if mode == "dense":
         scores, ids = store.search(vectors, store.count if allowed is not None else k)
         cosines = None
@@ -213,11 +213,11 @@ def rank_details(
             order = np.argsort(-cosines[row], kind="stable")
             dense = [int(i) for i in order if allowed is None or int(i) in allowed]
             cos = None
-        dense_rank = {cid: r for r, cid in enumerate(dense[:depth], 1)}
+        dense_rank = {cid: r for r, cid in enumerate(dense, 1)}
         lexical: list[tuple[int, float]] = []
         if mode != "dense":
             assert queries is not None
-            limit = depth if allowed is None else store.count
+            limit = max(k, window) if allowed is None else store.count
             lexical = [(c, s) for c, s in store.lexical_search(queries[row], limit)
                        if allowed is None or c in allowed]
         lexical_rank = {cid: (r, s) for r, (cid, s) in enumerate(lexical, 1)}
@@ -227,7 +227,7 @@ def rank_details(
         elif mode == "lexical":
             chosen = [cid for cid, _ in lexical[:k]]
         else:
-            fused = _fuse(dense, [cid for cid, _ in lexical], depth)
+            fused = _fuse(dense, [cid for cid, _ in lexical], window)
             assert cosines is not None
             first = sorted(fused, key=lambda c: (-fused[c], -float(cosines[row][c])))
             chosen = [*first, *(c for c in dense if c not in fused)][:k]

@@ -16,7 +16,8 @@ from sddd.store import open_store
 from .conftest import run_sddd
 
 FILES = {
-    "docs/guides/a.md": "# Alpha\n\n## Prefix caching\n\nPrefix caching reuses the KV cache of a shared prompt.\n",
+    "docs/guides/a.md":
+        "# Alpha\n\n## Prefix caching\n\nPrefix caching reuses the KV cache of a shared prompt.\n",
     "docs/guides/b.md": "# Beta\n\n## Ports\n\nThe medium server listens on port 5002.\n",
 }
 
@@ -33,10 +34,14 @@ def test_crash_during_commit_leaves_previous_index_loadable(make_repo, encoder, 
     store = open_store(config.index_dir)
     assert store.count == 2 and store.vectors.ntotal == 2
     assert search(config, "which port does medium use", k=1, refresh=False).to_json() == before
+    # The lexical table is in the same generation: it still holds the old text, not the new.
+    assert store.lexical_search("5002", 5) and not store.lexical_search("6000", 5)
     # The next run completes the update and cleans the leftovers.
     build_index(config, encoder=encoder)
     after = search(config, "which port does medium use", k=1, refresh=False)
     assert "6000" in after.results[0].snippet
+    fresh = open_store(config.index_dir)
+    assert fresh.lexical_search("6000", 5) and not fresh.lexical_search("5002", 5)
     leftovers = sorted(p.name for p in config.index_dir.iterdir() if p.name.startswith(("gen-", "tmp-")))
     assert len(leftovers) == 1
 
@@ -74,4 +79,5 @@ def test_index_folder_is_only_written_through_generations(make_repo, encoder):
     names = sorted(p.name for p in Path(config.index_dir).iterdir())
     assert "CURRENT" in names and any(n.startswith("gen-") for n in names)
     assert not any(n.startswith("tmp-") for n in names)
-    assert os.path.isfile(config.index_dir / (config.index_dir / "CURRENT").read_text().strip() / "meta.sqlite")
+    live = (config.index_dir / "CURRENT").read_text().strip()
+    assert os.path.isfile(config.index_dir / live / "meta.sqlite")
