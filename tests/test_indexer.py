@@ -120,7 +120,8 @@ def test_bad_files_are_reported_and_skipped_rest_indexes(make_repo, encoder):
     (config.root / ".env").write_text("HUGGING_FACE_HUB_TOKEN=hf_x\n")
     report = build_index(config, encoder=encoder)
     reasons = {s.path: s for s in report.skipped}
-    assert reasons["profiles/broken.yml"].line == 3 and "malformed YAML" in reasons["profiles/broken.yml"].reason
+    broken = reasons["profiles/broken.yml"]
+    assert broken.line == 3 and "malformed YAML" in broken.reason
     assert "not valid UTF-8" in reasons["docs/guides/latin1.md"].reason
     assert "binary" in reasons["docs/guides/blob.md"].reason
     assert report.chunks > 0
