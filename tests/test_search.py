@@ -70,6 +70,20 @@ def test_table_output_highlights_and_shows_locations(indexed):
     assert "docs/guides/tools.md" in proc.stdout and "#why-the-tool-call-parser-is-hermes" in proc.stdout
 
 
+@pytest.mark.parametrize("extra", [[], ["--explain"]])
+def test_table_fits_an_80_column_terminal(indexed, extra):
+    # Piped output is 80 columns wide: the passage column must wrap, not be cut off.
+    proc = run_sddd("search", "tool call parser", "-k", "2", *extra, cwd=indexed.root,
+                    env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    table = lines[1:]
+    assert all(len(line) <= 80 for line in lines)
+    assert table[0].endswith("┓") and table[-1].endswith("┘")
+    # The end of the heading is the first thing a cropped passage column loses.
+    assert "hermes" in proc.stdout
+
+
 def test_empty_query_and_bad_k_are_usage_errors(indexed):
     with pytest.raises(UsageError):
         search(indexed, "   ")

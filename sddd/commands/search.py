@@ -31,14 +31,20 @@ def render(result: SearchResult, explain: bool = False) -> None:
     table = Table(title=f"sddd search: {escape(result.query)}", title_justify="left",
                   show_lines=True)
     longest = max(len(h.path) + len(h.anchor or "") + 1 for h in result.results)
+    # Columns of fixed width, plus 3 characters of border and padding per column: what is
+    # left is shared by the location and the passage, so the table fits an 80-column terminal.
+    fixed = 2 + 5 + (7 + 9 if explain else 0) + 3 * (6 if explain else 4) + 3
+    room = max(24, out.width - fixed)
     table.add_column("#", justify="right", width=2)
     table.add_column("score", justify="right", width=5)
     # The location is what people copy: keep it on one line when the terminal allows.
-    table.add_column("where", overflow="fold", min_width=min(longest, out.width // 2))
-    table.add_column("passage", ratio=1, min_width=30)
+    where_width = min(longest, max(16, room // 2))
+    table.add_column("where", overflow="fold", min_width=where_width,
+                     max_width=None if out.width >= 100 else where_width)
+    table.add_column("passage", ratio=1, overflow="fold", min_width=min(30, room // 2))
     if explain:
         table.add_column("dense #", justify="right", width=7)
-        table.add_column("lexical # (bm25)", justify="right", width=9)
+        table.add_column("bm25 #", justify="right", width=9)
     for hit in result.results:
         anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
         where = f"[cyan]{escape(hit.path)}[/cyan]{anchor}"
