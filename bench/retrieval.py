@@ -35,7 +35,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-MODES = ("dense", "lexical", "hybrid")
+# hybrid: sddd's fusion (convex combination); hybrid-rrf: reciprocal rank fusion, for comparison
+MODES = ("dense", "lexical", "hybrid", "hybrid-rrf")
 MEASURES = {"hit@1": "Success@1", "hit@5": "Success@5", "mrr@10": "RR@10", "ndcg@10": "nDCG@10"}
 DEPTH = 100  # passages ranked per query; documents are counted from these
 
@@ -208,7 +209,9 @@ def evaluate(model: str, sets: list[EvalSet], modes: list[str], work: Path,
                 texts = [text for _, text in items]
                 vectors = queries.encode(texts)
                 for mode in modes:
-                    ranked = rank_details(store, vectors, DEPTH, mode=mode, queries=texts)
+                    fusion = "rrf" if mode == "hybrid-rrf" else "cc"
+                    ranked = rank_details(store, vectors, DEPTH, mode=mode.removesuffix("-rrf"),
+                                          queries=texts, fusion=fusion)
                     runs = {qid: units([(r.chunk.path, r.chunk.anchor) for r in row], qrels[qid])
                             for (qid, _), row in zip(items, ranked, strict=True)}
                     rows.append(Row(name, model, mode, len(items), compute_metrics(qrels, runs)))
@@ -222,7 +225,7 @@ def print_table(rows: list[Row]) -> None:
     print("-" * len(head))
     for r in rows:
         values = "  ".join(f"{r.metrics[m]:>7.3f}" for m in MEASURES)
-        print(f"{r.set:<22} {r.model:<26} {r.mode:<8} {r.queries:>3}  {values}")
+        print(f"{r.set:<22} {r.model:<26} {r.mode:<10} {r.queries:>3}  {values}")
 
 
 def main() -> None:
@@ -233,7 +236,7 @@ def main() -> None:
     parser.add_argument("--seeds", default=str(REPO.parent / "shared" / "seeds"))
     parser.add_argument("--out", default=str(RESULTS / "retrieval.json"))
     args = parser.parse_args()
-    from sddd.search import RRF_K
+    from sddd.search import DENSE_WEIGHT, FUSION_WINDOW, RRF_K
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sets = [load_eval_set(Path(p)) for p in args.sets]
@@ -259,7 +262,8 @@ def main() -> None:
     result = {
         "sets": {s.name: {"file": os.path.relpath(s.path, REPO), "corpus": s.corpus,
                           "queries": len(s.queries)} for s in sets},
-        "rrf_k": RRF_K,
+        "fusion": {"hybrid": f"{DENSE_WEIGHT} * cosine + {1 - DENSE_WEIGHT:.1f} * bm25 / ideal bm25",
+                   "hybrid-rrf": f"reciprocal rank fusion, k = {RRF_K}", "window": FUSION_WINDOW},
         "rows": [{"set": r.set, "model": r.model, "mode": r.mode, "queries": r.queries,
                   **{k: round(v, 4) for k, v in r.metrics.items()}} for r in all_rows],
         "models": infos,

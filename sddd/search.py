@@ -3,10 +3,10 @@
 The query is embedded (from the query cache when it was seen before, so a repeated query
 loads no model) and compared with every chunk by cosine (inner product of normalised
 vectors); it is also matched against the lexical (FTS5/BM25) table, which finds pasted
-identifiers a dense model blurs. ``hybrid`` (the default) fuses both rankings by reciprocal
-rank fusion; ``dense`` and ``lexical`` use one side. Every hit reports its dense cosine, since
-discoverability thresholds are cosine. Results are filtered by kind and path and carry a
-snippet around the query's words.
+identifiers a dense model blurs. ``hybrid`` (the default) fuses both by a convex combination
+of scores on fixed scales (see ``_fuse_scores``); ``dense`` and ``lexical`` use one side.
+Every hit reports its dense cosine, since discoverability thresholds are cosine. Results
+are filtered by kind and path and carry a snippet around the query's words.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from sddd.store import QueryCache, Store, StoredChunk
 SNIPPET_CHARS = 220
 ALL_KINDS = "all"  # --kind all: live documents and archived ones
 MODES = ("hybrid", "dense", "lexical")
-RRF_K = 60  # the constant of the RRF paper; not tuned to any eval set
-FUSION_WINDOW = 20  # passages of each side that take part in the fusion, whatever k is
+FUSIONS = ("cc", "rrf")  # cc: the default; rrf: kept so bench/retrieval.py can compare
+DENSE_WEIGHT = 0.7  # cc: weight of the cosine; BM25 / ideal BM25 gets the rest
+RRF_K = 60  # rrf: the constant of the RRF paper
+FUSION_WINDOW = 50  # passages of each side that take part in the fusion, whatever k is
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
 STOPWORDS = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "how", "what",
              "why", "le", "la", "les", "de", "du", "des", "un", "une", "et", "ou", "en", "pour"}
@@ -143,7 +145,7 @@ class Ranked:
     dense_rank: int | None = None
     lexical_rank: int | None = None
     lexical_score: float | None = None  # BM25, higher is better
-    fused: float | None = None  # the reciprocal-rank-fusion score (hybrid)
+    fused: float | None = None  # the fused score (hybrid)
 
 
 def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:
@@ -165,12 +167,34 @@ def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[i
     }
 
 
-def _fuse(dense: list[int], lexical: list[int], depth: int) -> dict[int, float]:
+def _fuse_rrf(dense: list[int], lexical: list[tuple[int, float]], cosine: np.ndarray,
+              ideal: float, depth: int) -> dict[int, float]:
     """Reciprocal rank fusion (Cormack et al., 2009) of the top ``depth`` of both lists."""
     fused: dict[int, float] = {}
-    for ranking in (dense[:depth], lexical[:depth]):
+    for ranking in (dense[:depth], [cid for cid, _ in lexical[:depth]]):
         for position, cid in enumerate(ranking, 1):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + position)
+    return fused
+
+
+def _fuse_scores(dense: list[int], lexical: list[tuple[int, float]], cosine: np.ndarray,
+                 ideal: float, depth: int) -> dict[int, float]:
+    """Convex combination of the two scores, each on a scale fixed before ranking.
+
+    ``0.7 * cosine + 0.3 * bm25 / ideal`` over the top ``depth`` of both sides, where
+    ``ideal`` is the BM25 of a passage matching every query term as well as the best
+    passage for that term does (``Store.lexical_ideal``). Rank fusion throws the scores
+    away: a passage that the lexical side ranks first for one incidental word weighs as
+    much as one that matches a pasted flag name. On fixed scales a weak lexical match
+    stays weak and a confident dense match stays confident (Bruch et al., 2023, found
+    such combinations beat RRF). bench/retrieval.py measures both.
+    """
+    fused: dict[int, float] = {}
+    for cid in dense[:depth]:
+        fused[cid] = DENSE_WEIGHT * max(float(cosine[cid]), 0.0)
+    for cid, score in lexical[:depth]:
+        dense_part = fused.get(cid, DENSE_WEIGHT * max(float(cosine[cid]), 0.0))
+        fused[cid] = dense_part + (1 - DENSE_WEIGHT) * (score / ideal if ideal > 0 else 0.0)
     return fused
 
 
@@ -183,14 +207,18 @@ def rank_details(
     path_glob: str | None = None,
     mode: str = "hybrid",
     queries: Sequence[str] | None = None,
+    fusion: str = "cc",
 ) -> list[list[Ranked]]:
     """For each query, the top ``k`` passages passing the filters, best first, in ``mode``.
 
     Hybrid and lexical modes need the query texts (``queries``); without them the ranking
-    is dense. Hybrid ranks every passage in either side's top ``FUSION_WINDOW`` by RRF,
-    then the remaining passages in dense order, so a deep ``k`` still ranks the whole index.
+    is dense. Hybrid ranks every passage in either side's top ``FUSION_WINDOW`` by the
+    fused score (``fusion``: ``cc`` or ``rrf``), then the remaining passages in dense
+    order, so a deep ``k`` still ranks the whole index.
     """
     validate_filters(kind, mode)
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {FUSIONS}")
     if queries is None:
         mode = "dense"
     elif len(queries) != len(vectors):
@@ -227,8 +255,10 @@ def rank_details(
         elif mode == "lexical":
             chosen = [cid for cid, _ in lexical[:k]]
         else:
-            fused = _fuse(dense, [cid for cid, _ in lexical], window)
             assert cosines is not None
+            fuse = _fuse_scores if fusion == "cc" else _fuse_rrf
+            ideal = store.lexical_ideal(queries[row]) if fusion == "cc" else 0.0
+            fused = fuse(dense, lexical, cosines[row], ideal, window)
             first = sorted(fused, key=lambda c: (-fused[c], -float(cosines[row][c])))
             chosen = [*first, *(c for c in dense if c not in fused)][:k]
         picked.append([(cid, dense_rank.get(cid), lexical_rank.get(cid), fused.get(cid),

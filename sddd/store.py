@@ -15,6 +15,7 @@ into place and then atomically replaces ``CURRENT``. A crash at any instant leav
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import sqlite3
@@ -30,7 +31,14 @@ from sddd.atomic import atomic_write_text, file_lock, fsync_dir
 from sddd.corpus import Chunk
 from sddd.errors import IndexCorrupt, IndexMissing
 from sddd.faults import crash_point
-from sddd.lexical import LEXICAL_VERSION, TOKENIZER, WEIGHTS, index_text, match_expression
+from sddd.lexical import (
+    LEXICAL_VERSION,
+    TOKENIZER,
+    WEIGHTS,
+    index_text,
+    match_expression,
+    query_clauses,
+)
 
 CHUNKER_VERSION = "1"
 REBUILD_HINT = "run `sddd index --rebuild`"
@@ -182,6 +190,30 @@ class Store:
         expression = match_expression(query)
         if expression is None or self.lexical_version is None or limit < 1:
             return []
+        return self._bm25(expression, limit)
+
+    def lexical_ideal(self, query: str) -> float:
+        """The BM25 score of an ideal passage for ``query``, one that holds every query term.
+
+        Each term the index holds counts the best score it reaches alone; a term the index
+        lacks counts what one occurrence of a word found in no passage would score (its IDF,
+        ``ln((N + 0.5) / 0.5)``, the most any single term can weigh). Dividing a passage's
+        BM25 by it puts lexical scores on a fixed 0-1 scale per query: a passage that shares
+        one incidental word with a long question (a French question over English pages
+        shares few) scores low, even when it is the best lexical match there is, which
+        min-max normalisation would call 1.0. 0 when no term of the query is indexed.
+        """
+        if self.lexical_version is None:
+            return 0.0
+        best = [found[0][1] if (found := self._bm25(clause, 1)) else None
+                for clause in query_clauses(query)]
+        present = [score for score in best if score is not None]
+        if not present:
+            return 0.0
+        unseen = math.log((self.count + 0.5) / 0.5)
+        return sum(present) + unseen * (len(best) - len(present))
+
+    def _bm25(self, expression: str, limit: int) -> list[tuple[int, float]]:
         weights = ", ".join(str(w) for w in WEIGHTS)
         try:
             rows = self.db.execute(

@@ -123,6 +123,44 @@ def test_hybrid_ranks_an_identifier_query_and_a_paraphrase_query_right(indexed):
         assert hit.fused is not None
 
 
+def test_lexical_scores_on_the_ideal_scale(indexed):
+    s = open_store(indexed.index_dir)
+    try:
+        # A passage holding every term of the query scores close to the ideal; one that holds a
+        # single common word of a long question scores a small share of it, though it ranks first.
+        full = "libcuda.so.1 cannot open shared object"
+        ideal = s.lexical_ideal(full)
+        best = s.lexical_search(full, 5)
+        assert ideal > 0 and all(score <= ideal + 1e-9 for _, score in best)
+        assert best[0][1] / ideal > 0.6
+        weak = "which sizes could we deploy if the budget allowed another card"
+        weak_best = s.lexical_search(weak, 1)
+        assert weak_best and weak_best[0][1] / s.lexical_ideal(weak) < 0.5
+        assert s.lexical_ideal("the of le la") == 0.0
+    finally:
+        s.close()
+
+
+def test_hybrid_score_is_the_convex_combination(indexed):
+    from sddd.search import DENSE_WEIGHT
+
+    s = open_store(indexed.index_dir)
+    try:
+        query = "libcuda.so.1"
+        ideal = s.lexical_ideal(query)
+        bm25 = dict(s.lexical_search(query, 10))
+    finally:
+        s.close()
+    hits = search(indexed, query, k=5, refresh=False).results
+    assert sorted(h.lexical_score for h in hits if h.lexical_score) == pytest.approx(sorted(bm25.values()))
+    for hit in hits:
+        expected = DENSE_WEIGHT * max(hit.score, 0.0)
+        if hit.lexical_score is not None:
+            expected += (1 - DENSE_WEIGHT) * hit.lexical_score / ideal
+        assert hit.fused == pytest.approx(expected, abs=1e-5), hit.anchor
+    assert [h.fused for h in hits] == sorted((h.fused for h in hits), reverse=True)
+
+
 def test_modes_and_filters(indexed):
     lexical = search(indexed, "hermes", k=5, mode="lexical", refresh=False).results
     assert [h.path for h in lexical] == ["docs/guides/tools.md"]  # lexical mode: only matching passages
