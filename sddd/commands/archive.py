@@ -83,16 +83,18 @@ def render_list(summaries: list[ArchiveSummary], due_only: bool) -> None:
         out.print("No archive is past its review date." if due_only else "No archive yet.")
         return
     table = Table(title="sddd archive --list" + (" --due" if due_only else ""), title_justify="left")
-    for name, justify in (("folder", "left"), ("archived on", "left"), ("files", "right"),
-                          ("restored", "right"), ("bytes", "right"), ("review", "left"),
-                          ("status", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    # The folder names the archive date (<category>_<YYYYMMDD>) and is what people type next
+    # (restore, ls): it gets its full width; bytes and dates stay in --json.
+    table.add_column("folder", no_wrap=True)
+    table.add_column("files", justify="right")
+    table.add_column("review", no_wrap=True)
+    table.add_column("status", overflow="fold")
     for s in summaries:
         status = "[yellow]due for review[/yellow]" if s.due else "[green]kept[/green]"
         if s.problems:
             status += "\n" + "\n".join(f"[red]{escape(p)}[/red]" for p in s.problems)
-        table.add_row(escape(s.folder), s.date, str(s.archived), str(s.restored), str(s.size),
-                      s.review_date, status)
+        files = str(s.archived) + (f" ({s.restored} restored)" if s.restored else "")
+        table.add_row(escape(s.folder), files, s.review_date, status)
     out.print(table)
 
 

@@ -88,9 +88,10 @@ def register(app: typer.Typer) -> None:
 
         Passages are ranked by meaning (embeddings) and by exact words (BM25, which finds
         pasted flags, model ids and error strings), fused; the score shown is always the
-        cosine similarity. Works in French and English. If files changed since the last
-        `sddd index`, the index is brought up to date first, so answers always come from
-        the files as they are.
+        cosine similarity. Accents fold (deploiement finds déploiement); for questions in
+        French over English pages, select the multilingual model in sddd.yaml
+        (model: use-multilingual-v3). If files changed since the last `sddd index`, the index
+        is brought up to date first, so answers always come from the files as they are.
         """
         config = get_config(ctx)
         result = search(config, query, k, kind=kind, path_glob=path, mode=mode,
