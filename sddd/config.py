@@ -18,6 +18,17 @@ from sddd.yamlio import YamlDoc, load_yaml
 
 CONFIG_NAME = "sddd.yaml"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MIN_SCORE = 0.5
+# Cosines are not comparable across models: the multilingual model scores relevant sections
+# lower (this repository's targets: median 0.43, against 0.62 with MiniLM), so its default
+# threshold sits at the same place in its own distribution (0.5 / 0.62 * 0.43).
+MODEL_MIN_SCORES = {"use-multilingual-v3": 0.35, "universal-sentence-encoder-multilingual": 0.35,
+                    "usem3": 0.35}
+
+
+def default_min_score(model: str) -> float:
+    """The default target threshold for ``model`` when sddd.yaml sets no ``min_score``."""
+    return MODEL_MIN_SCORES.get(model.lower(), DEFAULT_MIN_SCORE)
 
 # The schema: one typed option per key. Other modules add their sections here.
 SCHEMA: dict[str, opt.Option] = {
@@ -28,7 +39,8 @@ SCHEMA: dict[str, opt.Option] = {
     "model": opt.Str(default=DEFAULT_MODEL, help="embedding model: bundled name, path or hub name"),
     "canonical_profile": opt.Str(default="medium", help="profile deployed by default"),
     "base_profile": opt.Str(default="profiles/base.yml", help="compose file every profile extends"),
-    "min_score": opt.Number(default=0.5, minimum=-1.0, maximum=1.0, help="default target cosine"),
+    "min_score": opt.Number(default=None, minimum=-1.0, maximum=1.0,
+                            help="default target cosine (unset: 0.5, or 0.35 for use-multilingual-v3)"),
     "top_k": opt.Number(default=5, minimum=1, integer=True, help="default target rank"),
     "targets": opt.ListOf(default=[], help="discoverability targets (see `sddd check`)"),
     "archive": opt.Mapping(schema={
@@ -90,7 +102,7 @@ class Config:
     model: str = DEFAULT_MODEL
     canonical_profile: str = "medium"
     base_profile: str = "profiles/base.yml"
-    min_score: float = 0.5
+    min_score: float = DEFAULT_MIN_SCORE
     top_k: int = 5
     targets: list[Any] = field(default_factory=list)
     # Sections validated by other modules, kept as plain data with their line numbers.
@@ -163,6 +175,7 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
             raise ConfigError(f"{key}: {exc}", path=str(path), line=doc.line_of(key)) from None
     known_fields = set(Config.__dataclass_fields__)
     direct = {k: v for k, v in values.items() if k in known_fields}
+    direct.setdefault("min_score", default_min_score(direct.get("model", DEFAULT_MODEL)))
     extra = {k: v for k, v in values.items() if k not in known_fields}
     for key, option in SCHEMA.items():
         if key not in known_fields and key not in extra:

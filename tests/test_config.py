@@ -56,3 +56,13 @@ def test_malformed_yaml_gives_line(tmp_path: Path):
 def test_explicit_path_that_does_not_exist(tmp_path: Path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_default_min_score_follows_the_model(tmp_path):
+    (tmp_path / "sddd.yaml").write_text("model: use-multilingual-v3\n")
+    assert load_config(tmp_path / "sddd.yaml").min_score == 0.35
+    (tmp_path / "sddd.yaml").write_text("model: all-MiniLM-L6-v2\n")
+    assert load_config(tmp_path / "sddd.yaml").min_score == 0.5
+    # A value in the file always wins.
+    (tmp_path / "sddd.yaml").write_text("model: use-multilingual-v3\nmin_score: 0.6\n")
+    assert load_config(tmp_path / "sddd.yaml").min_score == 0.6
