@@ -167,11 +167,10 @@ def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[i
     }
 
 
-def _fuse_rrf(dense: list[int], lexical: list[tuple[int, float]], cosine: np.ndarray,
-              ideal: float, depth: int) -> dict[int, float]:
+def _fuse_rrf(dense: list[int], lexical: list[int], depth: int) -> dict[int, float]:
     """Reciprocal rank fusion (Cormack et al., 2009) of the top ``depth`` of both lists."""
     fused: dict[int, float] = {}
-    for ranking in (dense[:depth], [cid for cid, _ in lexical[:depth]]):
+    for ranking in (dense[:depth], lexical[:depth]):
         for position, cid in enumerate(ranking, 1):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + position)
     return fused
@@ -256,9 +255,11 @@ def rank_details(
             chosen = [cid for cid, _ in lexical[:k]]
         else:
             assert cosines is not None
-            fuse = _fuse_scores if fusion == "cc" else _fuse_rrf
-            ideal = store.lexical_ideal(queries[row]) if fusion == "cc" else 0.0
-            fused = fuse(dense, lexical, cosines[row], ideal, window)
+            if fusion == "cc":
+                fused = _fuse_scores(dense, lexical, cosines[row], store.lexical_ideal(queries[row]),
+                                     window)
+            else:
+                fused = _fuse_rrf(dense, [cid for cid, _ in lexical], window)
             first = sorted(fused, key=lambda c: (-fused[c], -float(cosines[row][c])))
             chosen = [*first, *(c for c in dense if c not in fused)][:k]
         picked.append([(cid, dense_rank.get(cid), lexical_rank.get(cid), fused.get(cid),
