@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,4 @@ def atomic_folder(folder: Path, marker: str) -> Iterator[Path]:
         fsync_dir(folder.parent)
     finally:
         if work.exists():
-            import shutil
-
             shutil.rmtree(work, ignore_errors=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sddd import config_options as opt
+from sddd.embedder import MULTILINGUAL_NAMES
 from sddd.errors import ConfigError, InputError
 from sddd.yamlio import YamlDoc, load_yaml
 
@@ -22,13 +23,12 @@ DEFAULT_MIN_SCORE = 0.5
 # Cosines are not comparable across models: the multilingual model scores relevant sections
 # lower (this repository's targets: median 0.43, against 0.62 with MiniLM), so its default
 # threshold sits at the same place in its own distribution (0.5 / 0.62 * 0.43).
-MODEL_MIN_SCORES = {"use-multilingual-v3": 0.35, "universal-sentence-encoder-multilingual": 0.35,
-                    "usem3": 0.35}
+MULTILINGUAL_MIN_SCORE = 0.35
 
 
 def default_min_score(model: str) -> float:
     """The default target threshold for ``model`` when sddd.yaml sets no ``min_score``."""
-    return MODEL_MIN_SCORES.get(model.lower(), DEFAULT_MIN_SCORE)
+    return MULTILINGUAL_MIN_SCORE if model.lower() in MULTILINGUAL_NAMES else DEFAULT_MIN_SCORE
 
 # The schema: one typed option per key. Other modules add their sections here.
 SCHEMA: dict[str, opt.Option] = {
