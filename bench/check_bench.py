@@ -32,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def make_repo(root: Path, count: int) -> int:
     """Copy the knowledge base and write ``count`` targets made from its headings."""
-    from sddd.markdown_chunks import parse_markdown
+    from sddd.index.markdown_chunks import parse_markdown
 
     for folder in ("docs", "profiles"):
         shutil.copytree(REPO / folder, root / folder)
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sddd.embedder import load_encoder
+    from sddd.index.encoders.models import load_encoder
 
     load_encoder("all-MiniLM-L6-v2")  # the one-time ONNX export is not what we time
     root = Path(tempfile.mkdtemp(prefix="sddd-check-bench-"))

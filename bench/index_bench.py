@@ -94,9 +94,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from sddd.config import load_config
-    from sddd.embedder import load_encoder
-    from sddd.indexer import build_index
+    from sddd.core.config import load_config
+    from sddd.index.encoders.models import load_encoder
+    from sddd.index.indexer import build_index
 
     load_encoder(args.model)  # make sure the one-time preparation (ONNX export, cache) is not timed
     root = Path(tempfile.mkdtemp(prefix="sddd-bench-"))

@@ -142,13 +142,13 @@ class E5Encoder:
 def make_encoder(model: str):
     if model == E5Encoder.name:
         return E5Encoder()
-    from sddd.embedder import load_encoder
+    from sddd.index.encoders.models import load_encoder
 
     return load_encoder(model)
 
 
 def corpus_config(kind: str, model: str, work: Path, seeds: Path):
-    from sddd.config import load_config
+    from sddd.core.config import load_config
 
     if kind == "repo":
         config = load_config(REPO / "sddd.yaml")
@@ -182,9 +182,10 @@ class Row:
 
 def evaluate(model: str, sets: list[EvalSet], modes: list[str], work: Path,
              seeds: Path) -> tuple[list[Row], dict]:
-    from sddd.indexer import build_index
-    from sddd.search import QueryEncoder, rank_details
-    from sddd.store import open_store
+    from sddd.index.indexer import build_index
+    from sddd.index.ranking import rank_details
+    from sddd.index.search import QueryEncoder
+    from sddd.index.store import open_store
 
     encoder = make_encoder(model)
     rows: list[Row] = []
@@ -236,7 +237,7 @@ def main() -> None:
     parser.add_argument("--seeds", default=str(REPO.parent / "shared" / "seeds"))
     parser.add_argument("--out", default=str(RESULTS / "retrieval.json"))
     args = parser.parse_args()
-    from sddd.search import DENSE_WEIGHT, FUSION_WINDOW, RRF_K
+    from sddd.index.ranking import DENSE_WEIGHT, FUSION_WINDOW, RRF_K
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sets = [load_eval_set(Path(p)) for p in args.sets]

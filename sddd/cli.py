@@ -15,7 +15,7 @@ import typer
 
 from sddd import __version__
 from sddd.commands import archive, audit, bench, check, deploy, drift, index, search, site, validate
-from sddd.errors import EXIT_INTERRUPTED, SdddError
+from sddd.core.errors import EXIT_INTERRUPTED, SdddError
 
 EXIT_INTERNAL = 70
 
@@ -60,7 +60,7 @@ def main() -> None:
     try:
         app(prog_name="sddd")
     except SdddError as exc:
-        from sddd.render import error_line
+        from sddd.output.console import error_line
 
         error_line(str(exc))
         sys.exit(exc.exit_code)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sddd.config import Config, load_config
-from sddd.embedder import Encoder, load_encoder
+from sddd.core.config import Config, load_config
+from sddd.index.encoders.base import Encoder
+from sddd.index.encoders.models import load_encoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]

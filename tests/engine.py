@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from helpers import require
 
-from sddd.engine import compose_command
+from sddd.deploy.docker import compose_command
 
 BUSYBOX = Path("/bin/busybox")
 IMAGE = "sddd-test/httpd:1"

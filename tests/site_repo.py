@@ -15,8 +15,8 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
-from sddd.config import load_config
-from sddd.indexer import build_index
+from sddd.core.config import load_config
+from sddd.index.indexer import build_index
 
 from .conftest import REPO, run_sddd
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sddd.archive import list_archives
-from sddd.config import load_config
-from sddd.journal import JOURNAL_NAME, _copy_across, sha256_of
+from sddd.archive.archiving import list_archives
+from sddd.archive.journal import JOURNAL_NAME, _copy_across, sha256_of
+from sddd.core.config import load_config
 
 from .conftest import REPO, run_sddd
 from .helpers import require
@@ -342,8 +342,8 @@ def test_copy_across_filesystems_verifies_then_unlinks(tmp_path):
 
 
 def test_search_sees_archived_files_as_archive_kind(tmp_path, encoder):
-    from sddd.indexer import build_index
-    from sddd.search import search
+    from sddd.index.indexer import build_index
+    from sddd.index.search import search
 
     root = tmp_path / "repo"
     make_tree(root, use_git=False)

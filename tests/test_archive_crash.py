@@ -13,7 +13,7 @@ import signal
 import pytest
 import yaml
 
-from sddd.journal import JOURNAL_NAME, sha256_of
+from sddd.archive.journal import JOURNAL_NAME, sha256_of
 
 from .conftest import run_sddd
 from .test_archive import FOLDER, SEED_NAMES, assert_archived, git, make_tree

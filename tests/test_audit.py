@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sddd.audit import run_audit
-from sddd.config import load_config
-from sddd.variants import detect_variants
+from sddd.compose.variants import detect_variants
+from sddd.consistency.audit import run_audit
+from sddd.core.config import load_config
 
 from .conftest import REPO, run_sddd, write
 from .seed_repo import FAKE_HF_TOKEN, SCRIPTS, VARIANTS, build_seed_repo

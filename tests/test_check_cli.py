@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from sddd.checks import run_checks
-from sddd.indexer import build_index
-from sddd.targets import load_targets
+from sddd.check.evaluate import run_checks
+from sddd.check.targets import load_targets
+from sddd.index.indexer import build_index
 
 from .conftest import run_sddd, write
 from .test_checks import CORPUS, PORT_QUERY

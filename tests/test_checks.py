@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from sddd import checks
-from sddd.checks import apply_gates, evaluate, run_checks, suggest, summarise
-from sddd.errors import UsageError
-from sddd.indexer import build_index
-from sddd.targets import Expected, Target, load_targets
+from sddd.check import evaluate as checks
+from sddd.check.evaluate import apply_gates, evaluate, run_checks, suggest, summarise
+from sddd.check.targets import Expected, Target, load_targets
+from sddd.core.errors import UsageError
+from sddd.index.indexer import build_index
 
 # A small knowledge base with clearly separate topics, so the real model ranks it predictably.
 CORPUS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sddd.claims import extract_claims, is_vllm_flag, names_in
+from sddd.consistency.claims import extract_claims, is_vllm_flag, names_in
 
 PROFILES = ["micro", "mini", "medium"]
 

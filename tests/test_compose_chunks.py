@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from sddd.chunking import Window
-from sddd.compose_chunks import compose_chunks
-from sddd.errors import InputError
+from sddd.core.errors import InputError
+from sddd.index.chunking import Window
+from sddd.index.compose_chunks import compose_chunks
 
 COMPOSE = """services:
   vllm-medium:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sddd.config import find_config, load_config
-from sddd.errors import ConfigError
+from sddd.core.config import find_config, load_config
+from sddd.core.errors import ConfigError
 
 
 def test_found_by_walking_up(tmp_path: Path):

@@ -21,7 +21,7 @@ from engine import (  # noqa: F401 (fixtures)
     test_image_fixture,
 )
 
-from sddd.engine import compose_command
+from sddd.deploy.docker import compose_command
 
 REPO = Path(__file__).resolve().parents[1]
 

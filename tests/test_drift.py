@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sddd.config import load_config
-from sddd.drift import run_drift
+from sddd.consistency.drift import run_drift
+from sddd.core.config import load_config
 
 from .conftest import REPO, run_sddd, write
 from .seed_repo import FAKE_HF_TOKEN, build_seed_repo

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sddd.embedder import bundled_model_dir
-from sddd.errors import InputError
-from sddd.indexer import build_index
-from sddd.search import search
-from sddd.store import open_store
+from sddd.core.errors import InputError
+from sddd.index.encoders.models import bundled_model_dir
+from sddd.index.indexer import build_index
+from sddd.index.search import search
+from sddd.index.store import open_store
 
 FILES = {
     "docs/guides/tools.md": """
@@ -104,7 +104,7 @@ def test_model_fingerprint_change_forces_full_rebuild(make_repo, encoder, tmp_pa
     alias = tmp_path / "my-model"
     alias.symlink_to(bundled_model_dir())
     (config.root / "sddd.yaml").write_text(CONFIG + f"model: {alias}\n")
-    from sddd.config import load_config
+    from sddd.core.config import load_config
 
     config = load_config(config.root / "sddd.yaml")
     notices: list[str] = []

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from sddd import indexer, store
-from sddd.errors import UsageError
-from sddd.indexer import build_index
-from sddd.lexical import index_text, match_expression, parts
-from sddd.search import search
-from sddd.store import open_store
+from sddd.core.errors import UsageError
+from sddd.index import indexer, store
+from sddd.index.indexer import build_index
+from sddd.index.lexical import index_text, match_expression, parts
+from sddd.index.search import search
+from sddd.index.store import open_store
 
 from .conftest import run_sddd
 
@@ -142,7 +142,7 @@ def test_lexical_scores_on_the_ideal_scale(indexed):
 
 
 def test_hybrid_score_is_the_convex_combination(indexed):
-    from sddd.search import DENSE_WEIGHT
+    from sddd.index.ranking import DENSE_WEIGHT
 
     s = open_store(indexed.index_dir)
     try:

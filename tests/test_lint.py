@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sddd.config import load_config
-from sddd.lint import RULES, LintFailed, lint_service, parse_size
-from sddd.profiles import load_all_profiles, load_profile
+from sddd.compose.lint import RULES, LintFailed, lint_service, parse_size
+from sddd.compose.profiles import load_all_profiles, load_profile
+from sddd.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 

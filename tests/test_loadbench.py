@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sddd.bench_history import compare
-from sddd.endpoint import parse_metrics
-from sddd.loadbench import percentiles
+from sddd.endpoint.bench_history import compare
+from sddd.endpoint.client import parse_metrics
+from sddd.endpoint.loadbench import percentiles
 
 from .conftest import run_sddd
 from .vllm_server import API_KEY, KEY_VAR, make_kb_repo, servers

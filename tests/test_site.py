@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sddd.archive import manifests
-from sddd.config import load_config
-from sddd.profiles import load_profile, profile_names
-from sddd.secrets import mask_value
-from sddd.store import open_store
+from sddd.archive.archiving import manifests
+from sddd.compose.profiles import load_profile, profile_names
+from sddd.core.config import load_config
+from sddd.core.secrets import mask_value
+from sddd.index.store import open_store
 
 from .conftest import REPO, run_sddd, write
 from .site_repo import build, clone, copy_repo, flag_rows, table_rows, tree_digest

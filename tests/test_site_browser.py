@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from sddd.archive import manifests
-from sddd.config import load_config
-from sddd.markdown_chunks import parse_markdown
-from sddd.profiles import load_profile
+from sddd.archive.archiving import manifests
+from sddd.compose.profiles import load_profile
+from sddd.core.config import load_config
+from sddd.index.markdown_chunks import parse_markdown
 
 from .conftest import REPO, run_sddd, write
 from .helpers import require

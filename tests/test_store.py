@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sddd.errors import IndexCorrupt, IndexMissing
-from sddd.indexer import build_index
-from sddd.search import search
-from sddd.store import open_store
+from sddd.core.errors import IndexCorrupt, IndexMissing
+from sddd.index.indexer import build_index
+from sddd.index.search import search
+from sddd.index.store import open_store
 
 from .conftest import run_sddd
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sddd.errors import ConfigError, UsageError
-from sddd.targets import Expected, load_targets, resolve_expected, select
+from sddd.check.targets import Expected, load_targets, resolve_expected, select
+from sddd.core.errors import ConfigError, UsageError
 
 from .conftest import write
 

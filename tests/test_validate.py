@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sddd.endpoint import EndpointUnreachable, normalize_url, resolve_endpoint
-from sddd.errors import UsageError
+from sddd.core.errors import UsageError
+from sddd.endpoint.client import EndpointUnreachable, normalize_url, resolve_endpoint
 
 from .conftest import run_sddd
 from .vllm_server import API_KEY, KEY_VAR, SERVED_NAME, free_port, make_kb_repo, servers

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from sddd.config import load_config
-from sddd.variants import detect_variants, markers_in
+from sddd.compose.variants import detect_variants, markers_in
+from sddd.core.config import load_config
 
 from .conftest import REPO
 from .test_archive import GIT_ENV, seed_compose

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from sddd.atomic import file_lock
+from sddd.core.atomic import file_lock
 
 from .helpers import require
 
@@ -181,8 +181,8 @@ KEY_VAR = "SDDD_TEST_BARE_KEY"  # the variable the "bare" profile reads its key 
 
 def make_kb_repo(root: Path, full: VllmServer, bare: VllmServer) -> Path:
     """A repository with the real guides (indexed, for hints) and one profile per test server."""
-    from sddd.config import load_config
-    from sddd.indexer import build_index
+    from sddd.core.config import load_config
+    from sddd.index.indexer import build_index
 
     repo = HERE.parent
     shutil.copytree(repo / "docs" / "guides", root / "docs" / "guides")

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sddd.archive import (
+from sddd.archive.archiving import (
     ArchivePlan,
     ArchiveResult,
     ArchiveSummary,
@@ -20,9 +20,9 @@ from sddd.archive import (
     plan_restore,
 )
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import out, print_json, warn
-from sddd.variants import Candidate, detect_variants
+from sddd.compose.variants import Candidate, detect_variants
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.output.console import out, print_json, warn
 
 MAX_DIFFS = 8
 

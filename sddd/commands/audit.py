@@ -12,15 +12,15 @@ from rich.table import Table
 
 from sddd.commands.common import JSON_HELP, get_config
 from sddd.commands.drift import FORMATS, STYLE
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import out, print_json
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.output.console import out, print_json
 
 if TYPE_CHECKING:
-    from sddd.audit import AuditReport
+    from sddd.consistency.audit import AuditReport
 
 
 def render(report: AuditReport) -> None:
-    from sddd.audit import summary_line
+    from sddd.consistency.audit import summary_line
 
     budgets = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Entropy budget", title_justify="left")
     budgets.add_column("what")
@@ -71,8 +71,8 @@ def register(app: typer.Typer) -> None:
             fmt = "json"
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
-        from sddd.audit import run_audit, summary_line
-        from sddd.drift import github_annotation
+        from sddd.consistency.audit import run_audit, summary_line
+        from sddd.consistency.drift import github_annotation
 
         config = get_config(ctx)
         report = run_audit(config)

@@ -8,11 +8,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sddd import bench_history as history
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.endpoint import DEFAULT_TIMEOUT, Endpoint, ProfileRef, resolve_target
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import notice, out, print_json
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.endpoint import bench_history as history
+from sddd.endpoint.client import DEFAULT_TIMEOUT, Endpoint, ProfileRef, resolve_target
+from sddd.output.console import notice, out, print_json
 
 SCENARIOS = ("prefix", "load")
 
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
         endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=DEFAULT_TIMEOUT)
         served, server = _model(endpoint, ref, model)
         # numpy and the scenarios load only when something is measured.
-        from sddd.loadbench import LoadParams, PrefixParams, run_load, run_prefix
+        from sddd.endpoint.loadbench import LoadParams, PrefixParams, run_load, run_prefix
 
         progress = None if as_json else notice
         params: PrefixParams | LoadParams

@@ -14,14 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sddd import check_reports
-from sddd.atomic import atomic_write_text
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import notice, out, print_json
+from sddd.core.atomic import atomic_write_text
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.output import check as check_reports
+from sddd.output.console import notice, out, print_json
 
 if TYPE_CHECKING:
-    from sddd.checks import CheckReport, SuggestReport
+    from sddd.check.evaluate import CheckReport, SuggestReport
 
 
 def render_suggestions(report: SuggestReport) -> None:
@@ -129,8 +129,8 @@ def register(app: typer.Typer) -> None:
             fmt = "json"
         if fmt not in check_reports.FORMATS:
             raise UsageError(f"--format must be one of {', '.join(check_reports.FORMATS)}; got {fmt!r}")
-        from sddd.checks import run_checks, suggest  # numpy, FAISS: only when checking
-        from sddd.targets import load_targets, select
+        from sddd.check.evaluate import run_checks, suggest  # numpy, FAISS: only when checking
+        from sddd.check.targets import load_targets, select
 
         config = get_config(ctx)
         targets = load_targets(config, targets_file)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from sddd.config import Config, load_config
-from sddd.journal import recover_pending
-from sddd.render import notice
+from sddd.archive.journal import recover_pending
+from sddd.core.config import Config, load_config
+from sddd.output.console import notice
 
 JSON_HELP = "Print the result as JSON on stdout."
 

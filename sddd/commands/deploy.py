@@ -14,13 +14,13 @@ from rich.spinner import Spinner
 from rich.table import Table
 
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.deploy import DeployResult, Plan, deploy, plan_deploy
-from sddd.deploy_status import down, logs, status
-from sddd.deploy_wait import WaitState
-from sddd.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
-from sddd.history import read_history
-from sddd.lint import LintFailed
-from sddd.render import err, error_line, out, print_json
+from sddd.compose.lint import LintFailed
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from sddd.deploy.history import read_history
+from sddd.deploy.status import down, logs, status
+from sddd.deploy.up import DeployResult, Plan, deploy, plan_deploy
+from sddd.deploy.wait import WaitState
+from sddd.output.console import err, error_line, out, print_json
 
 PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
 EXIT_BY_OUTCOME = {"healthy": EXIT_OK, "started": EXIT_OK, "failed": EXIT_FAILED, "timeout": EXIT_TIMEOUT}

@@ -11,18 +11,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import out, print_json, warn
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.output.console import out, print_json, warn
 
 if TYPE_CHECKING:
-    from sddd.drift import DriftReport
+    from sddd.consistency.drift import DriftReport
 
 FORMATS = ("table", "json", "github")
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
 def render(report: DriftReport) -> None:
-    from sddd.drift import summary_line
+    from sddd.consistency.drift import summary_line
 
     if report.findings:
         grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
             fmt = "json"
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
-        from sddd.drift import github_annotation, run_drift, summary_line
+        from sddd.consistency.drift import github_annotation, run_drift, summary_line
 
         config = get_config(ctx)
         report = run_drift(config, include_reports=include_reports)

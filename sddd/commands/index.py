@@ -9,9 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.errors import EXIT_OK
-from sddd.indexer import IndexReport, ProgressSink, build_index
-from sddd.render import err, notice, out, print_json
+from sddd.core.errors import EXIT_OK
+from sddd.index.indexer import IndexReport, ProgressSink, build_index
+from sddd.output.console import err, notice, out, print_json
 
 
 class BarSink(ProgressSink):

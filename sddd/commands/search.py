@@ -9,9 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.errors import EXIT_OK
-from sddd.render import notice, out, print_json
-from sddd.search import MODES, SearchResult, search
+from sddd.core.errors import EXIT_OK
+from sddd.index.ranking import MODES
+from sddd.index.search import SearchResult, search
+from sddd.output.console import notice, out, print_json
 
 
 def highlight(snippet: str, terms: list[str]) -> str:

@@ -9,11 +9,11 @@ import typer
 from rich.markup import escape
 
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import err, notice, out, print_json, warn
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.output.console import err, notice, out, print_json, warn
 
 if TYPE_CHECKING:
-    from sddd.site import SiteReport
+    from sddd.site.build import SiteReport
 
 site_app = typer.Typer(
     name="site", no_args_is_help=True,
@@ -59,7 +59,7 @@ def build_command(
     3: the index is corrupt (related pages). 4: a profile or manifest cannot be read.
     6: --output is not a site folder.
     """
-    from sddd.site import build_site  # mkdocs: only when building
+    from sddd.site.build import build_site  # mkdocs: only when building
 
     config = get_config(ctx)
     report = build_site(config, strict=strict, output=output, related=0 if no_related else None)
@@ -83,7 +83,7 @@ def serve_command(
     Rebuilds when a document, a compose profile, an archive manifest, the check report or
     sddd.yaml changes.
     """
-    from sddd.site import serve_site
+    from sddd.site.build import serve_site
 
     if addr.count(":") < 1:
         raise UsageError(f"--addr must be HOST:PORT, e.g. 127.0.0.1:8000; got {addr!r}")

@@ -9,10 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from sddd.commands.common import JSON_HELP, get_config
-from sddd.endpoint import DEFAULT_TIMEOUT, ProfileRef, resolve_target
-from sddd.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.render import out, print_json
-from sddd.validate import FAIL, PASS, Expectations, ValidateReport, validate
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.endpoint.client import DEFAULT_TIMEOUT, ProfileRef, resolve_target
+from sddd.endpoint.validate import FAIL, PASS, Expectations, ValidateReport, validate
+from sddd.output.console import out, print_json
 
 FORMATS = ("table", "json", "junit")
 STYLE = {PASS: "[green]pass[/green]", FAIL: "[bold red]FAIL[/bold red]", "skip": "[dim]skip[/dim]"}

@@ -1,0 +1,192 @@
+"""Compose lint rules, as data: each rule has an id, a severity, what it checks and the fix.
+
+``lint_service(service)`` runs every rule on one resolved service (sddd.profiles) and returns
+findings that cite ``file:line``. ``sddd deploy`` runs them as its pre-flight and refuses to
+start on any error (exit 2, a configuration error: LintFailed); ``sddd audit`` reports them
+(exit 1, a finding). ``RULES`` lists them for docs and ``--json``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sddd.compose.profiles import ResolvedService, Source
+from sddd.core.errors import ConfigError
+
+ERROR, WARNING = "error", "warning"
+MIN_SHM_BYTES = 1 << 30  # tensor parallel needs more than Docker's 64 MB default
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    summary: str
+    check: Callable[[ResolvedService], list[tuple[str, Source | None]]]
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str
+    message: str  # what is wrong and the fix, one line
+    profile: str
+    service: str
+    path: str | None
+    line: int | None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}: " if self.path and self.line else \
+            (f"{self.path}: " if self.path else "")
+        return f"{where}{self.severity} [{self.rule}] {self.message}"
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+class LintFailed(ConfigError):
+    """Pre-flight lint errors: the profile is wrong, nothing was started (exit 2)."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        first = findings[0]
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        super().__init__(f"{first.severity} [{first.rule}] {first.message}{more}",
+                         path=first.path, line=first.line)
+
+
+def is_vllm(svc: ResolvedService) -> bool:
+    return bool(svc.model) or "vllm" in (svc.image or "").lower()
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+def _gpu_applied(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    out: list[tuple[str, Source | None]] = []
+    spec = svc.spec
+    resources = ((spec.get("deploy") or {}).get("resources") or {})
+    limits = resources.get("limits") or {}
+    if isinstance(limits, dict) and limits.get("devices"):
+        out.append(("GPU devices under deploy.resources.limits are not applied; move them to "
+                    "deploy.resources.reservations.devices", svc.source_of("deploy", "resources", "limits")))
+    gpu = svc.gpu
+    if gpu is None:
+        if is_vllm(svc):
+            out.append(("no GPU reserved: vLLM will fail with 'Failed to infer device type'; add "
+                        "deploy.resources.reservations.devices: [{driver: nvidia, device_ids: ['0'], "
+                        "capabilities: [gpu]}]", svc.source_of()))
+        return out
+    if gpu.via == "runtime":
+        out.append(("`runtime: nvidia` only works where that runtime is registered with the daemon; "
+                    "reserve GPUs with deploy.resources.reservations.devices instead",
+                    svc.source_of("runtime")))
+    if gpu.via == "deploy":
+        where = svc.source_of("deploy", "resources", "reservations", "devices")
+        if "gpu" not in gpu.capabilities:
+            out.append(("the device reservation has no `capabilities: [gpu]`, so Compose does not "
+                        "give the container a GPU; add capabilities: [gpu]", where))
+        if gpu.device_ids and gpu.count is not None:
+            out.append(("`count` and `device_ids` are both set and Docker refuses that; keep one",
+                        where))
+    return out
+
+
+def _one_id_per_entry(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    gpu = svc.gpu
+    if gpu is None or gpu.via == "runtime":
+        return []
+    bad = [i for i in gpu.device_ids if re.search(r"[,\s]", i.strip())]
+    if not bad:
+        return []
+    ids = [p for b in bad for p in re.split(r"[,\s]+", b) if p]
+    fixed = ", ".join(f"'{i}'" for i in ids)
+    key = ("deploy", "resources", "reservations", "devices") if gpu.via == "deploy" else ("gpus",)
+    return [(f"device_ids entry {bad[0]!r} is ONE id, not {len(ids)}; write one id per entry: "
+             f"device_ids: [{fixed}]", svc.source_of(*key, 0, "device_ids"))]
+
+
+def _tp_matches(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    tp = svc.tensor_parallel
+    gpus = svc.gpu.gpus if svc.gpu else 0
+    if not is_vllm(svc) or gpus is None or (tp == 1 and not gpus):
+        return []
+    if tp != gpus:
+        return [(f"--tensor-parallel-size is {tp} but {gpus} GPU(s) are reserved; make them equal",
+                 svc.flag_source("--tensor-parallel-size"))]
+    return []
+
+
+def _shm_for_tp(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    if svc.tensor_parallel <= 1 or svc.spec.get("ipc") == "host":
+        return []
+    shm = parse_size(svc.spec.get("shm_size"))
+    if shm is not None and shm >= MIN_SHM_BYTES:
+        return []
+    return [(f"tensor parallel {svc.tensor_parallel} needs shared memory between workers: add "
+             "`ipc: host` (or shm_size: 16gb)", svc.source_of("shm_size"))]
+
+
+def _tool_choice(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    if "--tool-call-parser" in svc.vllm and "--enable-auto-tool-choice" not in svc.vllm:
+        return [("--tool-call-parser needs --enable-auto-tool-choice for tool_choice: auto; add "
+                 "--enable-auto-tool-choice", svc.flag_source("--tool-call-parser"))]
+    return []
+
+
+def _pinned_image(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    image = svc.image or ""
+    if not image:
+        return [("the service has no image; set image: NAME:TAG", svc.source_of())]
+    if "@sha256:" in image:
+        return []
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    if tag in ("", "latest"):
+        return [(f"image {image!r} is not pinned: `latest` moves; use a version tag, e.g. "
+                 f"{image.split(':')[0] if tag else image}:v0.11.0", svc.source_of("image"))]
+    return []
+
+
+def _healthcheck(svc: ResolvedService) -> list[tuple[str, Source | None]]:
+    hc = svc.healthcheck
+    if hc is None or hc.disabled or not hc.test:
+        return [("no healthcheck: nothing tells when the server is ready; add healthcheck: "
+                 "{test: [CMD, curl, -fsS, http://localhost:8000/health], start_period: 900s}",
+                 svc.source_of("healthcheck"))]
+    return []
+
+
+RULES: list[Rule] = [
+    Rule("gpu-reservation", ERROR, "GPU reservation written so Compose applies it", _gpu_applied),
+    Rule("gpu-one-id-per-entry", ERROR, "one GPU id per device_ids entry", _one_id_per_entry),
+    Rule("tensor-parallel-gpus", ERROR, "--tensor-parallel-size equals the GPUs reserved", _tp_matches),
+    Rule("tensor-parallel-shm", ERROR, "ipc: host or a large shm_size when tensor parallel > 1",
+         _shm_for_tp),
+    Rule("tool-choice", ERROR, "--tool-call-parser with --enable-auto-tool-choice", _tool_choice),
+    Rule("image-pinned", ERROR, "image with a pinned tag (not latest, not missing)", _pinned_image),
+    Rule("healthcheck", ERROR, "a healthcheck is present", _healthcheck),
+]
+
+
+def lint_service(svc: ResolvedService, rules: list[Rule] | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules or RULES:
+        for message, source in rule.check(svc):
+            findings.append(Finding(rule.id, rule.severity, message, svc.profile, svc.name,
+                                    source.path if source else None, source.line if source else None))
+    return findings
+
+
+def parse_size(value: object) -> int | None:
+    """Compose sizes: 2gb, 512m, 1g, 67108864 -> bytes."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*", str(value).lower())
+    if not match:
+        return None
+    power = " kmgt".index(match.group(2) or " ")
+    return int(float(match.group(1)) * (1024 ** power))

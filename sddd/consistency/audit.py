@@ -1,0 +1,306 @@
+"""The repository's entropy, naming and hygiene: what the seeds counted and checked by hand.
+
+``run_audit(config) -> AuditReport``:
+
+- budgets (``audit:`` in sddd.yaml): compose files outside the profiles, scripts, documents per
+  kind, counted against their limits (an unset limit is only counted);
+- naming: ``profiles/{size}.yml`` with a ``vllm-{size}`` service, and the variant anti-patterns
+  that ``sddd archive --detect`` finds (``sddd.variants.detect_variants``: the same detector);
+- secrets: a tracked ``.env``; secret-looking strings in tracked files (``file:line``, value
+  masked); variables the profiles use but ``.env.example`` lacks, and the reverse;
+- compose lint: ``sddd.lint`` over every profile, the rules deploy's pre-flight runs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sddd.compose.lint import lint_service
+from sddd.compose.profiles import load_profile, profile_files, profile_names
+from sddd.compose.variants import detect_variants
+from sddd.consistency.drift import LEVELS, doc_files
+from sddd.core.config import Config
+from sddd.core.errors import InputError
+from sddd.core.files import git_files, in_work_tree, is_env_file, tracked
+from sddd.core.secrets import find_secrets
+from sddd.core.yamlio import read_text
+from sddd.index.markdown_chunks import doc_kind, split_front_matter
+
+DEFAULT_SEVERITY = {"budget": "error", "naming": "warning", "variant": "warning", "env_tracked": "error",
+                    "secret": "error", "env_missing": "warning", "env_unused": "info", "profile": "error"}
+MAX_SCAN_BYTES = 1 << 20  # larger tracked files are data, not config
+ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
+CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env")
+PLAIN_SECRET_KEYS = {"api_key", "api-key", "apikey", "token", "password", "secret", "hf_token",
+                     "access_token"}
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "site"}
+
+
+@dataclass
+class Budget:
+    name: str  # "compose files outside profiles", "scripts", "guide documents", ...
+    count: int
+    limit: int | None  # None: counted, no limit set
+    files: list[str]
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.count > self.limit
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "over": self.over}
+
+
+@dataclass
+class AuditFinding:
+    rule: str  # "budget", "naming", "variant", "env_tracked", "secret", "env_missing", "env_unused",
+    #            "profile", or "lint:<rule id>"
+    severity: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.path and self.line else (self.path or "")
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class AuditReport:
+    budgets: list[Budget]
+    findings: list[AuditFinding]
+    fail_on: str
+    in_git: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[AuditFinding]:
+        return [f for f in self.findings if LEVELS.index(f.severity) >= LEVELS.index(self.fail_on)]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def counts(self) -> dict[str, int]:
+        return {level: sum(f.severity == level for f in self.findings) for level in LEVELS}
+
+    def to_json(self) -> dict:
+        return {"passed": self.passed, "fail_on": self.fail_on, "git": self.in_git, "counts": self.counts(),
+                "budgets": [b.to_json() for b in self.budgets], "notes": self.notes,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+class _Audit:
+    def __init__(self, config: Config):
+        self.config, self.opts = config, config.section("audit")
+        self.findings: list[AuditFinding] = []
+        self.in_git = in_work_tree(config.root)
+        self.files = self._files()
+        self.used: set[str] = set()  # variables some profile interpolates
+        self._example: tuple[str, dict[str, int]] | None = None
+        self._example_read = False
+
+    def add(self, rule: str, message: str, path: str | None = None, line: int | None = None,
+            severity: str | None = None) -> None:
+        level = severity or (self.opts.get("severity") or {}).get(rule) or DEFAULT_SEVERITY[rule]
+        self.findings.append(AuditFinding(rule, level, message, path, line))
+
+    def _files(self) -> list[str]:
+        """The repository's files (git's view: tracked and not ignored), archives and index left out."""
+        root, config = self.config.root, self.config
+        if self.in_git:
+            listed = git_files(root)
+        else:
+            listed = []
+            for dirpath, dirs, names in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                listed += [config.relpath(Path(dirpath) / n) for n in names]
+        skip = [config.relpath(config.archives_dir) + "/", config.relpath(config.index_dir) + "/"]
+        return sorted(f for f in listed if not any(f.startswith(s) for s in skip))
+
+    def budgets(self) -> list[Budget]:
+        opts, out = self.opts, []
+        outside = [c.path for c in detect_variants(self.config) if "outside-profiles" in c.causes]
+        out.append(Budget("compose files outside profiles", len(outside),
+                          opts["max_compose_outside_profiles"], outside))
+        scripts = [f for f in self.files if _matches(f, opts["scripts"])]
+        out.append(Budget("scripts", len(scripts), opts["max_scripts"], scripts))
+        kinds: dict[str, list[str]] = {"guide": [], "report": []}
+        for path in doc_files(self.config):
+            rel = self.config.relpath(path)
+            try:
+                meta, _ = split_front_matter(read_text(path, rel), rel)
+            except InputError:
+                meta = {}
+            kinds[doc_kind(meta, rel, "guide")].append(rel)
+        limits = opts["max_docs"] or {}
+        for kind, files in kinds.items():
+            out.append(Budget(f"{kind} documents", len(files), limits.get(kind), files))
+        out.append(Budget("documents in all", sum(map(len, kinds.values())), limits.get("total"),
+                          sorted(f for files in kinds.values() for f in files)))
+        for budget in out:
+            if budget.over:
+                self.add("budget", f"{budget.count} {budget.name}, budget {budget.limit}: archive "
+                         f"{budget.count - budget.limit} (`sddd archive`) or raise the budget in sddd.yaml")
+        return out
+
+    def naming(self) -> None:
+        pattern = self.opts["profile_name"]
+        for name, path in sorted(profile_files(self.config).items()):
+            rel = self.config.relpath(path)
+            if not re.fullmatch(pattern, name):
+                self.add("naming", f"profile name {name!r} breaks the convention profiles/{{size}}.yml "
+                         f"(size matching {pattern}); rename it or archive it", rel, 1)
+        for candidate in detect_variants(self.config):
+            if candidate.causes == ["outside-profiles"] and not candidate.near_duplicate:
+                continue  # a standalone compose file: counted by the budget
+            self.add("variant", f"{candidate.reason}: {'; '.join(candidate.reasons)}; "
+                     f"archive it with `sddd archive {candidate.path}`", candidate.path)
+
+    def profiles(self) -> None:
+        service_name = self.opts["service_name"]
+        for name in profile_names(self.config):
+            try:
+                profile = load_profile(self.config, name, strict=False)
+            except InputError as exc:
+                self.add("profile", f"cannot read the profile: {exc.message}", exc.path, exc.line)
+                continue
+            svc = profile.service
+            expected = service_name.format(size=name)
+            if svc.name != expected:
+                source = svc.source_of()
+                self.add("naming", f"service {svc.name!r} in profile {name} should be named {expected!r}",
+                         source.path if source else None, source.line if source else None)
+            for service in profile.services:
+                for lint in lint_service(service):
+                    self.add("profile", f"[{lint.rule}] {lint.message}", lint.path, lint.line,
+                             severity=lint.severity)
+                    self.findings[-1].rule = f"lint:{lint.rule}"
+            self._variables(name, profile.variables, profile.files)
+
+    def _variables(self, name: str, used: list[str], files: list[str]) -> None:
+        self.used.update(used)
+        example = self.example()
+        if example is None:
+            return
+        rel, defined = example
+        for var in used:
+            if var not in defined:
+                path, line = _first_use(self.config, files, var)
+                self.add("env_missing", f"profile {name} uses ${{{var}}} but {rel} does not list it; "
+                         f"add {var}= with a comment", path, line)
+
+    def example(self) -> tuple[str, dict[str, int]] | None:
+        """(path, variable -> line) of .env.example, or None when it does not exist."""
+        if not self._example_read:
+            self._example_read = True
+            rel = self.opts["env_example"]
+            path = self.config.resolve(rel)
+            if path.is_file():
+                defined = {}
+                for number, line in enumerate(read_text(path, rel).splitlines(), start=1):
+                    if (m := ENV_LINE.match(line)) is not None:
+                        defined.setdefault(m.group(1), number)
+                self._example = (rel, defined)
+        return self._example
+
+    def unused_variables(self) -> None:
+        example = self.example()
+        if example is None:
+            if self.used:
+                self.add("env_missing", f"{self.opts['env_example']} does not exist but the profiles use "
+                         f"{', '.join(sorted(self.used))}; create it with one commented line per variable")
+            return
+        rel, defined = example
+        for var, line in sorted(defined.items(), key=lambda kv: kv[1]):
+            if var not in self.used:
+                self.add("env_unused", f"{var} is in {rel} but no profile uses it; remove it or use it",
+                         rel, line)
+
+    def secrets(self) -> None:
+        if not self.in_git:
+            return
+        root = self.config.root
+        listed = sorted(tracked(root, ["."]))
+        for rel in listed:
+            if is_env_file(rel.rsplit("/", 1)[-1]):
+                self.add("env_tracked", f"{rel} is tracked by git: its secrets are in the history; run "
+                         f"`git rm --cached {rel}`, add it to .gitignore and rotate the secrets", rel)
+        for rel in listed:
+            path = root / rel
+            if _matches(rel, self.opts["secrets_allow"]) or not path.is_file() or path.is_symlink():
+                continue
+            if path.stat().st_size > MAX_SCAN_BYTES:
+                continue
+            try:
+                text = read_text(path, rel)
+            except InputError:
+                continue
+            for number, line in enumerate(text.splitlines(), start=1):
+                for match in find_secrets(line):
+                    if not _real_secret(match.kind, match.value, rel):
+                        continue
+                    fix = "rotate it" if is_env_file(rel.rsplit("/", 1)[-1]) else \
+                        "move it to .env (git-ignored), reference it as ${VAR}, and rotate it"
+                    self.add("secret", f"{match.kind} {match.masked} in a tracked file; {fix}", rel, number)
+
+
+def _real_secret(kind: str, value: str, rel: str) -> bool:
+    """Token shapes (hf_..., sk-...) anywhere; a value assigned to a secret-named key only in config
+    files (.env*, YAML, JSON, TOML, INI) under an env-style NAME, a --flag or a plain secret key:
+    in source code and prose `key = ...` is a variable, not a secret."""
+    if not kind.startswith("value of "):
+        return True
+    name, base = kind[len("value of "):], rel.rsplit("/", 1)[-1].lower()
+    if value.startswith(("<", "{", "$", "(", "[")):
+        return False
+    config_like = is_env_file(base) or base.startswith(".env") or base.endswith(CONFIG_SUFFIXES)
+    return config_like and bool(re.fullmatch(r"[A-Z][A-Z0-9_]*|--?[a-z][a-z0-9-]*", name)
+                                or name.lower() in PLAIN_SECRET_KEYS)
+
+
+def _matches(rel: str, patterns: list[str]) -> bool:
+    """fnmatch with ``**/`` also matching no folder at all (``**/*.sh`` matches ``run.sh``)."""
+    return any(fnmatch.fnmatch(rel, p) or (p.startswith("**/") and fnmatch.fnmatch(rel, p[3:]))
+               for p in patterns)
+
+
+def _first_use(config: Config, files: list[str], var: str) -> tuple[str | None, int | None]:
+    for rel in files:
+        try:
+            lines = read_text(config.resolve(rel), rel).splitlines()
+        except InputError:
+            continue
+        for number, line in enumerate(lines, start=1):
+            if re.search(rf"\$\{{?{re.escape(var)}\b", line):
+                return rel, number
+    return (files[-1] if files else None), None
+
+
+def run_audit(config: Config) -> AuditReport:
+    audit = _Audit(config)
+    budgets = audit.budgets()
+    audit.naming()
+    audit.profiles()
+    audit.unused_variables()
+    audit.secrets()
+    notes = [] if audit.in_git else [
+        "not a git work tree: the tracked-file checks (.env, secrets) were skipped"]
+    findings = sorted(audit.findings, key=lambda f: (-LEVELS.index(f.severity), f.rule, f.path or "",
+                                                     f.line or 0))
+    return AuditReport(budgets, findings, audit.opts["fail_on"], audit.in_git, notes)
+
+
+def summary_line(report: AuditReport) -> str:
+    c = report.counts()
+    over = sum(b.over for b in report.budgets)
+    verdict = "passed" if report.passed else "FAILED"
+    return (f"sddd audit {verdict}: {over} budget(s) over, {c['error']} error(s), {c['warning']} warning(s), "
+            f"{c['info']} info (fails on {report.fail_on} and above)")

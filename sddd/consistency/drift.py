@@ -1,0 +1,372 @@
+"""Docs that contradict the profiles: the claims of every guide checked against the resolved profiles.
+
+``run_drift(config, include_reports=False) -> DriftReport``. Finding types (``TYPES``):
+
+- ``value_mismatch``: a flag, port, image, GPU id or model differs from the profile's;
+- ``unknown_flag``: a flag vLLM does not have (``reason: not_in_vllm``), or a vLLM flag the
+  profile does not set (``reason: not_in_profile``, reported at its own, lower severity);
+- ``unknown_model``: a model id that does not exist (sddd/data/known_models.txt);
+- ``undocumented``: a profile flag that no guide explains;
+- ``stale_reference``: a link, inline-code path or front-matter profile that no longer exists
+  (an archived file is named with its archive path).
+
+Each finding carries the document's ``file:line`` and the profile's (``svc.flag_source``). Reports
+(``kind: report``) are history: skipped unless ``include_reports``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sddd.compose.profiles import ResolvedService, Source, load_all_profiles
+from sddd.consistency.claims import Claim, DocClaims, Reference, extract_claims, is_vllm_flag, known_models
+from sddd.core.config import Config
+from sddd.core.errors import InputError
+from sddd.core.files import git_files, glob_files, in_work_tree
+from sddd.core.yamlio import read_text
+
+LEVELS = ("info", "warning", "error")
+TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
+DEFAULT_SEVERITY = {"value_mismatch": "error", "unknown_flag": "error", "unknown_flag.not_in_profile": "info",
+                    "unknown_model": "error", "undocumented": "warning", "stale_reference": "warning"}
+FALSE = {"off", "false", "no", "0", "disabled", "désactivé", "non", "none"}
+
+
+@dataclass
+class DriftFinding:
+    type: str
+    severity: str
+    message: str
+    doc_path: str | None
+    doc_line: int | None
+    profile: str | None = None
+    profile_path: str | None = None
+    profile_line: int | None = None
+    key: str | None = None
+    doc_value: str | None = None
+    profile_value: str | None = None
+    rule: str | None = None  # how the claim was tied to the profile
+    reason: str | None = None  # unknown_flag: not_in_vllm / not_in_profile
+
+    @property
+    def where(self) -> str:
+        path, line = ((self.doc_path, self.doc_line) if self.doc_path
+                      else (self.profile_path, self.profile_line))
+        return f"{path}:{line}" if path and line else (path or "")
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class DriftReport:
+    findings: list[DriftFinding]
+    documents: int
+    claims: int
+    profiles: list[str]
+    fail_on: str
+    skipped_reports: int = 0
+    problems: list[str] = field(default_factory=list)  # unreadable documents, skipped
+
+    @property
+    def failed(self) -> list[DriftFinding]:
+        return [f for f in self.findings if LEVELS.index(f.severity) >= LEVELS.index(self.fail_on)]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def counts(self) -> dict[str, int]:
+        return {level: sum(f.severity == level for f in self.findings) for level in LEVELS}
+
+    def to_json(self) -> dict:
+        return {"passed": self.passed, "fail_on": self.fail_on, "documents": self.documents,
+                "claims": self.claims, "profiles": self.profiles, "skipped_reports": self.skipped_reports,
+                "counts": self.counts(), "problems": self.problems,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+def _severity(opts: dict, key: str) -> str:
+    """The level of a finding type: sddd.yaml's `drift.severity` first, then the default."""
+    return (opts.get("severity") or {}).get(key.replace(".", "_")) or DEFAULT_SEVERITY[key]
+
+
+def doc_files(config: Config) -> list[Path]:
+    archive = config.archives_dir.resolve()
+    found = {p.resolve(): p for pattern in config.docs for p in glob_files(config.root, pattern)
+             if p.suffix == ".md" and not p.resolve().is_relative_to(archive)}
+    return sorted(found.values(), key=lambda p: config.relpath(p))
+
+
+def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
+    opts = config.section("drift")
+    profiles = {p.name: p for p in load_all_profiles(config)}
+    services = {name: p.service for name, p in profiles.items()}
+    names = sorted(services)
+    extra_flags = frozenset(f"--{f.lstrip('-')}" for f in opts["known_flags"])
+    docs: list[DocClaims] = []
+    problems: list[str] = []
+    skipped = 0
+    for path in doc_files(config):
+        rel = config.relpath(path)
+        try:
+            doc = extract_claims(read_text(path, rel), rel, names, extra_flags)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if doc.kind == "report" and not include_reports:
+            skipped += 1
+            continue
+        docs.append(doc)
+    checker = _Checker(config, opts, services, extra_flags)
+    for doc in docs:
+        for claim in doc.claims:
+            checker.claim(claim)
+        for ref in doc.references:
+            checker.reference(ref, names)
+    checker.undocumented([d for d in docs if d.kind == "guide"])
+    findings = sorted(_dedupe(checker.findings), key=lambda f: (
+        -LEVELS.index(f.severity), f.doc_path or "~", f.doc_line or 0, f.type, f.key or ""))
+    return DriftReport(findings, len(docs), sum(len(d.claims) for d in docs), names,
+                       opts["fail_on"], skipped, problems)
+
+
+def _dedupe(findings: list[DriftFinding]) -> list[DriftFinding]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.type, f.doc_path, f.doc_line, f.key, f.doc_value, f.profile)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _model_key(model: str) -> str:
+    return model.lower().rsplit("/", 1)[-1]
+
+
+def model_exists(model: str, extra: list[str]) -> bool:
+    known = {_model_key(m) for m in known_models()} | {_model_key(m) for m in extra}
+    return _model_key(model) in known
+
+
+def _same(flag: str, doc: str | None, prof: str | None) -> bool:
+    if prof is None:  # a switch the profile turns on
+        return (doc or "").strip().lower() not in FALSE
+    if doc is None:
+        return True
+    a, b = doc.strip().strip("\"'"), prof.strip().strip("\"'")
+    if flag == "--model":
+        return _model_key(a) == _model_key(b)
+    if a.startswith("{") and b.startswith("{"):
+        try:
+            return json.loads(a) == json.loads(b)
+        except ValueError:
+            pass
+    try:
+        return float(a.replace("_", "").replace(",", "")) == float(b.replace("_", "").replace(",", ""))
+    except ValueError:
+        return a.lower() == b.lower()
+
+
+def _tag(image: str) -> tuple[str, str]:
+    repo, _, tag = image.rpartition(":")
+    return (repo.lower(), tag) if repo and "/" not in tag else (image.lower(), "")
+
+
+class _Checker:
+    def __init__(self, config: Config, opts: dict, services: dict[str, ResolvedService],
+                 extra_flags: frozenset[str]):
+        self.config, self.opts, self.services, self.extra_flags = config, opts, services, extra_flags
+        self.findings: list[DriftFinding] = []
+        self.documented: set[tuple[str, str]] = set()  # (profile, flag) a guide mentions
+
+    def emit(self, type_: str, message: str, claim: Claim | Reference | None, svc: ResolvedService | None,
+             source: Source | None, severity_key: str | None = None, **extra) -> None:
+        self.findings.append(DriftFinding(
+            type_, _severity(self.opts, severity_key or type_), message,
+            claim.path if claim else None, claim.line if claim else None,
+            svc.profile if svc else None, source.path if source else None, source.line if source else None,
+            rule=getattr(claim, "rule", None), **extra))
+
+    def claim(self, claim: Claim) -> None:
+        svcs = [self.services[p] for p in claim.profiles if p in self.services]
+        if not svcs:
+            return
+        check = getattr(self, f"_{claim.kind}")
+        check(claim, svcs)
+
+    def _where(self, svcs: list[ResolvedService]) -> str:
+        return svcs[0].profile if len(svcs) == 1 else "any of " + ", ".join(s.profile for s in svcs)
+
+    def _flag(self, claim: Claim, svcs: list[ResolvedService]) -> None:
+        flag = claim.key
+        base = "--" + flag[5:] if flag.startswith("--no-") else flag
+        for svc in svcs:
+            self.documented.add((svc.profile, base))
+        if flag == "--model" and claim.value:
+            return  # checked as a model claim
+        if not is_vllm_flag(flag, self.extra_flags):
+            self.emit("unknown_flag", f"{flag} is not a vLLM serve flag (vLLM v0.11.0); fix the name or "
+                      "remove it", claim, svcs[0], svcs[0].flag_source(flag), key=flag,
+                      doc_value=claim.value, reason="not_in_vllm")
+            return
+        if flag != base:
+            return  # --no-X mentioned: documents X, asserts nothing checkable here
+        setting = [s for s in svcs if flag in s.vllm]
+        if not setting:
+            if claim.value is not None or len(svcs) == 1:
+                shown = f" {claim.value}" if claim.value is not None else ""
+                self.emit("unknown_flag", f"{flag}{shown} is a vLLM flag that {self._where(svcs)} does not "
+                          "set", claim, svcs[0], svcs[0].source_of("command"),
+                          "unknown_flag.not_in_profile", key=flag, doc_value=claim.value,
+                          reason="not_in_profile")
+            return
+        if claim.value is None or any(_same(flag, claim.value, s.vllm[flag]) for s in setting):
+            return
+        svc = setting[0]
+        have = ", ".join(f"{s.profile} has {s.vllm[flag] if s.vllm[flag] is not None else 'on'}"
+                         for s in setting)
+        self.emit("value_mismatch", f"{flag} is {claim.value} here but {have}; update the document",
+                  claim, svc, svc.flag_source(flag), key=flag, doc_value=claim.value,
+                  profile_value=svc.vllm[flag] if svc.vllm[flag] is not None else "on")
+
+    def _model(self, claim: Claim, svcs: list[ResolvedService]) -> None:
+        model = claim.value or ""
+        svc = svcs[0]
+        if not model_exists(model, self.opts["known_models"]):
+            runs = ", ".join(f"{s.profile} runs {s.model}" for s in svcs if s.model)
+            self.emit("unknown_model", f"model {model} does not exist ({runs}); use a real model id "
+                      "(or add it to drift.known_models)", claim, svc, svc.flag_source("--model"),
+                      key="model", doc_value=model, profile_value=svc.model)
+            return
+        for s in svcs:
+            if not s.model:
+                continue
+            mine, theirs = _model_key(model), _model_key(s.model)
+            if mine == theirs or (not claim.explicit and theirs.startswith(mine + "-")):
+                return
+        with_model = [s for s in svcs if s.model]
+        if with_model:
+            s = with_model[0]
+            self.emit("value_mismatch", f"model {model} here but {self._where(with_model)} runs "
+                      f"{', '.join(x.model or '' for x in with_model)}; update the document", claim, s,
+                      s.flag_source("--model"), key="model", doc_value=model, profile_value=s.model)
+
+    def _port(self, claim: Claim, svcs: list[ResolvedService]) -> None:
+        port = int(claim.value or 0)
+        for s in svcs:
+            allowed = {p.host for p in s.ports} | {p.container for p in s.ports}
+            if s.vllm.get("--port"):
+                allowed.add(int(s.vllm["--port"] or 0))
+            if port in allowed:
+                return
+        s = svcs[0]
+        have = ", ".join(f"{x.profile} publishes " + ", ".join(f"{p.host}:{p.container}" for p in x.ports)
+                         for x in svcs)
+        self.emit("value_mismatch", f"port {port} here but {have}; update the document", claim, s,
+                  s.source_of("ports"), key="port", doc_value=str(port),
+                  profile_value=", ".join(str(p.host) for p in s.ports))
+
+    def _image(self, claim: Claim, svcs: list[ResolvedService]) -> None:
+        repo, tag = _tag(claim.value or "")
+        same_repo = [s for s in svcs if s.image and _tag(s.image)[0] == repo]
+        if not same_repo or any(_tag(s.image or "")[1] == tag for s in same_repo):
+            return
+        s = same_repo[0]
+        self.emit("value_mismatch", f"image {claim.value} here but {self._where(same_repo)} runs {s.image}; "
+                  "update the document", claim, s, s.source_of("image"), key="image",
+                  doc_value=claim.value, profile_value=s.image)
+
+    def _gpu(self, claim: Claim, svcs: list[ResolvedService]) -> None:
+        ids = set((claim.value or "").split(","))
+        with_ids = [s for s in svcs if s.gpu and s.gpu.device_ids]
+        if not with_ids:
+            return
+        for s in with_ids:
+            theirs = {p for i in s.gpu.device_ids for p in i.replace(" ", ",").split(",") if p}
+            if ids <= theirs:
+                return
+        s = with_ids[0]
+        self.emit("value_mismatch", f"GPU {', '.join(sorted(ids))} here but {self._where(with_ids)} reserves "
+                  f"{', '.join(', '.join(x.gpu.device_ids) for x in with_ids)}; update the document",
+                  claim, s, s.source_of("deploy", "resources", "reservations", "devices"), key="gpus",
+                  doc_value=claim.value, profile_value=",".join(s.gpu.device_ids))
+
+    def undocumented(self, guides: list[DocClaims]) -> None:
+        for svc in self.services.values():
+            for flag in svc.vllm:
+                if (svc.profile, flag) not in self.documented:
+                    self.emit("undocumented", f"{flag} is set in profile {svc.profile} but no guide explains "
+                              "it; add it to the profile's table in a guide", None, svc,
+                              svc.flag_source(flag), key=flag, profile_value=svc.vllm[flag])
+
+    def reference(self, ref: Reference, names: list[str]) -> None:
+        if ref.how == "front-matter":
+            if ref.target not in names:
+                self.emit("stale_reference", f"front matter names profile {ref.target!r}, which does "
+                          f"not exist (profiles: {', '.join(names)})", ref, None, None, key="profile",
+                          doc_value=ref.target)
+            return
+        target = ref.target.split("#", 1)[0]
+        if not target:
+            return
+        doc_dir = (self.config.root / ref.path).parent
+        candidates = [doc_dir / target, self.config.root / target]
+        if any(os.path.lexists(c) for c in candidates):
+            return
+        if ref.how == "inline" and "/" not in target.rstrip("/") and self._tracked_name(target):
+            return  # a bare name of a file that lives elsewhere in the repository
+        archived = self._archived(target)
+        if archived:
+            message = f"{ref.target} was archived to {archived}; point to the profile that replaced it"
+        else:
+            message = f"{ref.target} does not exist; fix or remove the reference"
+        self.emit("stale_reference", message, ref, None, None, key=ref.how, doc_value=ref.target)
+
+    def _files(self) -> list[str]:
+        if not hasattr(self, "_file_list"):
+            root = self.config.root
+            self._file_list = git_files(root) if in_work_tree(root) else [
+                self.config.relpath(p) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
+        return self._file_list
+
+    def _tracked_name(self, name: str) -> bool:
+        archive = self.config.relpath(self.config.archives_dir) + "/"
+        return any(f.rsplit("/", 1)[-1] == name and not f.startswith(archive) for f in self._files())
+
+    def _archived(self, target: str) -> str | None:
+        root = self.config.archives_dir
+        if not root.is_dir():
+            return None
+        name = target.rstrip("/").rsplit("/", 1)[-1]
+        hits = sorted(p for p in root.rglob(name) if p.is_file())
+        return self.config.relpath(hits[0]) if hits else None
+
+
+def github_annotation(severity: str, path: str | None, line: int | None, title: str, message: str) -> str:
+    """One GitHub Actions workflow command: ``::error file=F,line=L,title=T::message``."""
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    level = {"error": "error", "warning": "warning"}.get(severity, "notice")
+    props = [f"file={prop(path)}"] if path else []
+    props += [f"line={line}"] if path and line else []
+    props.append(f"title={prop(title)}")
+    return f"::{level} {','.join(props)}::{data(message)}"
+
+
+def summary_line(report: DriftReport) -> str:
+    c = report.counts()
+    verdict = "passed" if report.passed else "FAILED"
+    return (f"sddd drift {verdict}: {report.documents} documents, {report.claims} claims, profiles "
+            f"{', '.join(report.profiles)}: {c['error']} error(s), {c['warning']} warning(s), "
+            f"{c['info']} info (fails on {report.fail_on} and above)"
+            + (f"; {report.skipped_reports} report(s) skipped (--all checks them)" if report.skipped_reports
+               else ""))

@@ -1,0 +1,133 @@
+"""sddd.yaml -> Config.
+
+The file is found by walking up from the working directory, as git finds ``.git``;
+``--config PATH`` overrides. Every key is optional; its default is declared once, in
+``sddd.core.schema``. Unknown keys and wrong types are errors that name the file, the line
+and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sddd.core import options as opt
+from sddd.core.errors import ConfigError, InputError
+from sddd.core.schema import SCHEMA, SECTIONS, default_min_score
+from sddd.core.yamlio import YamlDoc, load_yaml
+
+CONFIG_NAME = "sddd.yaml"
+
+
+def _default(key: str) -> Callable[[], Any]:
+    """A dataclass default factory reading the schema, so the default lives in one place."""
+    return lambda: copy.deepcopy(SCHEMA[key].default)
+
+
+@dataclass
+class Config:
+    root: Path
+    path: Path | None = None
+    docs: list[str] = field(default_factory=_default("docs"))
+    profiles: list[str] = field(default_factory=_default("profiles"))
+    archives: str = field(default_factory=_default("archives"))
+    index: str = field(default_factory=_default("index"))
+    model: str = field(default_factory=_default("model"))
+    canonical_profile: str = field(default_factory=_default("canonical_profile"))
+    base_profile: str = field(default_factory=_default("base_profile"))
+    # None until resolved: the default threshold depends on the model (see __post_init__).
+    min_score: float = field(default_factory=_default("min_score"))
+    top_k: int = field(default_factory=_default("top_k"))
+    targets: list[Any] = field(default_factory=_default("targets"))
+    # The validated nested sections (archive, drift, audit); see section().
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    doc: YamlDoc | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_score is None:
+            self.min_score = default_min_score(self.model)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The validated values of a nested section, every default filled in."""
+        if name not in SECTIONS:
+            raise KeyError(f"sddd.yaml has no section {name!r}")
+        if name not in self.sections:
+            self.sections[name] = SCHEMA[name].validate(None)
+        return self.sections[name]
+
+    @property
+    def index_dir(self) -> Path:
+        return self.resolve(self.index)
+
+    @property
+    def archives_dir(self) -> Path:
+        return self.resolve(self.archives)
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative)
+        return path if path.is_absolute() else self.root / path
+
+    def relpath(self, path: Path) -> str:
+        """``path`` relative to the repository root, with forward slashes."""
+        try:
+            return Path(os.path.relpath(path, self.root)).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+    def line_of(self, *keys: str | int) -> int | None:
+        return self.doc.line_of(*keys) if self.doc else None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest sddd.yaml in ``start`` or a parent folder, or None."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | str | None = None, *, start: Path | None = None) -> Config:
+    """Load ``path`` (or the sddd.yaml found from ``start``); defaults when there is none."""
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("config file not found; pass an existing sddd.yaml", path=str(path))
+    else:
+        path = find_config(start)
+    if path is None:
+        return Config(root=(start or Path.cwd()).resolve(), path=None)
+    path = path.resolve()
+    try:
+        doc = load_yaml(path)
+    except InputError as exc:
+        raise ConfigError(exc.message, path=exc.path, line=exc.line) from None
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a mapping of keys to values", path=str(path), line=1)
+    values = _validate(data, doc, path)
+    sections = {k: v for k, v in values.items() if k in SECTIONS}
+    direct = {k: v for k, v in values.items() if k not in SECTIONS}
+    return Config(root=path.parent, path=path, sections=sections, doc=doc, **direct)
+
+
+def _validate(data: dict[str, Any], doc: YamlDoc, path: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in SCHEMA:
+            known = ", ".join(sorted(SCHEMA))
+            raise ConfigError(
+                f"unknown key {key!r}; known keys: {known}", path=str(path), line=doc.line_of(key)
+            )
+        if value is None:
+            continue
+        try:
+            values[key] = SCHEMA[key].validate(value)
+        except opt.OptionError as exc:
+            raise ConfigError(f"{key}: {exc}", path=str(path), line=doc.line_of(key)) from None
+    return values

@@ -1,0 +1,88 @@
+"""YAML loading that keeps line numbers, so every error can name ``file:line``.
+
+``load_yaml`` returns the plain data and a map from key paths (tuples of keys and
+list indexes) to 1-based line numbers, e.g. ``("services", "vllm-medium") -> 3``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sddd.core.errors import InputError
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDoc:
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, *keys: str | int) -> int | None:
+        """Line of the deepest known prefix of ``keys`` (a key that is missing points at its parent)."""
+        path: KeyPath = tuple(keys)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+
+def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            path = (*prefix, key)
+            lines[path] = key_node.start_mark.line + 1
+            _walk(value_node, path, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = (*prefix, index)
+            lines[path] = item.start_mark.line + 1
+            _walk(item, path, lines)
+
+
+def parse_yaml(text: str, source: str, *, line_offset: int = 0) -> YamlDoc:
+    """Parse ``text``; a syntax error becomes an InputError naming ``source`` and the line."""
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        problem = exc.problem or "malformed YAML"
+        raise InputError(f"malformed YAML: {problem}; fix the syntax", path=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed YAML: {exc}", path=source) from None
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+        if line_offset:
+            lines = {key: value + line_offset for key, value in lines.items()}
+    return YamlDoc(data=data, lines=lines)
+
+
+def read_text(path: Path, display: str | None = None) -> str:
+    """Read a UTF-8 text file; binary or non-UTF-8 content is an InputError naming the file."""
+    shown = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=shown) from None
+    if b"\x00" in raw[:8192]:
+        raise InputError("binary file, not text; skipped", path=shown)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8", path=shown, line=line
+        ) from None
+
+
+def load_yaml(path: Path, display: str | None = None) -> YamlDoc:
+    return parse_yaml(read_text(path, display), display or str(path))

@@ -1,0 +1,418 @@
+"""A small HTTP client for a vLLM OpenAI-compatible server (standard library only).
+
+``resolve_endpoint`` turns a URL (``http://host:port``, ``host:port``, with or without
+``/v1``) and the name of an environment variable holding the API key into an ``Endpoint``.
+The key is sent as ``Authorization: Bearer ...`` and never appears in a repr, a message
+or a saved result. Streaming responses (server-sent events) are read line by line with
+``perf_counter`` timestamps, so callers can measure time to first token honestly.
+
+An endpoint that cannot be reached raises ``EndpointUnreachable`` (exit 2, one line).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sddd.core.config import Config
+from sddd.core.errors import EXIT_USAGE, SdddError, UsageError
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class EndpointUnreachable(SdddError):
+    """Nothing answers at the URL (refused, unknown host, timeout on connect)."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def error_message(self) -> str:
+        """The server's error text (OpenAI shape ``{"error": {"message"}}`` or vLLM's)."""
+        data = self.json()
+        if isinstance(data, dict):
+            err = data.get("error", data)
+            if isinstance(err, dict) and err.get("message"):
+                return str(err["message"])
+            if isinstance(data.get("detail"), str):
+                return data["detail"]
+            if isinstance(err, str):
+                return err
+        return self.text.strip()[:300] or f"HTTP {self.status}"
+
+
+@dataclass
+class StreamEvent:
+    at: float  # perf_counter() when the line arrived
+    data: dict[str, Any]
+
+
+@dataclass
+class Stream:
+    """A streamed response: status first, then events as they arrive (``events``)."""
+
+    status: int
+    started: float  # perf_counter() just before the request was sent
+    events: Iterator[StreamEvent]
+    error: str | None = None  # the server's message when status != 200
+
+
+@dataclass
+class Endpoint:
+    base_url: str  # scheme://host:port with no trailing slash and no /v1
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def prefix(self) -> str:
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    def headers(self, *, auth: bool = True) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth and self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
+        cls = (http.client.HTTPSConnection if urlsplit(self.base_url).scheme == "https"
+               else http.client.HTTPConnection)
+        return cls(self.host, self.port, timeout=timeout or self.timeout)
+
+    def _send(self, conn: http.client.HTTPConnection, method: str, path: str,
+              body: Any, auth: bool) -> http.client.HTTPResponse:
+        payload = None if body is None else json.dumps(body).encode("utf-8")
+        try:
+            conn.request(method, self.prefix + path, body=payload, headers=self.headers(auth=auth))
+            return conn.getresponse()
+        except (ConnectionRefusedError, socket.gaierror, OSError) as exc:
+            conn.close()
+            if isinstance(exc, TimeoutError):
+                raise EndpointUnreachable(
+                    f"{self.base_url} did not answer {method} {path} in time "
+                    f"({exc.__class__.__name__}); is the server still loading the model?"
+                ) from None
+            raise EndpointUnreachable(
+                f"cannot reach {self.base_url} ({_reason(exc)}); start the server or pass the right --url"
+            ) from None
+
+    def request(self, method: str, path: str, body: Any = None, *, auth: bool = True,
+                timeout: float | None = None) -> Response:
+        conn = self._connection(timeout)
+        start = time.perf_counter()
+        try:
+            resp = self._send(conn, method, path, body, auth)
+            data = resp.read()
+            return Response(resp.status, data, {k.lower(): v for k, v in resp.getheaders()},
+                            time.perf_counter() - start)
+        except (http.client.HTTPException, OSError) as exc:
+            raise EndpointUnreachable(
+                f"{self.base_url} dropped the connection during {method} {path} ({_reason(exc)})"
+            ) from None
+        finally:
+            conn.close()
+
+    def get(self, path: str, **kwargs: Any) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> Response:
+        return self.request("POST", path, body, **kwargs)
+
+    def metrics(self) -> dict[str, float]:
+        """Prometheus ``/metrics`` summed by metric name ({} when not served)."""
+        try:
+            resp = self.get("/metrics", auth=False)
+        except EndpointUnreachable:
+            return {}
+        return parse_metrics(resp.text)[0] if resp.status == 200 else {}
+
+    def server_info(self) -> ServerInfo:
+        """``/version``, the models listed and the cache configuration the server reports."""
+        version = self.get("/version", auth=False)
+        models = self.get("/v1/models")
+        info = ServerInfo(status=models.status)
+        if version.status == 200 and isinstance(version.json(), dict):
+            info.version = str(version.json().get("version"))
+        if models.status == 200:
+            for item in (models.json() or {}).get("data", []):
+                if isinstance(item, dict) and item.get("id"):
+                    info.models.append(str(item["id"]))
+                    info.roots[str(item["id"])] = str(item.get("root") or "")
+        elif models.status == 401:
+            info.error = ("401 Unauthorized: pass --api-key-env VAR naming the variable that holds "
+                          "the server's key" if not self.api_key else
+                          f"401 Unauthorized: the key in ${self.api_key_env} is not this server's key")
+        else:
+            info.error = f"/v1/models answered {models.status}: {models.error_message()}"
+        try:
+            text = self.get("/metrics", auth=False)
+            if text.status == 200:
+                info.cache_config = parse_metrics(text.text)[1].get("vllm:cache_config_info", {})
+        except EndpointUnreachable:
+            pass
+        return info
+
+    def stream(self, path: str, body: dict[str, Any], *, timeout: float | None = None) -> Stream:
+        """POST with ``stream: true``; events are parsed ``data:`` lines until ``[DONE]``."""
+        conn = self._connection(timeout)
+        started = time.perf_counter()
+        resp = self._send(conn, "POST", path, {**body, "stream": True}, True)
+        if resp.status != 200:
+            data = resp.read()
+            conn.close()
+            message = Response(resp.status, data, {}, 0.0).error_message()
+            return Stream(resp.status, started, iter(()), error=message)
+        return Stream(200, started, _sse_events(conn, resp))
+
+
+@dataclass
+class ServerInfo:
+    status: int = 0  # of /v1/models
+    version: str | None = None
+    models: list[str] = field(default_factory=list)
+    roots: dict[str, str] = field(default_factory=dict)  # served name -> model path or id
+    cache_config: dict[str, str] = field(default_factory=dict)  # vllm:cache_config_info labels
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        keep = ("enable_prefix_caching", "block_size", "cache_dtype", "gpu_memory_utilization",
+                "num_gpu_blocks", "kv_cache_size_tokens")
+        return {"version": self.version, "models": self.models,
+                "cache_config": {k: v for k, v in self.cache_config.items() if k in keep}}
+
+
+METRIC_LINE = re.compile(r'^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)')
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> tuple[dict[str, float], dict[str, dict[str, str]]]:
+    """Prometheus text -> (value per metric name, summed over labels; labels of each *_info)."""
+    values: dict[str, float] = {}
+    infos: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        match = METRIC_LINE.match(line)
+        if not match or line.startswith("#"):
+            continue
+        name, labels, raw = match.groups()
+        try:
+            values[name] = values.get(name, 0.0) + float(raw)
+        except ValueError:
+            continue
+        if name.endswith("_info") and labels:
+            infos[name] = dict(LABEL.findall(labels))
+    return values, infos
+
+
+def _sse_events(conn: http.client.HTTPConnection,
+                resp: http.client.HTTPResponse) -> Iterator[StreamEvent]:
+    try:
+        while True:
+            line = resp.readline()
+            if not line:
+                return
+            at = time.perf_counter()
+            text = line.decode("utf-8", errors="replace").strip()
+            if not text.startswith("data:"):
+                continue  # blank separators, comments, "event:" lines
+            payload = text[5:].strip()
+            if payload == "[DONE]":
+                return
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                yield StreamEvent(at, data)
+    finally:
+        conn.close()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    text = str(exc) or exc.__class__.__name__
+    return text.splitlines()[0][:120]
+
+
+def normalize_url(url: str) -> str:
+    """``host:port`` or ``http://host:port/v1/`` -> ``http://host:port``."""
+    raw = url.strip()
+    if not raw:
+        raise UsageError("--url is empty; pass e.g. http://127.0.0.1:5002")
+    if "://" not in raw:
+        raw = "http://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--url must look like http://HOST:PORT; got {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"--url has a bad port: {url!r}") from None
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[:-3]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def resolve_endpoint(url: str, *, api_key_env: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                     required_key: bool = False, env: Mapping[str, str] | None = None) -> Endpoint:
+    """An ``Endpoint`` for ``url``; the key is read from ``api_key_env`` (never passed inline).
+
+    ``required_key``: the user named the variable explicitly, so an unset one is an error.
+    ``env``: where to read it (default: the process environment).
+    """
+    key = None
+    if api_key_env:
+        if not api_key_env.replace("_", "").isalnum():
+            raise UsageError(f"--api-key-env takes a variable NAME (e.g. VLLM_API_KEY), got {api_key_env!r}")
+        key = (os.environ if env is None else env).get(api_key_env) or None
+        if key is None and required_key:
+            raise UsageError(f"--api-key-env {api_key_env}: that environment variable is not set or empty")
+    return Endpoint(normalize_url(url), api_key=key, api_key_env=api_key_env if key else None,
+                    timeout=timeout)
+
+
+# --- profiles: where a profile's server listens and what it should serve ------------------------
+
+KEY_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+SECRET_FLAGS = ("--api-key", "--hf-token")
+
+
+@dataclass
+class ProfileRef:
+    """The resolved profile a validation or a benchmark ran against (secrets masked)."""
+
+    name: str
+    config_hash: str
+    files: list[str]
+    vllm_flags: dict[str, str | None]
+    models: list[str]  # served names first, then the model id: any one identifies it
+    host_port: int | None
+    api_key_env: str | None  # the variable the profile's VLLM_API_KEY / --api-key reads
+    inferred: bool = False  # matched from /v1/models rather than named by the user
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "config_hash": self.config_hash, "files": self.files,
+                "vllm_flags": self.vllm_flags, "inferred": self.inferred}
+
+
+def profile_ref(config: Config, name: str) -> ProfileRef:
+    from sddd.compose.profiles import load_profile
+
+    svc = load_profile(config, name, strict=False).service
+    flags = {k: ("***" if k in SECRET_FLAGS and v else v) for k, v in svc.vllm.items()}
+    container_port = int(svc.vllm.get("--port") or 8000)
+    host_port = next((p.host for p in svc.ports if p.container == container_port and p.host), None)
+    served = (svc.vllm.get("--served-model-name") or "").split()
+    key_source = svc.source_of("environment", "VLLM_API_KEY") if "VLLM_API_KEY" in svc.environment \
+        else (svc.flag_source("--api-key") if "--api-key" in svc.vllm else None)
+    return ProfileRef(name=svc.profile, config_hash=svc.config_hash, files=svc.files, vllm_flags=flags,
+                      models=[*served, *([svc.model] if svc.model else [])], host_port=host_port,
+                      api_key_env=_variable_at(config, key_source))
+
+
+def _variable_at(config: Config, source: Any) -> str | None:
+    """The ``${NAME}`` written on the line a key comes from (the profile never holds the key)."""
+    if source is None or not source.line:
+        return None
+    try:
+        lines = config.resolve(source.path).read_text(encoding="utf-8").splitlines()
+        match = KEY_VARIABLE.search(lines[source.line - 1].split(":", 1)[-1])
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+    return match.group(1) if match else None
+
+
+def infer_profile(config: Config, info: ServerInfo, port: int) -> ProfileRef | None:
+    """The profile whose model the server lists (the one on this port when several match)."""
+    from sddd.compose.profiles import profile_names
+
+    served = set(info.models) | {r for r in info.roots.values() if r}
+    matches = []
+    for name in profile_names(config):
+        try:
+            ref = profile_ref(config, name)
+        except SdddError:
+            continue  # a broken profile is another command's finding, not this one's
+        if served & set(ref.models):
+            matches.append(ref)
+    if len(matches) > 1:
+        matches = [m for m in matches if m.host_port == port] or []
+    if len(matches) != 1:
+        return None
+    matches[0].inferred = True
+    return matches[0]
+
+
+def resolve_target(config: Config, profile: str | None, url: str | None, *,
+                   api_key_env: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                   infer: bool = True) -> tuple[Endpoint, ProfileRef | None]:
+    """The endpoint to talk to and the profile behind it.
+
+    - ``PROFILE``: its published host port on 127.0.0.1, its API key variable;
+    - ``PROFILE --url URL``: the profile's expectations, the server at URL;
+    - ``--url URL`` alone: the profile whose model ``/v1/models`` lists, if exactly one does;
+    - neither: the canonical profile of sddd.yaml.
+    """
+    ref: ProfileRef | None = None
+    if profile or not url:
+        ref = profile_ref(config, profile or config.canonical_profile)
+        if not url:
+            if ref.host_port is None:
+                raise UsageError(f"profile {ref.name!r} publishes no host port for vLLM; pass --url")
+            url = f"http://127.0.0.1:{ref.host_port}"
+    env_var = api_key_env or (ref.api_key_env if ref else None)
+    endpoint = resolve_endpoint(url, api_key_env=env_var, timeout=timeout,
+                                required_key=api_key_env is not None, env=_environment(config))
+    if ref is None and infer:
+        ref = infer_profile(config, endpoint.server_info(), endpoint.port)
+        if ref and not endpoint.api_key and ref.api_key_env and api_key_env is None:
+            endpoint = resolve_endpoint(url, api_key_env=ref.api_key_env, timeout=timeout,
+                                        env=_environment(config))
+    return endpoint, ref
+
+
+def _environment(config: Config) -> dict[str, str]:
+    """Process environment over the repository's .env, as Compose reads them."""
+    from sddd.compose.interpolation import environment
+
+    path = config.root / ".env"
+    try:
+        return environment(path if path.is_file() else None)
+    except SdddError:
+        return dict(os.environ)

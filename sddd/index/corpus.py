@@ -1,0 +1,92 @@
+"""What the index reads: find the files, tell their kind, turn each into chunks.
+
+Kinds: ``guide`` and ``report`` (Markdown, from front matter or folder), ``profile``
+(compose files), ``archive`` (anything under the archive root). ``.env`` files are
+never read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sddd.core.config import Config
+from sddd.core.files import glob_files, is_env_file
+
+KINDS = ("guide", "report", "profile", "archive")
+ARCHIVE_SUFFIXES = (".md", ".yml", ".yaml")
+
+
+@dataclass
+class Chunk:
+    """One searchable passage."""
+
+    path: str  # relative to the repository root, forward slashes
+    kind: str
+    heading: str  # heading path, "Title › Section › Subsection"
+    anchor: str | None  # the id MkDocs gives the heading; None for a file's preamble
+    line: int  # 1-based line where the passage starts
+    text: str  # what is shown and embedded (secrets redacted)
+    title: str = ""
+    part: int = 0  # index of the piece when a long section was split
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    rel: str
+    kind: str  # a hint: the Markdown chunker may refine guide/report from front matter
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclass
+class Discovery:
+    files: list[SourceFile] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+
+
+def discover(config: Config) -> Discovery:
+    """Every file the index covers, sorted by path, with size and mtime from one stat."""
+    root = config.root
+    archive_root = config.archives_dir.resolve()
+    index_root = config.index_dir.resolve()
+    seen: dict[str, SourceFile] = {}
+    found = Discovery()
+
+    def add(path: Path, kind: str) -> None:
+        resolved = path.resolve()
+        if resolved.is_relative_to(index_root):
+            return
+        rel = config.relpath(path)
+        if rel in seen:
+            return
+        if is_env_file(path.name):
+            found.ignored.append((rel, ".env files are never indexed"))
+            return
+        if resolved.is_relative_to(archive_root):
+            kind = "archive"
+        stat = path.stat()
+        seen[rel] = SourceFile(path, rel, kind, stat.st_size, stat.st_mtime_ns)
+
+    for pattern in config.docs:
+        for path in glob_files(root, pattern):
+            add(path, "guide")
+    for pattern in config.profiles:
+        for path in glob_files(root, pattern):
+            add(path, "profile")
+    if config.archives_dir.is_dir():
+        for dirpath, _dirs, names in os.walk(config.archives_dir):
+            for name in names:
+                if name.endswith(ARCHIVE_SUFFIXES) or fnmatch.fnmatch(name, "*.yml.*"):
+                    add(Path(dirpath) / name, "archive")
+    found.files = sorted(seen.values(), key=lambda f: f.rel)
+    return found
+
+
+def is_compose_path(rel: str) -> bool:
+    return rel.endswith((".yml", ".yaml")) or ".yml." in rel or ".yaml." in rel

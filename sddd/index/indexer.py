@@ -1,0 +1,292 @@
+"""Bring the index up to date with the files, doing as little work as possible.
+
+A file whose size and mtime match the index is not even read. A file that changed is
+re-chunked; each of its chunks whose embedded text is unchanged keeps its vector, only
+new text is embedded. Chunks of deleted files are pruned. The model is loaded only when
+something must be embedded. The lexical (FTS5) table is rebuilt from the chunks' text at every
+commit; an index from an older lexical version is rewritten with every vector reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sddd.core.config import Config
+from sddd.core.errors import InputError
+from sddd.core.yamlio import read_text
+from sddd.index.chunking import Window
+from sddd.index.compose_chunks import compose_chunks
+from sddd.index.corpus import Chunk, Discovery, SourceFile, discover, is_compose_path
+from sddd.index.encoders.base import Encoder
+from sddd.index.encoders.models import load_encoder, model_info
+from sddd.index.lexical import LEXICAL_VERSION
+from sddd.index.markdown_chunks import markdown_chunks
+from sddd.index.store import (
+    CHUNKER_VERSION,
+    FileRecord,
+    Snapshot,
+    Store,
+    StoredChunk,
+    commit,
+    embed_text,
+    open_store,
+    try_open_store,
+    writer_lock,
+)
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+    def encode(self) -> str:
+        """How the index stores the reason (with the line) for the next run to report."""
+        return f"{self.line or 0}\t{self.reason}"
+
+    @classmethod
+    def decode(cls, path: str, stored: str) -> Skipped:
+        line, _, reason = stored.partition("\t")
+        return cls(path, reason or stored, int(line) if line.isdigit() and line != "0" else None)
+
+
+@dataclass
+class IndexReport:
+    files: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    pruned: int = 0
+    changed_files: list[str] = field(default_factory=list)
+    deleted_files: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    rebuilt: bool = False
+    rebuild_reason: str | None = None
+    written: bool = False  # False when nothing changed and nothing was written
+    index: str = ""
+
+
+class ProgressSink:
+    """Receives embedding progress; the CLI renders it as a bar."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+
+def store_fingerprint(config: Config) -> str:
+    return f"{model_info(config.model, config.root).fingerprint}|chunker={CHUNKER_VERSION}"
+
+
+def is_fresh(store: Store, found: Discovery) -> bool:
+    """True when every file has the size and mtime the index recorded, and no file is new or gone."""
+    if len(found.files) != len(store.files):
+        return False
+    for source in found.files:
+        record = store.files.get(source.rel)
+        if record is None or record.size != source.size or record.mtime_ns != source.mtime_ns:
+            return False
+    return True
+
+
+def chunk_file(source: SourceFile, text: str, window: Window) -> list[Chunk]:
+    if source.rel.endswith(".md"):
+        return markdown_chunks(text, source.rel, source.kind, window)
+    if is_compose_path(source.rel):
+        if source.path.name == "MANIFEST.yaml":
+            return []
+        return compose_chunks(text, source.rel, source.kind, window)
+    return []
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def build_index(
+    config: Config,
+    *,
+    rebuild: bool = False,
+    progress: ProgressSink | None = None,
+    notice: Callable[[str], None] | None = None,
+    encoder: Encoder | None = None,
+) -> IndexReport:
+    """Index ``config``'s corpus incrementally (or from scratch with ``rebuild``)."""
+    started = time.perf_counter()
+    folder = config.index_dir
+    report = IndexReport(index=config.relpath(folder))
+    with writer_lock(folder):
+        found = discover(config)
+        fingerprint = store_fingerprint(config)
+        old = None if rebuild else try_open_store(folder)
+        if rebuild:
+            report.rebuilt, report.rebuild_reason = True, "asked with --rebuild"
+        elif old is None and (folder / "CURRENT").exists():
+            report.rebuilt, report.rebuild_reason = True, "the previous index was unreadable"
+            if notice:
+                notice("The index was unreadable: rebuilding it from scratch.")
+        elif old is not None and old.fingerprint != fingerprint:
+            report.rebuilt = True
+            report.rebuild_reason = "the model or chunker changed"
+            if notice:
+                notice("Model or chunker changed since the last index: rebuilding it from scratch.")
+            old.close()
+            old = None
+        if not found.files:
+            raise InputError(
+                f"nothing to index: no file matches docs {config.docs} or profiles {config.profiles} "
+                f"under {config.root}; add documents or fix the globs in sddd.yaml",
+            )
+        if old is not None and is_fresh(old, found) and old.lexical_version == LEXICAL_VERSION:
+            report.files = len(found.files)
+            report.chunks = old.count
+            report.reused = old.count
+            report.skipped = [Skipped.decode(p, f.skipped) for p, f in old.files.items() if f.skipped]
+            report.seconds = time.perf_counter() - started
+            old.close()
+            return report
+        _update(config, found, old, fingerprint, report, progress, encoder)
+        if old is not None:
+            old.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _update(
+    config: Config,
+    found: Discovery,
+    old: Store | None,
+    fingerprint: str,
+    report: IndexReport,
+    progress: ProgressSink | None,
+    encoder: Encoder | None,
+) -> None:
+    old_files = old.files if old else {}
+    old_chunks_by_path: dict[str, list[StoredChunk]] = {}
+    old_vectors = np.zeros((0, 0), dtype=np.float32)
+    if old is not None:
+        for chunk in old.chunks():
+            old_chunks_by_path.setdefault(chunk.path, []).append(chunk)
+        old_vectors = old.all_vectors()
+    old_by_hash = {c.embed_hash: c.id for cs in old_chunks_by_path.values() for c in cs}
+
+    records: list[FileRecord] = []
+    chunks: list[StoredChunk] = []
+    window: Window | None = None
+
+    def get_window() -> Window:
+        nonlocal encoder, window
+        if window is None:
+            encoder = encoder or load_encoder(config.model, config.root)
+            window = Window(encoder.count_tokens, encoder.max_tokens)
+        return window
+
+    for source in found.files:
+        previous = old_files.get(source.rel)
+        if previous and previous.size == source.size and previous.mtime_ns == source.mtime_ns:
+            records.append(previous)
+            chunks.extend(old_chunks_by_path.get(source.rel, []))
+            if previous.skipped:
+                report.skipped.append(Skipped.decode(source.rel, previous.skipped))
+            continue
+        try:
+            text = read_text(source.path, source.rel)
+        except InputError as exc:
+            skipped = Skipped(source.rel, exc.message, exc.line)
+            report.skipped.append(skipped)
+            records.append(FileRecord(source.rel, source.kind, "", source.size, source.mtime_ns, 0,
+                                      "", skipped.encode()))
+            continue
+        digest = _hash(text)
+        if previous and previous.sha256 == digest and not previous.skipped:
+            records.append(FileRecord(source.rel, previous.kind, digest, source.size,
+                                      source.mtime_ns, previous.chunks, previous.title))
+            chunks.extend(old_chunks_by_path.get(source.rel, []))
+            continue
+        report.changed_files.append(source.rel)
+        try:
+            new_chunks = chunk_file(source, text, get_window())
+        except InputError as exc:
+            skipped = Skipped(source.rel, exc.message, exc.line)
+            report.skipped.append(skipped)
+            records.append(FileRecord(source.rel, source.kind, digest, source.size,
+                                      source.mtime_ns, 0, "", skipped.encode()))
+            continue
+        kind = new_chunks[0].kind if new_chunks else source.kind
+        title = new_chunks[0].title if new_chunks else ""
+        records.append(FileRecord(source.rel, kind, digest, source.size, source.mtime_ns,
+                                  len(new_chunks), title))
+        for chunk in new_chunks:
+            chunks.append(StoredChunk(**chunk.__dict__, embed_hash=_hash(embed_text(chunk))))
+
+    seen = {r.path for r in records}
+    report.deleted_files = sorted(p for p in old_files if p not in seen)
+
+    # Vectors: reuse by embedded-text hash, embed the rest.
+    dim = int(encoder.dim) if encoder else (old_vectors.shape[1] if old_vectors.size else 0)
+    to_embed: list[int] = []
+    reuse: dict[int, int] = {}
+    for position, chunk in enumerate(chunks):
+        old_id = old_by_hash.get(chunk.embed_hash)
+        if old_id is not None and old_vectors.size:
+            reuse[position] = old_id
+        else:
+            to_embed.append(position)
+    new_vectors = None
+    if to_embed:
+        get_window()
+        assert encoder is not None
+        dim = int(encoder.dim)
+        if progress:
+            progress.start(len(to_embed))
+        new_vectors = encoder.encode(
+            [embed_text(chunks[i]) for i in to_embed],
+            progress=progress.advance if progress else None,
+        )
+    vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+    for position, old_id in reuse.items():
+        vectors[position] = old_vectors[old_id]
+    if new_vectors is not None:
+        vectors[to_embed] = new_vectors
+    kept_ids = set(reuse.values())
+    report.pruned = sum(1 for cs in old_chunks_by_path.values() for c in cs if c.id not in kept_ids)
+    report.embedded = len(to_embed)
+    report.reused = len(reuse)
+    report.files = len(found.files)
+    report.chunks = len(chunks)
+    for position, chunk in enumerate(chunks):
+        chunk.id = position
+    commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors,
+                                      {"model": config.model}))
+    report.written = True
+
+
+def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) -> Store:
+    """The live index, first brought up to date if any file changed since it was built.
+
+    A missing or corrupt index is an error with its fix, not a silent rebuild.
+    """
+    store = open_store(config.index_dir)
+    _ = store.vectors  # surfaces a corrupt vector file now, with the fix
+    if (store.fingerprint == store_fingerprint(config) and store.lexical_version == LEXICAL_VERSION
+            and is_fresh(store, discover(config))):
+        return store
+    store.close()
+    report = build_index(config, notice=notice)
+    if notice and report.written:
+        notice(
+            f"Index updated first: {len(report.changed_files)} changed, "
+            f"{len(report.deleted_files)} deleted file(s), {report.embedded} chunk(s) embedded."
+        )
+    return open_store(config.index_dir)

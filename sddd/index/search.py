@@ -1,0 +1,159 @@
+"""``sddd search`` as a library: a question -> ranked passages with snippets.
+
+The query is embedded (from the query cache when it was seen before, so a repeated query
+loads no model) and ranked by ``sddd.index.ranking`` (dense, lexical, or both fused; hybrid by
+default). Results are filtered by kind and path and carry a snippet around the query's words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sddd.core.config import Config
+from sddd.core.errors import UsageError
+from sddd.index.encoders.base import Encoder
+from sddd.index.encoders.models import load_encoder
+from sddd.index.indexer import ensure_fresh
+from sddd.index.ranking import rank_details, validate_filters
+from sddd.index.store import QueryCache
+
+SNIPPET_CHARS = 220
+WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
+STOPWORDS = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "how", "what",
+             "why", "le", "la", "les", "de", "du", "des", "un", "une", "et", "ou", "en", "pour"}
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    path: str
+    anchor: str | None
+    heading: str
+    kind: str
+    line: int
+    snippet: str
+    terms: list[str] = field(default_factory=list, repr=False)
+    dense_rank: int | None = field(default=None, repr=False)
+    lexical_rank: int | None = field(default=None, repr=False)
+    lexical_score: float | None = field(default=None, repr=False)
+    fused: float | None = field(default=None, repr=False)
+
+    def to_json(self, explain: bool = False) -> dict:
+        data = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
+                "anchor": self.anchor, "heading": self.heading, "kind": self.kind,
+                "line": self.line, "snippet": self.snippet}
+        if explain:
+            data.update(dense_rank=self.dense_rank, lexical_rank=self.lexical_rank,
+                        lexical_score=None if self.lexical_score is None else round(self.lexical_score, 4),
+                        fused_score=None if self.fused is None else round(self.fused, 6))
+        return data
+
+
+@dataclass
+class SearchResult:
+    query: str
+    results: list[Hit]
+    mode: str = "hybrid"
+
+    def to_json(self, explain: bool = False) -> dict:
+        data = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
+        if explain:
+            data["mode"] = self.mode
+        return data
+
+
+def query_terms(query: str) -> list[str]:
+    return [w for w in (m.group(0).strip(".-") for m in WORD.finditer(query.lower()))
+            if w and w not in STOPWORDS]
+
+
+def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """The window of ``text`` holding most query words, on one line."""
+    flat = re.sub(r"\s+", " ", text.replace("```", " ")).strip()
+    if len(flat) <= width:
+        return flat
+    lowered = flat.lower()
+    positions = sorted(m.start() for t in terms for m in re.finditer(re.escape(t), lowered))
+    best, best_count = 0, -1
+    for start in positions or [0]:
+        begin = max(0, start - 40)
+        count = sum(1 for p in positions if begin <= p < begin + width)
+        if count > best_count:
+            best, best_count = begin, count
+    begin = flat.rfind(" ", 0, best) + 1 if best else 0
+    piece = flat[begin : begin + width]
+    cut = piece.rfind(" ")
+    if begin + width < len(flat) and cut > width // 2:
+        piece = piece[:cut]
+    return ("… " if begin else "") + piece.strip() + (" …" if begin + len(piece) < len(flat) else "")
+
+
+class QueryEncoder:
+    """Embeds queries through the cache; loads the model only on a miss."""
+
+    def __init__(self, config: Config, fingerprint: str):
+        self.config = config
+        self.fingerprint = fingerprint
+        self.cache = QueryCache(config.index_dir)
+        self.encoder: Encoder | None = None
+        self.model_loaded = False
+
+    def encode(self, queries: list[str]) -> np.ndarray:
+        cached = self.cache.get_many(self.fingerprint, queries)
+        missing = [q for q in dict.fromkeys(queries) if q not in cached]
+        if missing:
+            if self.encoder is None:
+                self.encoder = load_encoder(self.config.model, self.config.root)
+                self.model_loaded = True
+            # Models that embed queries differently from passages (e5's "query: ") say so.
+            encode = getattr(self.encoder, "encode_queries", None) or self.encoder.encode
+            fresh = encode(missing)
+            new = dict(zip(missing, fresh, strict=True))
+            self.cache.put_many(self.fingerprint, new)
+            cached.update(new)
+        return np.stack([cached[q] for q in queries]).astype(np.float32)
+
+
+def search(
+    config: Config,
+    query: str,
+    k: int = 5,
+    *,
+    kind: str | None = None,
+    path_glob: str | None = None,
+    mode: str = "hybrid",
+    refresh: bool = True,
+    notice: Callable[[str], None] | None = None,
+) -> SearchResult:
+    """Search the index (brought up to date first unless ``refresh`` is False)."""
+    if not query.strip():
+        raise UsageError("the query is empty; say what you are looking for")
+    if k < 1:
+        raise UsageError(f"-k must be at least 1; got {k}")
+    validate_filters(kind, mode)
+    if refresh:
+        store = ensure_fresh(config, notice)
+    else:
+        from sddd.index.store import open_store
+
+        store = open_store(config.index_dir)
+    try:
+        vector = QueryEncoder(config, store.fingerprint).encode([query])
+        ranked = rank_details(store, vector, k, kind=kind, path_glob=path_glob, mode=mode,
+                              queries=[query])[0]
+    finally:
+        store.close()
+    terms = query_terms(query)
+    hits = [
+        Hit(rank=i + 1, score=r.score, path=r.chunk.path, anchor=r.chunk.anchor,
+            heading=r.chunk.heading, kind=r.chunk.kind, line=r.chunk.line,
+            snippet=make_snippet(r.chunk.text, terms), terms=terms, dense_rank=r.dense_rank,
+            lexical_rank=r.lexical_rank, lexical_score=r.lexical_score, fused=r.fused)
+        for i, r in enumerate(ranked)
+    ]
+    return SearchResult(query=query, results=hits, mode=mode)
