@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sddd.consistency.claims import extract_claims, is_vllm_flag, names_in
+from sddd.consistency.claims import is_vllm_flag, names_in
+from sddd.consistency.extract import extract_claims
 
 PROFILES = ["micro", "mini", "medium"]
 

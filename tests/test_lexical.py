@@ -166,7 +166,7 @@ def test_modes_and_filters(indexed):
     assert [h.path for h in lexical] == ["docs/guides/tools.md"]  # lexical mode: only matching passages
     only_models = search(indexed, "libcuda.so.1", k=5, path_glob="docs/guides/models.md", refresh=False)
     assert only_models.results and all(h.path == "docs/guides/models.md" for h in only_models.results)
-    with pytest.raises(UsageError, match="--mode must be one of hybrid, dense, lexical"):
+    with pytest.raises(UsageError, match="mode: must be one of hybrid, dense, lexical"):
         search(indexed, "x", mode="bm25")
 
 

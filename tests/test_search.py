@@ -40,7 +40,7 @@ def test_kind_and_path_filters(indexed):
     assert reports and all(h.kind == "report" for h in reports)
     profiles = search(indexed, "medium model", k=5, path_glob="profiles/*").results
     assert profiles and all(h.path.startswith("profiles/") for h in profiles)
-    with pytest.raises(UsageError, match="--kind must be one of"):
+    with pytest.raises(UsageError, match="kind: must be one of"):
         search(indexed, "x", kind="manual")
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sddd.core.errors import UsageError
-from sddd.endpoint.client import EndpointUnreachable, normalize_url, resolve_endpoint
+from sddd.core.errors import EndpointUnreachable, UsageError
+from sddd.endpoint.client import normalize_url, resolve_endpoint
 
 from .conftest import run_sddd
 from .vllm_server import API_KEY, KEY_VAR, SERVED_NAME, free_port, make_kb_repo, servers
@@ -43,7 +43,7 @@ def by_name(report: dict) -> dict[str, dict]:
 def test_url_forms_are_normalised_and_bad_ones_refused():
     assert normalize_url("127.0.0.1:5002") == "http://127.0.0.1:5002"
     assert normalize_url("http://gpu-host:5002/v1/") == "http://gpu-host:5002"
-    with pytest.raises(UsageError, match="--url must look like"):
+    with pytest.raises(UsageError, match="url: must look like"):
         normalize_url("ftp://host:1")
     with pytest.raises(UsageError, match="bad port"):
         normalize_url("http://host:99999")

@@ -84,7 +84,7 @@ def parse_date(text: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--date {text!r} is not a date; write it as YYYY-MM-DD") from None
+        raise UsageError(f"{text!r} is not a date; write it as YYYY-MM-DD", option="date") from None
 
 
 def archive_root(config: Config) -> Path:
@@ -138,7 +138,7 @@ def plan_archive(config: Config, paths: list[str], reasons: str | dict[str, str]
     opts = config.section("archive")
     category = category or opts["category"]
     if not CATEGORY.fullmatch(category):
-        raise UsageError(f"--category {category!r}: use letters, digits, '_' and '-' only")
+        raise UsageError(f"{category!r}: use letters, digits, '_' and '-' only", option="category")
     day = parse_date(date)
     months = int(opts["retention_months"])
     root = archive_root(config)
@@ -260,7 +260,7 @@ def plan_restore(config: Config, arg: str, to: str | None = None, cwd: Path | No
     target_path = inside_repo(config, to if to is not None else config.root / entry.original, cwd)
     target = config.relpath(target_path)
     if target_path.is_relative_to(archive_root(config)):
-        raise UsageError(f"--to {to}: inside the archive root; restore to a live path")
+        raise UsageError(f"{to}: inside the archive root; restore to a live path", option="to")
     if os.path.lexists(target_path):
         raise ConflictError(f"{target} already exists; refusing to overwrite it. Move it away or "
                             "restore with --to ANOTHER_PATH", path=target)

@@ -4,112 +4,124 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from sddd.archive.archiving import (
-    ArchivePlan,
-    ArchiveResult,
-    ArchiveSummary,
-    apply_archive,
-    apply_restore,
-    list_archives,
-    plan_archive,
-    plan_restore,
-)
-from sddd.commands.common import JSON_HELP, get_config
-from sddd.compose.variants import Candidate, detect_variants
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.output.console import out, print_json, warn
-
-MAX_DIFFS = 8
+from sddd.output.console import out, print_json
 
 
-def _value(value: str | None) -> str:
-    return "[dim](unset)[/dim]" if value is None else escape(value) if value else '""'
-
-
-def render_candidates(candidates: list[Candidate]) -> None:
-    if not candidates:
-        out.print("No superseded-looking config found: nothing to archive.")
-        return
-    table = Table(title=f"sddd archive --detect: {len(candidates)} candidate(s)", title_justify="left",
-                  show_lines=True, expand=True)
-    table.add_column("file", style="cyan", overflow="fold", ratio=2)
-    table.add_column("why", ratio=4, overflow="fold")
-    table.add_column("what differs from the closest profile", ratio=4, overflow="fold")
-    for c in candidates:
-        diffs = ""
-        if c.closest is not None:
-            shown = [f"{escape(d.key)}: {_value(d.candidate)} vs {_value(d.profile)}"
-                     for d in c.closest.differences[:MAX_DIFFS]]
-            more = len(c.closest.differences) - MAX_DIFFS
-            diffs = "\n".join(shown + ([f"[dim]... {more} more (--json)[/dim]"] if more > 0 else []))
-        why = "\n".join(f"- {escape(r)}" for r in c.reasons)
-        table.add_row(escape(c.path), why + f"\n[dim]reason: {escape(c.reason)}[/dim]", diffs)
-    out.print(table)
-    out.print("Archive them: [bold]sddd archive --detect --apply[/bold] (shows the plan and asks), "
-              "or name files: sddd archive FILE... --reason TEXT")
-
-
-def render_plan(plan: ArchivePlan, title: str) -> None:
-    table = Table(title=title, title_justify="left", expand=True)
-    table.add_column("file", style="cyan", overflow="fold")
-    table.add_column("archived as", overflow="fold")
-    table.add_column("bytes", justify="right")
-    table.add_column("reason", overflow="fold")
-    prefix = plan.folder + "/"
-    for f in plan.files:
-        table.add_row(escape(f.original), escape(f.archived.removeprefix(prefix)), str(f.size),
-                      escape(f.reason))
-    out.print(table)
-    git = "in git: moved with `git mv`, staged, never committed" if plan.git else "not a git work tree"
-    out.print(f"Into [bold]{plan.folder}/[/bold] (review on {plan.review_date}; {git}).")
-
-
-def render_result(result: ArchiveResult) -> None:
-    out.print(f"[green]Archived {len(result.plan.files)} file(s)[/green] into {result.plan.folder}/; "
-              f"index in {result.readme}, manifest {result.manifest}.")
-    if result.plan.git:
-        out.print("Review with `git status` and commit when ready; undo one with `sddd restore PATH`.")
-    for warning in result.warnings:
-        warn(warning)
-
-
-def render_list(summaries: list[ArchiveSummary], due_only: bool) -> None:
-    if not summaries:
-        out.print("No archive is past its review date." if due_only else "No archive yet.")
-        return
-    table = Table(title="sddd archive --list" + (" --due" if due_only else ""), title_justify="left")
-    # The folder names the archive date (<category>_<YYYYMMDD>) and is what people type next
-    # (restore, ls): it gets its full width; bytes and dates stay in --json.
-    table.add_column("folder", no_wrap=True)
-    table.add_column("files", justify="right")
-    table.add_column("review", no_wrap=True)
-    table.add_column("status", overflow="fold")
-    for s in summaries:
-        status = "[yellow]due for review[/yellow]" if s.due else "[green]kept[/green]"
-        if s.problems:
-            status += "\n" + "\n".join(f"[red]{escape(p)}[/red]" for p in s.problems)
-        files = str(s.archived) + (f" ({s.restored} restored)" if s.restored else "")
-        table.add_row(escape(s.folder), files, s.review_date, status)
-    out.print(table)
-
-
-def _confirm(plan: ArchivePlan, yes: bool) -> None:
+def _confirm(count: int, yes: bool) -> bool:
+    """True to go on: --yes, or a person said yes at the terminal."""
     if yes:
-        return
+        return True
     if not sys.stdin.isatty():
         raise UsageError("not asking without a terminal: pass --yes to archive, or --dry-run to look")
-    if not typer.confirm(f"Archive these {len(plan.files)} file(s)?", default=False):
+    if not typer.confirm(f"Archive these {count} file(s)?", default=False):
         out.print("Nothing archived.")
-        raise typer.Exit(EXIT_OK)
+        return False
+    return True
+
+
+def list_archives(config: Config, *, due: bool = False, as_json: bool = False) -> int:
+    """Every archive and its review date; 1 when a manifest disagrees with the disk."""
+    from sddd.archive.archiving import list_archives as run_list
+    from sddd.output.archive import render_list
+
+    summaries = run_list(config, due_only=due)
+    if as_json:
+        print_json({"archives": [asdict(s) for s in summaries]})
+    else:
+        render_list(summaries, due)
+    return EXIT_FAILED if any(s.problems for s in summaries) else EXIT_OK
+
+
+def archive(config: Config, paths: list[str], *, reason: str | None = None, category: str | None = None,
+            date: str | None = None, detect: bool = False, apply: bool = False, yes: bool = False,
+            dry_run: bool = False, as_json: bool = False, cwd: Path | None = None) -> int:
+    """Archive ``paths`` (or, with ``detect``, the superseded-looking files) into a dated folder."""
+    from sddd.archive.archiving import ArchiveResult, apply_archive, plan_archive
+    from sddd.compose.variants import detect_variants
+    from sddd.output import archive as render
+
+    if detect:
+        candidates = detect_variants(config)
+        if not apply or not candidates:
+            if as_json:
+                print_json({"candidates": [asdict(c) for c in candidates]})
+            else:
+                render.render_candidates(candidates)
+            return EXIT_OK
+        reasons: str | dict[str, str] = reason or {c.path: c.reason for c in candidates}
+        plan = plan_archive(config, [c.path for c in candidates], reasons, category=category,
+                            date=date, cwd=config.root)
+    elif not paths:
+        raise UsageError("name the files to archive (with --reason), or use --detect or --list; "
+                         "see sddd archive --help")
+    else:
+        if not reason:
+            raise UsageError("say why with --reason TEXT; it is stored in the manifest")
+        plan = plan_archive(config, paths, reason, category=category, date=date, cwd=cwd)
+    if dry_run:
+        if as_json:
+            print_json(ArchiveResult(plan, False).to_json())
+        else:
+            render.render_plan(plan, f"Dry run: would archive {len(plan.files)} file(s); nothing moved")
+        return EXIT_OK
+    if detect:
+        if as_json and not yes:
+            raise UsageError("--json with --apply needs --yes (no question can be asked)")
+        if not as_json:
+            render.render_plan(plan, f"Archive plan: {len(plan.files)} file(s)")
+        if not _confirm(len(plan.files), yes):
+            return EXIT_OK
+    result = apply_archive(config, plan)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        render.render_result(result)
+    return EXIT_OK
+
+
+def restore(config: Config, path: str, *, to: str | None = None, dry_run: bool = False,
+            as_json: bool = False) -> int:
+    """Put an archived file back, byte for byte."""
+    from sddd.archive.archiving import apply_restore, plan_restore
+    from sddd.output.archive import render_restored
+
+    plan = plan_restore(config, path, to)
+    if dry_run:
+        data = {"archived": plan.entry.archived, "restored_to": plan.target,
+                "sha256": plan.entry.sha256, "applied": False}
+        if as_json:
+            print_json(data)
+        else:
+            out.print(f"Dry run: would restore {plan.entry.archived} to {plan.target}; nothing moved.")
+        return EXIT_OK
+    result = apply_restore(config, plan)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        render_restored(result)
+    return EXIT_OK
+
+
+def _check_switches(paths: list[str], detect: bool, apply: bool, list_: bool, due: bool) -> None:
+    if due and not list_:
+        raise UsageError("--due goes with --list: sddd archive --list --due")
+    if apply and not detect:
+        raise UsageError("--apply goes with --detect; to archive named files, just name them")
+    if (detect or list_) and paths:
+        raise UsageError("name files or use --detect / --list, not both")
+    if detect and list_:
+        raise UsageError("use --detect or --list, not both")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("archive")
+    @app.command("archive", cls=SdddCommand)
     def archive_command(
         ctx: typer.Context,
         paths: list[str] = typer.Argument(None, help="Files (or folders) to archive.", show_default=False),
@@ -141,60 +153,14 @@ def register(app: typer.Typer) -> None:
         sddd archive --list [--due]                 archives and their review dates
         """
         paths = paths or []
-        if due and not list_:
-            raise UsageError("--due goes with --list: sddd archive --list --due")
-        if apply and not detect:
-            raise UsageError("--apply goes with --detect; to archive named files, just name them")
-        if (detect or list_) and paths:
-            raise UsageError("name files or use --detect / --list, not both")
-        if detect and list_:
-            raise UsageError("use --detect or --list, not both")
+        _check_switches(paths, detect, apply, list_, due)
         config = get_config(ctx)
         if list_:
-            summaries = list_archives(config, due_only=due)
-            if as_json:
-                print_json({"archives": [asdict(s) for s in summaries]})
-            else:
-                render_list(summaries, due)
-            raise typer.Exit(EXIT_FAILED if any(s.problems for s in summaries) else EXIT_OK)
-        if detect:
-            candidates = detect_variants(config)
-            if not apply or not candidates:
-                if as_json:
-                    print_json({"candidates": [asdict(c) for c in candidates]})
-                else:
-                    render_candidates(candidates)
-                raise typer.Exit(EXIT_OK)
-            reasons: str | dict[str, str] = reason or {c.path: c.reason for c in candidates}
-            plan = plan_archive(config, [c.path for c in candidates], reasons, category=category,
-                                date=date, cwd=config.root)
-        elif not paths:
-            raise UsageError("name the files to archive (with --reason), or use --detect or --list; "
-                             "see sddd archive --help")
-        else:
-            if not reason:
-                raise UsageError("say why with --reason TEXT; it is stored in the manifest")
-            plan = plan_archive(config, paths, reason, category=category, date=date)
-        if dry_run:
-            if as_json:
-                print_json(ArchiveResult(plan, False).to_json())
-            else:
-                render_plan(plan, f"Dry run: would archive {len(plan.files)} file(s); nothing moved")
-            raise typer.Exit(EXIT_OK)
-        if detect:
-            if as_json and not yes:
-                raise UsageError("--json with --apply needs --yes (no question can be asked)")
-            if not as_json:
-                render_plan(plan, f"Archive plan: {len(plan.files)} file(s)")
-            _confirm(plan, yes)
-        result = apply_archive(config, plan)
-        if as_json:
-            print_json(result.to_json())
-        else:
-            render_result(result)
-        raise typer.Exit(EXIT_OK)
+            raise typer.Exit(list_archives(config, due=due, as_json=as_json))
+        raise typer.Exit(archive(config, paths, reason=reason, category=category, date=date,
+                                 detect=detect, apply=apply, yes=yes, dry_run=dry_run, as_json=as_json))
 
-    @app.command("restore")
+    @app.command("restore", cls=SdddCommand)
     def restore_command(
         ctx: typer.Context,
         path: str = typer.Argument(..., help="The archived path, or the file's original path."),
@@ -207,22 +173,4 @@ def register(app: typer.Typer) -> None:
         The file's sha256 is checked against the manifest before and after the move. An
         existing file at the destination is never overwritten: use --to for another place.
         """
-        config = get_config(ctx)
-        plan = plan_restore(config, path, to)
-        if dry_run:
-            data = {"archived": plan.entry.archived, "restored_to": plan.target,
-                    "sha256": plan.entry.sha256, "applied": False}
-            if as_json:
-                print_json(data)
-            else:
-                out.print(f"Dry run: would restore {plan.entry.archived} to {plan.target}; nothing moved.")
-            raise typer.Exit(EXIT_OK)
-        result = apply_restore(config, plan)
-        if as_json:
-            print_json(result.to_json())
-        else:
-            out.print(f"[green]Restored[/green] {result.archived} to {result.restored_to} "
-                      f"(sha256 {result.sha256[:12]} verified; manifest updated).")
-            for warning in result.warnings:
-                warn(warning)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(restore(get_config(ctx), path, to=to, dry_run=dry_run, as_json=as_json))

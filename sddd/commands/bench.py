@@ -2,126 +2,94 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from sddd.commands.common import JSON_HELP, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.endpoint import bench_history as history
-from sddd.endpoint.client import DEFAULT_TIMEOUT, Endpoint, ProfileRef, resolve_target
-from sddd.output.console import notice, out, print_json
+from sddd.endpoint.client import DEFAULT_TIMEOUT
+from sddd.output.console import notice, print_json
 
 SCENARIOS = ("prefix", "load")
 
 
-def _model(endpoint: Endpoint, ref: ProfileRef | None, wanted: str | None) -> tuple[str, dict[str, Any]]:
-    info = endpoint.server_info()
-    if info.error:
-        raise UsageError(f"{endpoint.base_url}: {info.error}")
-    if wanted:
-        if wanted not in info.models:
-            raise UsageError(f"--model {wanted!r} is not served here; /v1/models lists "
-                             f"{', '.join(info.models)}")
-        return wanted, info.to_json()
-    expected = ref.models if ref else []
-    found = next((m for m in info.models if m in expected or info.roots.get(m) in expected), None)
-    if expected and found is None:
-        raise UsageError(f"{endpoint.base_url} serves {', '.join(info.models)}, not the model of profile "
-                         f"{ref.name if ref else '?'} ({' or '.join(expected)}); pass --model or --url")
-    if not info.models:
-        raise UsageError(f"{endpoint.base_url}: /v1/models lists no model")
-    return found or info.models[0], info.to_json()
+@dataclass
+class Scenario:
+    """What to measure, as the user asked for it."""
+
+    name: str = "prefix"
+    rounds: int | None = None  # prefix: cold/warm pairs (5); load: requests (32)
+    concurrency: int = 4
+    prefix_tokens: int = 1200
+    input_tokens: int = 256
+    output_tokens: int = 32
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
-    return str(value)
+def history(config: Config, *, as_json: bool = False) -> int:
+    from sddd.endpoint import bench_history
+    from sddd.output.bench import render_history
 
-
-def render_run(run: dict[str, Any], path: str | None) -> None:
-    m, profile, server = run["metrics"], run.get("profile") or {}, run.get("server") or {}
-    who = f"profile {profile['name']} ({profile['config_hash']})" if profile else "no profile"
-    caching = (server.get("cache_config") or {}).get("enable_prefix_caching", "not reported")
-    out.print(f"[bold]sddd bench --scenario {run['scenario']}[/bold] {escape(run['endpoint'])}: "
-              f"{escape(who)}; model {escape(run['model'])}; vLLM {server.get('version') or '?'}; "
-              f"prefix caching (server): {caching}")
-    if run["scenario"] == "prefix":
-        title = f"time to first token over {m['rounds']} rounds, prompt ~{_fmt(m['prompt_tokens'])} tokens"
-        table = Table(title=title, title_justify="left")
-        for col in ("", "p50 ms", "p95 ms", "mean ms"):
-            table.add_column(col, justify="right" if col else "left")
-        for kind in ("cold", "warm"):
-            table.add_row(kind, *(_fmt(m[f"{s}_{kind}_ttft_ms"]) for s in ("p50", "p95", "mean")))
-        out.print(table)
-        out.print(f"speedup (cold p50 / warm p50): [bold]x{_fmt(m['speedup_p50'])}[/bold]; "
-                  f"cache hits reported by the server: {_fmt(m['prefix_cache_hit_tokens'])} of "
-                  f"{_fmt(m['prefix_cache_query_tokens'])} prompt tokens")
+    runs = bench_history.list_runs(config)
+    if as_json:
+        print_json([{**bench_history.summary(r), "headline": bench_history.headline(r)} for r in runs])
     else:
-        table = Table(title=f"{m['completed']} requests, concurrency {run['params']['concurrency']}, "
-                      f"{run['params']['input_tokens']} in / {run['params']['output_tokens']} out tokens",
-                      title_justify="left")
-        for col in ("", "mean ms", "p50 ms", "p95 ms", "p99 ms"):
-            table.add_column(col, justify="right" if col else "left")
-        for name, label in (("ttft", "TTFT"), ("tpot", "TPOT"), ("itl", "ITL"), ("e2el", "E2EL")):
-            table.add_row(label, *(_fmt(m[f"{s}_{name}_ms"]) for s in ("mean", "p50", "p95", "p99")))
-        out.print(table)
-        out.print(f"output {_fmt(m['output_throughput'])} tok/s, {_fmt(m['request_throughput'])} req/s "
-                  f"over {_fmt(m['duration_s'])} s; failed: {m['failed']}")
-    failed = m.get("failed") or 0
-    if failed:
-        errors = escape("; ".join(m.get("errors") or []))
-        out.print(f"[bold red]{failed} request(s) failed[/bold red]: {errors}")
-    if path:
-        out.print(f"[dim]saved as {run['id']} ({escape(path)})[/dim]")
+        render_history(runs)
+    return EXIT_OK
 
 
-def _headline(run: dict[str, Any]) -> str:
-    m = run.get("metrics") or {}
-    if run.get("scenario") == "prefix":
-        return (f"x{_fmt(m.get('speedup_p50'))} (cold {_fmt(m.get('p50_cold_ttft_ms'))} / "
-                f"warm {_fmt(m.get('p50_warm_ttft_ms'))} ms)")
-    return f"{_fmt(m.get('output_throughput'))} tok/s, TTFT p50 {_fmt(m.get('p50_ttft_ms'))} ms"
+def compare(config: Config, a: str, b: str, *, as_json: bool = False) -> int:
+    from sddd.endpoint import bench_history
+    from sddd.output.bench import render_compare
+
+    cmp = bench_history.compare(bench_history.find_run(config, a), bench_history.find_run(config, b))
+    if as_json:
+        print_json(cmp.to_json())
+    else:
+        render_compare(cmp)
+    return EXIT_OK
 
 
-def render_history(runs: list[dict[str, Any]]) -> None:
-    if not runs:
-        out.print("No benchmark results yet; run `sddd bench`.")
-        return
-    table = Table(title="sddd bench --history", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    for col in ("profile", "vLLM", "prefix caching", "result"):
-        table.add_column(col)
-    for run in runs:
-        profile = run.get("profile") or {}
-        server = run.get("server") or {}
-        caching = (server.get("cache_config") or {}).get("enable_prefix_caching", "-")
-        who = f"{profile['name']} {profile.get('config_hash', '')}" if profile else "-"
-        table.add_row(run["id"], who, server.get("version") or "-", caching, _headline(run))
-    out.print(table)
+def bench(config: Config, profile: str | None = None, *, url: str | None = None,
+          scenario: Scenario | None = None, model: str | None = None, api_key_env: str | None = None,
+          save: bool = True, as_json: bool = False) -> int:
+    """Measure the server; 1 when a request failed."""
+    from sddd.endpoint import bench_history
+    from sddd.endpoint.loadbench import LoadParams, PrefixParams, run_load, run_prefix
+    from sddd.endpoint.target import resolve_target, served_model
+    from sddd.output.bench import render_run
 
-
-def render_compare(cmp: history.Comparison) -> None:
-    table = Table(title=f"A = {cmp.a['id']}   B = {cmp.b['id']}", title_justify="left")
-    for col in ("", "", "A", "B", "B/A"):
-        table.add_column(col, overflow="fold")
-    for row in cmp.rows:
-        ratio = ""
-        numbers = isinstance(row.a, int | float) and isinstance(row.b, int | float)
-        if row.section == "metrics" and numbers and row.a:
-            ratio = f"{row.b / row.a:.2f}"
-        style = "bold yellow" if row.differs and row.section in ("flags", "server") else ""
-        table.add_row(row.section, row.key, escape(_fmt(row.a)), escape(_fmt(row.b)), ratio, style=style)
-    out.print(table)
+    scenario = scenario or Scenario()
+    if scenario.name not in SCENARIOS:
+        raise UsageError(f"--scenario must be one of {', '.join(SCENARIOS)}; got {scenario.name!r}")
+    endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=DEFAULT_TIMEOUT)
+    served, server = served_model(endpoint, ref, model)
+    progress = None if as_json else notice
+    params: PrefixParams | LoadParams
+    if scenario.name == "prefix":
+        params = PrefixParams(rounds=5 if scenario.rounds is None else scenario.rounds,
+                              prefix_tokens=scenario.prefix_tokens)
+        params.check()
+        metrics = run_prefix(endpoint, served, params, progress)
+    else:
+        params = LoadParams(requests=32 if scenario.rounds is None else scenario.rounds,
+                            concurrency=scenario.concurrency, input_tokens=scenario.input_tokens,
+                            output_tokens=scenario.output_tokens)
+        params.check()
+        metrics = run_load(endpoint, served, params, progress)
+    run = bench_history.new_run(scenario.name, vars(params), endpoint.base_url, served,
+                                ref.to_json() if ref else None, server, metrics)
+    path = bench_history.save_run(config, run) if save else None
+    if as_json:
+        print_json({**run, "saved": config.relpath(path) if path else None})
+    else:
+        render_run(run, config.relpath(path) if path else None)
+    return EXIT_FAILED if metrics.get("failed") else EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("bench")
+    @app.command("bench", cls=SdddCommand)
     def bench_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(
@@ -145,7 +113,7 @@ def register(app: typer.Typer) -> None:
         ),
         save: bool = typer.Option(True, "--save/--no-save", help="Keep the result under the index folder."),
         show_history: bool = typer.Option(False, "--history", help="List the saved runs and exit."),
-        compare: tuple[str, str] | None = typer.Option(
+        compare_runs: tuple[str, str] | None = typer.Option(
             None, "--compare", metavar="A B", help="Show two saved runs side by side (ids, id prefixes, "
             "latest, -1 ...), the settings that differ first."
         ),
@@ -159,43 +127,9 @@ def register(app: typer.Typer) -> None:
         """
         config = get_config(ctx)
         if show_history:
-            runs = history.list_runs(config)
-            if as_json:
-                print_json([{**history.summary(r), "headline": history.headline(r)} for r in runs])
-            else:
-                render_history(runs)
-            raise typer.Exit(EXIT_OK)
-        if compare:
-            cmp = history.compare(history.find_run(config, compare[0]), history.find_run(config, compare[1]))
-            if as_json:
-                print_json(cmp.to_json())
-            else:
-                render_compare(cmp)
-            raise typer.Exit(EXIT_OK)
-        if scenario not in SCENARIOS:
-            raise UsageError(f"--scenario must be one of {', '.join(SCENARIOS)}; got {scenario!r}")
-        endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=DEFAULT_TIMEOUT)
-        served, server = _model(endpoint, ref, model)
-        # numpy and the scenarios load only when something is measured.
-        from sddd.endpoint.loadbench import LoadParams, PrefixParams, run_load, run_prefix
-
-        progress = None if as_json else notice
-        params: PrefixParams | LoadParams
-        if scenario == "prefix":
-            params = PrefixParams(rounds=5 if rounds is None else rounds, prefix_tokens=prefix_tokens)
-            params.check()
-            metrics = run_prefix(endpoint, served, params, progress)
-        else:
-            params = LoadParams(requests=32 if rounds is None else rounds, concurrency=concurrency,
-                                input_tokens=input_tokens, output_tokens=output_tokens)
-            params.check()
-            metrics = run_load(endpoint, served, params, progress)
-        run = history.new_run(scenario, vars(params), endpoint.base_url, served,
-                              ref.to_json() if ref else None, server, metrics)
-        path = history.save_run(config, run) if save else None
-        if as_json:
-            print_json({**run, "saved": config.relpath(path) if path else None})
-        else:
-            render_run(run, config.relpath(path) if path else None)
-        failed = metrics.get("failed") or 0
-        raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+            raise typer.Exit(history(config, as_json=as_json))
+        if compare_runs:
+            raise typer.Exit(compare(config, *compare_runs, as_json=as_json))
+        wanted = Scenario(scenario, rounds, concurrency, prefix_tokens, input_tokens, output_tokens)
+        raise typer.Exit(bench(config, profile, url=url, scenario=wanted, model=model,
+                               api_key_env=api_key_env, save=save, as_json=as_json))

@@ -3,127 +3,102 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.live import Live
-from rich.markup import escape
-from rich.panel import Panel
-from rich.spinner import Spinner
-from rich.table import Table
 
-from sddd.commands.common import JSON_HELP, get_config
-from sddd.compose.lint import LintFailed
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
-from sddd.deploy.history import read_history
-from sddd.deploy.status import down, logs, status
-from sddd.deploy.up import DeployResult, Plan, deploy, plan_deploy
-from sddd.deploy.wait import WaitState
-from sddd.output.console import err, error_line, out, print_json
+from sddd.output.console import err, out, print_json
 
 PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
 EXIT_BY_OUTCOME = {"healthy": EXIT_OK, "started": EXIT_OK, "failed": EXIT_FAILED, "timeout": EXIT_TIMEOUT}
 
 
-def render_plan(plan: Plan) -> None:
-    svc = plan.service
-    table = Table(title=f"sddd deploy {plan.profile.name} --dry-run", title_justify="left",
-                  show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    gpu = "none"
-    if svc.gpu:
-        gpu = f"{svc.gpu.gpus or svc.gpu.count} ({svc.gpu.via}: ids {', '.join(svc.gpu.device_ids) or '-'})"
-    rows = [
-        ("files", " + ".join(plan.profile.files)), ("env file", plan.profile.env_file or "(none)"),
-        ("project", plan.profile.project), ("service", svc.name), ("image", svc.image or ""),
-        ("model", svc.model or ""), ("tensor parallel", str(svc.tensor_parallel)), ("GPUs", gpu),
-        ("ports", ", ".join(f"{p.host or '?'}->{p.container}/{p.protocol}" for p in svc.ports)),
-        ("environment", ", ".join(f"{k}={v}" if v is not None else k
-                                  for k, v in svc.environment.items())),
-        ("healthcheck", " ".join(svc.healthcheck.test) if svc.healthcheck else "none"),
-        ("vLLM args", " ".join(f"{a.flag}={a.value}" if a.value is not None else a.flag
-                               for a in svc.args)),
-        ("config hash", svc.config_hash),
-    ]
-    for key, value in rows:
-        table.add_row(key, escape(value))
-    out.print(table)
-    for finding in plan.findings:
-        out.print(f"[red]{escape(str(finding))}[/red]" if finding.severity == "error"
-                  else f"[yellow]{escape(str(finding))}[/yellow]")
-    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
+def deploy(config: Config, profile: str | None = None, *, env_file: Path | None = None,
+           dry_run: bool = False, timeout: float = 900.0, wait: bool = True, as_json: bool = False) -> int:
+    """Bring ``profile`` up and wait until it is healthy; the exit code says how it ended."""
+    from rich.markup import escape
 
+    from sddd.compose.lint import LintFailed
+    from sddd.deploy.up import deploy as run_deploy
+    from sddd.deploy.up import plan_deploy
+    from sddd.output.deploy import StatusLine, render_plan, render_result
 
-class StatusLine:
-    """The live status line on a terminal; one line per change elsewhere (CI logs, pipes)."""
-
-    def __init__(self) -> None:
-        self.live: Live | None = None
-        self.last_key: tuple[str, str, str] | None = None
-
-    def __call__(self, state: WaitState) -> None:
-        head = (f"[bold]{state.state}[/bold] · health [bold]{state.health}[/bold] · "
-                f"{escape(state.phase)}")
-        text = f"{state.elapsed:5.1f}s · {head}"
-        if state.last_line:
-            text += f"\n  [dim]{escape(state.last_line[:110])}[/dim]"
-        if err.is_terminal:
-            if self.live is None:
-                self.live = Live(Spinner("dots", text), console=err, refresh_per_second=8, transient=True)
-                self.live.start()
-            self.live.update(Spinner("dots", text))
-            return
-        key = (state.state, state.health, state.phase)
-        if key != self.last_key:
-            self.last_key = key
-            last = f"  [dim]| {escape(state.last_line[:80])}[/dim]" if state.last_line else ""
-            err.print(f"  {state.elapsed:6.1f}s  {head}{last}")
-
-    def stop(self) -> None:
-        if self.live is not None:
-            self.live.stop()
-
-
-def render_result(result: DeployResult) -> None:
-    plan = result.plan
-    for note in result.notes:
-        err.print(f"[dim]{escape(note)}[/dim]")
-    if result.outcome == "healthy":
-        out.print(f"[green]✔[/green] {plan.profile.name} healthy in [bold]{result.seconds:.1f} s[/bold]: "
-                  f"{result.container} ({plan.service.image}) at {plan.url}  "
-                  f"[dim]config {plan.service.config_hash}[/dim]")
-    elif result.outcome == "started":
-        out.print(f"{plan.profile.name} started: {result.container} at {plan.url} "
-                  "(not waiting; `sddd status` shows its health)")
+    if dry_run:
+        plan = plan_deploy(config, profile, env_file)
+        if as_json:
+            print_json(plan.to_json())
+        else:
+            render_plan(plan)
+        if plan.errors:
+            raise LintFailed(plan.errors)
+        return EXIT_OK
+    line = None if as_json else StatusLine()
+    if line is not None:
+        err.print(f"[bold]sddd deploy[/bold] {escape(profile or config.canonical_profile)}: "
+                  "resolving, linting, checking the engine…")
+    try:
+        result = run_deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
+    finally:
+        if line is not None:
+            line.stop()
+    if as_json:
+        print_json(result.to_json())
     else:
-        if result.lines:
-            body = "\n".join(escape(line) for line in result.lines)
-            err.print(Panel(body, title=f"{result.container}: offending log lines", title_align="left",
-                            border_style="red"))
-        if result.hint:
-            hint = result.hint
-            err.print(f"[bold]troubleshooting:[/bold] {escape(hint['ref'])}: {escape(hint['heading'])} "
-                      f"[dim](score {hint['score']})[/dim]\n  {escape(hint['snippet'])}")
-        elif result.hint_note:
-            err.print(f"[dim]{escape(result.hint_note)}[/dim]")
-        error_line(f"{plan.profile.name}: {result.message}" + (
-            f" (after {result.seconds:.0f} s; the container is left running: `sddd logs "
-            f"{plan.profile.name}`, `sddd down {plan.profile.name}`)" if result.outcome == "timeout"
-            else f"; `sddd logs {plan.profile.name}` for more, `sddd down {plan.profile.name}` to remove"))
+        render_result(result)
+    return EXIT_BY_OUTCOME.get(result.outcome, EXIT_FAILED)
 
 
-def _ago(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, sec = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{sec:02d}s" if minutes else f"{sec}s")
+def status(config: Config, *, history: bool = False, as_json: bool = False) -> int:
+    """What sddd runs on the engine (or, with ``history``, what it ran)."""
+    from sddd.deploy.history import read_history
+    from sddd.deploy.status import status as run_status
+    from sddd.output.deploy import render_history, render_status
+
+    if history:
+        entries = read_history(config)
+        if as_json:
+            print_json([e.to_json() for e in entries])
+        else:
+            render_history(entries)
+        return EXIT_OK
+    services = run_status(config)
+    if as_json:
+        print_json([s.to_json() for s in services])
+    else:
+        render_status(services)
+    return EXIT_OK
+
+
+def logs(config: Config, profile: str | None = None, *, follow: bool = False, tail: int = 100) -> int:
+    from rich.markup import escape
+
+    from sddd.deploy.status import logs as run_logs
+
+    for text in run_logs(config, profile, follow=follow, tail=tail):
+        out.print(escape(text), soft_wrap=True)
+    return EXIT_OK
+
+
+def down(config: Config, profile: str | None = None, *, as_json: bool = False) -> int:
+    from sddd.deploy.status import down as run_down
+
+    started = time.monotonic()
+    result = run_down(config, profile)
+    if as_json:
+        print_json(result.to_json())
+    elif result.removed:
+        out.print(f"{result.profile}: removed {', '.join(result.removed)} "
+                  f"in {time.monotonic() - started:.1f} s")
+    else:
+        out.print(f"{result.profile}: nothing was running (project {result.project})")
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("deploy")
+    @app.command("deploy", cls=SdddCommand)
     def deploy_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
@@ -147,74 +122,19 @@ def register(app: typer.Typer) -> None:
         variable, 5 engine unreachable / no GPU runtime / image unavailable, 6 port in use,
         7 not healthy before --timeout.
         """
-        config = get_config(ctx)
-        if dry_run:
-            plan = plan_deploy(config, profile, env_file)
-            if as_json:
-                print_json(plan.to_json())
-            else:
-                render_plan(plan)
-            if plan.errors:
-                raise LintFailed(plan.errors)
-            raise typer.Exit(EXIT_OK)
-        line = None if as_json else StatusLine()
-        if line is not None:
-            err.print(f"[bold]sddd deploy[/bold] {escape(profile or config.canonical_profile)}: "
-                      "resolving, linting, checking the engine…")
-        try:
-            result = deploy(config, profile, env_file, timeout=timeout, wait=not no_wait, on_state=line)
-        finally:
-            if line is not None:
-                line.stop()
-        if as_json:
-            print_json(result.to_json())
-        else:
-            render_result(result)
-        raise typer.Exit(EXIT_BY_OUTCOME.get(result.outcome, EXIT_FAILED))
+        raise typer.Exit(deploy(get_config(ctx), profile, env_file=env_file, dry_run=dry_run,
+                                timeout=timeout, wait=not no_wait, as_json=as_json))
 
-    @app.command("status")
+    @app.command("status", cls=SdddCommand)
     def status_command(
         ctx: typer.Context,
         history: bool = typer.Option(False, "--history", help="Show the deployment history instead."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Each service sddd runs: profile, state, health, uptime, port, image, model."""
-        config = get_config(ctx)
-        if history:
-            entries = read_history(config)
-            if as_json:
-                print_json([e.to_json() for e in entries])
-                raise typer.Exit(EXIT_OK)
-            table = Table(title="sddd deployment history", title_justify="left")
-            for col in ("when", "action", "profile", "outcome", "healthy in", "config", "before"):
-                table.add_column(col)
-            for e in entries[-30:]:
-                before = e.previous or {}
-                table.add_row(datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.action,
-                              e.profile, e.outcome, f"{e.seconds:.1f} s" if e.seconds else "",
-                              e.config_hash, escape(f"{before.get('profile', '')} "
-                                                    f"{before.get('config_hash', '')}".strip()))
-            out.print(table if entries else "No deployment recorded yet.")
-            raise typer.Exit(EXIT_OK)
-        services = status(config)
-        if as_json:
-            print_json([s.to_json() for s in services])
-            raise typer.Exit(EXIT_OK)
-        if not services:
-            out.print("No sddd-managed service on this engine. Start one with `sddd deploy`.")
-            raise typer.Exit(EXIT_OK)
-        table = Table(title="sddd status", title_justify="left")
-        for col in ("profile", "container", "state", "health", "uptime", "port", "image", "model"):
-            table.add_column(col)
-        colors = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
-        for s in services:
-            health = f"[{colors.get(s.health, 'white')}]{s.health}[/]"
-            table.add_row(s.profile, s.container, s.state, health, _ago(s.uptime_s),
-                          str(s.port or "-"), escape(s.image), escape(s.model))
-        out.print(table)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(status(get_config(ctx), history=history, as_json=as_json))
 
-    @app.command("logs")
+    @app.command("logs", cls=SdddCommand)
     def logs_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
@@ -222,26 +142,13 @@ def register(app: typer.Typer) -> None:
         tail: int = typer.Option(100, "--tail", "-n", min=0, help="How many lines from the end."),
     ) -> None:
         """Print the service's logs (secret values redacted)."""
-        config = get_config(ctx)
-        for text in logs(config, profile, follow=follow, tail=tail):
-            out.print(escape(text), soft_wrap=True)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(logs(get_config(ctx), profile, follow=follow, tail=tail))
 
-    @app.command("down")
+    @app.command("down", cls=SdddCommand)
     def down_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Stop and remove the profile's containers (the model cache volume is kept)."""
-        config = get_config(ctx)
-        started = time.monotonic()
-        result = down(config, profile)
-        if as_json:
-            print_json(result.to_json())
-        elif result.removed:
-            out.print(f"{result.profile}: removed {', '.join(result.removed)} "
-                      f"in {time.monotonic() - started:.1f} s")
-        else:
-            out.print(f"{result.profile}: nothing was running (project {result.project})")
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(down(get_config(ctx), profile, as_json=as_json))

@@ -5,50 +5,30 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from sddd.commands.common import JSON_HELP, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_OK
-from sddd.index.indexer import IndexReport, ProgressSink, build_index
-from sddd.output.console import err, notice, out, print_json
+from sddd.output.console import notice, print_json
 
 
-class BarSink(ProgressSink):
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.task = None
+def index(config: Config, *, rebuild: bool = False, as_json: bool = False) -> int:
+    """Bring the index up to date (or rebuild it) and say what was done."""
+    from sddd.index.indexer import build_index
+    from sddd.output.index import BarSink, progress_bar, render
 
-    def start(self, total: int) -> None:
-        self.task = self.progress.add_task("Embedding", total=total)
-
-    def advance(self, count: int) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, count)
-
-
-def render(report: IndexReport) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    rows = [
-        ("files", report.files), ("chunks", report.chunks), ("embedded", report.embedded),
-        ("reused", report.reused), ("pruned", report.pruned),
-        ("skipped", len(report.skipped)), ("seconds", f"{report.seconds:.2f}"),
-    ]
-    for name, value in rows:
-        table.add_row(name, str(value))
-    state = "up to date, nothing to do" if not report.written else (
-        "rebuilt" if report.rebuilt else "updated")
-    out.print(f"Index {report.index}: {state}")
-    out.print(table)
-    for skipped in report.skipped:
-        err.print(f"[yellow]skipped[/yellow] {skipped}", markup=True, highlight=False)
+    if as_json:
+        print_json(asdict(build_index(config, rebuild=rebuild)))
+        return EXIT_OK
+    with progress_bar() as progress:
+        report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice)
+    render(report)
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def index(
+    @app.command("index", cls=SdddCommand)
+    def index_command(
         ctx: typer.Context,
         rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -59,16 +39,4 @@ def register(app: typer.Typer) -> None:
         are pruned. Files that cannot be read (not UTF-8, binary, malformed YAML) are
         reported with their path and skipped; the rest still indexes.
         """
-        config = get_config(ctx)
-        if as_json:
-            report = build_index(config, rebuild=rebuild)
-            print_json(asdict(report))
-            raise typer.Exit(EXIT_OK)
-        with Progress(
-            TextColumn("[progress.description]{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
-            disable=not err.is_terminal,
-        ) as progress:
-            report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice)
-        render(report)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(index(get_config(ctx), rebuild=rebuild, as_json=as_json))

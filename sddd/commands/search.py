@@ -2,65 +2,32 @@
 
 from __future__ import annotations
 
-import re
-
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from sddd.commands.common import JSON_HELP, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_OK
-from sddd.index.ranking import MODES
-from sddd.index.search import SearchResult, search
-from sddd.output.console import notice, out, print_json
+from sddd.index.choices import MODES
+from sddd.output.console import notice, print_json
 
 
-def highlight(snippet: str, terms: list[str]) -> str:
-    """Rich markup with the query's words in bold."""
-    text = escape(snippet)
-    if not terms:
-        return text
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)),
-                         re.IGNORECASE)
-    return pattern.sub(lambda m: f"[bold yellow]{m.group(0)}[/bold yellow]", text)
+def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, path: str | None = None,
+           mode: str = "hybrid", explain: bool = False, as_json: bool = False) -> int:
+    """Print the passages that answer ``query``, best first."""
+    from sddd.index.search import search as run_search
+    from sddd.output.search import render
 
-
-def render(result: SearchResult, explain: bool = False) -> None:
-    if not result.results:
-        out.print(f"No results for {result.query!r}.")
-        return
-    table = Table(title=f"sddd search: {escape(result.query)}", title_justify="left",
-                  show_lines=True)
-    longest = max(len(h.path) + len(h.anchor or "") + 1 for h in result.results)
-    # Columns of fixed width, plus 3 characters of border and padding per column: what is
-    # left is shared by the location and the passage, so the table fits an 80-column terminal.
-    fixed = 2 + 5 + (7 + 9 if explain else 0) + 3 * (6 if explain else 4) + 3
-    room = max(24, out.width - fixed)
-    table.add_column("#", justify="right", width=2)
-    table.add_column("score", justify="right", width=5)
-    # The location is what people copy: keep it on one line when the terminal allows.
-    where_width = min(longest, max(16, room // 2))
-    table.add_column("where", overflow="fold", min_width=where_width,
-                     max_width=None if out.width >= 100 else where_width)
-    table.add_column("passage", ratio=1, overflow="fold", min_width=min(30, room // 2))
-    if explain:
-        table.add_column("dense #", justify="right", width=7)
-        table.add_column("bm25 #", justify="right", width=9)
-    for hit in result.results:
-        anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
-        where = f"[cyan]{escape(hit.path)}[/cyan]{anchor}"
-        where += f"\n[dim]{hit.kind}, line {hit.line}[/dim]"
-        passage = f"[bold]{escape(hit.heading)}[/bold]\n{highlight(hit.snippet, hit.terms)}"
-        cells = [str(hit.rank), f"{hit.score:.3f}", where, passage]
-        if explain:
-            cells.append(str(hit.dense_rank or "-"))
-            cells.append(f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-")
-        table.add_row(*cells)
-    out.print(table)
+    result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
+                        notice=None if as_json else notice)
+    if as_json:
+        print_json(result.to_json(explain))
+    else:
+        render(result, explain)
+    return EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("search")
+    @app.command("search", cls=SdddCommand)
     def search_command(
         ctx: typer.Context,
         query: str = typer.Argument(..., help="What you are looking for, in your own words."),
@@ -94,11 +61,5 @@ def register(app: typer.Typer) -> None:
         (model: use-multilingual-v3). If files changed since the last `sddd index`, the index
         is brought up to date first, so answers always come from the files as they are.
         """
-        config = get_config(ctx)
-        result = search(config, query, k, kind=kind, path_glob=path, mode=mode,
-                        notice=None if as_json else notice)
-        if as_json:
-            print_json(result.to_json(explain))
-        else:
-            render(result, explain)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(search(get_config(ctx), query, k=k, kind=kind, path=path, mode=mode,
+                                explain=explain, as_json=as_json))

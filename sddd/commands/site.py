@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
-from sddd.commands.common import JSON_HELP, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.output.console import err, notice, out, print_json, warn
-
-if TYPE_CHECKING:
-    from sddd.site.build import SiteReport
+from sddd.output.console import notice, print_json
 
 site_app = typer.Typer(
     name="site", no_args_is_help=True,
@@ -25,22 +21,33 @@ site_app = typer.Typer(
 RELATED_HELP = "Leave out the \"Related pages\" sections (no index update; faster)."
 
 
-def render(report: SiteReport) -> None:
-    for message in report.warnings:
-        warn(escape(message))
-    if report.passed:
-        out.print(f"Site built in {report.output} ({report.pages} pages, {len(report.generated)} "
-                  f"generated, {len(report.warnings)} warning(s)) in {report.seconds:.1f} s",
-                  highlight=False)
-        out.print(f"Browse it: sddd site serve (live reload), or python -m http.server -d {report.output}",
-                  markup=False, highlight=False)
+def build(config: Config, *, strict: bool = False, output: Path | None = None, related: bool = True,
+          as_json: bool = False) -> int:
+    """Build the site; 1 when --strict found a warning (and nothing was written)."""
+    from sddd.output.site import render
+    from sddd.site.build import build_site  # mkdocs: only when building
+
+    report = build_site(config, strict=strict, output=output, related=None if related else 0)
+    if as_json:
+        print_json(report.to_json())
     else:
-        err.print(f"[bold red]error:[/bold red] {len(report.warnings)} warning(s) in strict mode; nothing "
-                  f"was written ({escape(report.output)}/ is as it was). Fix them, or build without "
-                  "--strict to see the site anyway.")
+        render(report)
+    return EXIT_OK if report.passed else EXIT_FAILED
 
 
-@site_app.command("build")
+def serve(config: Config, *, addr: str = "127.0.0.1:8000", related: bool = True,
+          open_browser: bool = False) -> int:
+    """Serve the site with live reload until interrupted."""
+    from sddd.site.build import serve_site
+
+    if addr.count(":") < 1:
+        raise UsageError(f"--addr must be HOST:PORT, e.g. 127.0.0.1:8000; got {addr!r}")
+    notice(f"Serving on http://{addr}/ (Ctrl-C to stop)")
+    serve_site(config, dev_addr=addr, related=None if related else 0, open_browser=open_browser)
+    return EXIT_OK
+
+
+@site_app.command("build", cls=SdddCommand)
 def build_command(
     ctx: typer.Context,
     strict: bool = typer.Option(False, "--strict", help="Fail on any warning (broken link, missing "
@@ -59,18 +66,11 @@ def build_command(
     3: the index is corrupt (related pages). 4: a profile or manifest cannot be read.
     6: --output is not a site folder.
     """
-    from sddd.site.build import build_site  # mkdocs: only when building
-
-    config = get_config(ctx)
-    report = build_site(config, strict=strict, output=output, related=0 if no_related else None)
-    if as_json:
-        print_json(report.to_json())
-    else:
-        render(report)
-    raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
+    raise typer.Exit(build(get_config(ctx), strict=strict, output=output, related=not no_related,
+                           as_json=as_json))
 
 
-@site_app.command("serve")
+@site_app.command("serve", cls=SdddCommand)
 def serve_command(
     ctx: typer.Context,
     addr: str = typer.Option("127.0.0.1:8000", "--addr", "-a", metavar="HOST:PORT",
@@ -83,14 +83,9 @@ def serve_command(
     Rebuilds when a document, a compose profile, an archive manifest, the check report or
     sddd.yaml changes.
     """
-    from sddd.site.build import serve_site
-
     if addr.count(":") < 1:
         raise UsageError(f"--addr must be HOST:PORT, e.g. 127.0.0.1:8000; got {addr!r}")
-    config = get_config(ctx)
-    notice(f"Serving on http://{addr}/ (Ctrl-C to stop)")
-    serve_site(config, dev_addr=addr, related=0 if no_related else None, open_browser=open_browser)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(serve(get_config(ctx), addr=addr, related=not no_related, open_browser=open_browser))
 
 
 def register(app: typer.Typer) -> None:

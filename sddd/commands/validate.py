@@ -2,63 +2,41 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from sddd.commands.common import JSON_HELP, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
+from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.endpoint.client import DEFAULT_TIMEOUT, ProfileRef, resolve_target
-from sddd.endpoint.validate import FAIL, PASS, Expectations, ValidateReport, validate
-from sddd.output.console import out, print_json
+from sddd.endpoint.client import DEFAULT_TIMEOUT
+from sddd.output.console import print_json, write_text
 
 FORMATS = ("table", "json", "junit")
-STYLE = {PASS: "[green]pass[/green]", FAIL: "[bold red]FAIL[/bold red]", "skip": "[dim]skip[/dim]"}
 
 
-def expectations(ref: ProfileRef | None, reasoning: bool | None, tools: bool | None) -> Expectations:
-    if ref is not None:
-        source = f"profile {ref.name}" + (" (matched by its model)" if ref.inferred else "")
-        expect = Expectations.from_flags(ref.vllm_flags, source=source)
+def validate(config: Config, profile: str | None = None, *, url: str | None = None,
+             api_key_env: str | None = None, reasoning: bool | None = None, tools: bool | None = None,
+             timeout: float = DEFAULT_TIMEOUT, fmt: str = "table") -> int:
+    """Run every check against the server; 0 all pass, 1 one failed."""
+    from sddd.endpoint.target import resolve_target
+    from sddd.endpoint.validate import expectations
+    from sddd.endpoint.validate import validate as run_validate
+    from sddd.output.validate import render, to_junit
+
+    if timeout <= 0:
+        raise UsageError(f"--timeout must be positive; got {timeout}")
+    endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=timeout)
+    report = run_validate(endpoint, expectations(ref, reasoning, tools), config=config)
+    if fmt == "json":
+        print_json({**report.to_json(), "profile": ref.to_json() if ref else None})
+    elif fmt == "junit":
+        write_text(to_junit(report))
     else:
-        expect = Expectations()  # no profile: every check runs
-    if reasoning is not None:
-        expect.check_reasoning = reasoning
-    if tools is not None:
-        expect.check_tools = tools
-    return expect
-
-
-def render(report: ValidateReport, ref: ProfileRef | None) -> None:
-    where = f"profile {ref.name} ({ref.config_hash})" if ref else "no profile"
-    if ref and ref.inferred:
-        where += ", matched by the model it serves"
-    title = (f"sddd validate {escape(report.endpoint)}: {escape(where)}; model "
-             f"{escape(report.model or '?')}; vLLM {escape(report.version or '?')}")
-    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("ms", justify="right")
-    table.add_column("what was seen", overflow="fold", max_width=90)
-    for check in report.checks:
-        reason = escape(check.reason)
-        if check.hint:
-            hint = check.hint
-            reason += f"\n[cyan]see {escape(hint.where)}[/cyan] [dim]({escape(hint.heading)})[/dim]"
-        elif check.note and check.status == FAIL:
-            reason += f"\n[dim]{escape(check.note)}[/dim]"
-        ms = f"{check.seconds * 1000:.0f}" if check.status != "skip" else ""
-        table.add_row(check.name, STYLE[check.status], ms, reason)
-    out.print(table)
-    failed = sum(c.status == FAIL for c in report.checks)
-    out.print(f"[bold red]{failed} check(s) failed[/bold red]" if failed
-              else "[green]all checks passed[/green]")
+        render(report, ref)
+    return EXIT_OK if report.passed else EXIT_FAILED
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("validate")
+    @app.command("validate", cls=SdddCommand)
     def validate_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(
@@ -91,16 +69,6 @@ def register(app: typer.Typer) -> None:
         """
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
-        if timeout <= 0:
-            raise UsageError(f"--timeout must be positive; got {timeout}")
-        fmt = "json" if as_json else fmt
-        config = get_config(ctx)
-        endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=timeout)
-        report = validate(endpoint, expectations(ref, reasoning, tools), config=config)
-        if fmt == "json":
-            print_json({**report.to_json(), "profile": ref.to_json() if ref else None})
-        elif fmt == "junit":
-            sys.stdout.write(report.to_junit())
-        else:
-            render(report, ref)
-        raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
+        raise typer.Exit(validate(get_config(ctx), profile, url=url, api_key_env=api_key_env,
+                                  reasoning=reasoning, tools=tools, timeout=timeout,
+                                  fmt=choose_format(fmt, as_json, FORMATS)))

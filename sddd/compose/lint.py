@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sddd.compose.profiles import ResolvedService, Source
+from sddd.compose.service import ResolvedService, Source
 from sddd.core.errors import ConfigError
 
 ERROR, WARNING = "error", "warning"

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sddd.compose.profiles import gpu_reservation, mask_spec, profile_files
+from sddd.compose.profiles import profile_files
+from sddd.compose.service import gpu_reservation, mask_spec
 from sddd.compose.vllm_args import args_dict
 from sddd.core.config import Config
 from sddd.core.errors import InputError

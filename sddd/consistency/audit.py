@@ -18,11 +18,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sddd.compose.lint import lint_service
 from sddd.compose.profiles import load_profile, profile_files, profile_names
 from sddd.compose.variants import detect_variants
-from sddd.consistency.drift import LEVELS, doc_files
+from sddd.consistency.drift import doc_files
+from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
 from sddd.core.files import git_files, in_work_tree, is_env_file, tracked
@@ -73,25 +75,13 @@ class AuditFinding:
 
 
 @dataclass
-class AuditReport:
-    budgets: list[Budget]
-    findings: list[AuditFinding]
-    fail_on: str
-    in_git: bool
+class AuditReport(FindingsReport):
+    findings: list[AuditFinding]  # type: ignore[assignment]  # narrower than the base's
+    budgets: list[Budget] = field(default_factory=list)
+    in_git: bool = False
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def failed(self) -> list[AuditFinding]:
-        return [f for f in self.findings if LEVELS.index(f.severity) >= LEVELS.index(self.fail_on)]
-
-    @property
-    def passed(self) -> bool:
-        return not self.failed
-
-    def counts(self) -> dict[str, int]:
-        return {level: sum(f.severity == level for f in self.findings) for level in LEVELS}
-
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"passed": self.passed, "fail_on": self.fail_on, "git": self.in_git, "counts": self.counts(),
                 "budgets": [b.to_json() for b in self.budgets], "notes": self.notes,
                 "findings": [f.to_json() for f in self.findings]}
@@ -293,14 +283,7 @@ def run_audit(config: Config) -> AuditReport:
     audit.secrets()
     notes = [] if audit.in_git else [
         "not a git work tree: the tracked-file checks (.env, secrets) were skipped"]
-    findings = sorted(audit.findings, key=lambda f: (-LEVELS.index(f.severity), f.rule, f.path or "",
+    findings = sorted(audit.findings, key=lambda f: (severity_order(f.severity), f.rule, f.path or "",
                                                      f.line or 0))
-    return AuditReport(budgets, findings, audit.opts["fail_on"], audit.in_git, notes)
-
-
-def summary_line(report: AuditReport) -> str:
-    c = report.counts()
-    over = sum(b.over for b in report.budgets)
-    verdict = "passed" if report.passed else "FAILED"
-    return (f"sddd audit {verdict}: {over} budget(s) over, {c['error']} error(s), {c['warning']} warning(s), "
-            f"{c['info']} info (fails on {report.fail_on} and above)")
+    return AuditReport(findings=findings, fail_on=audit.opts["fail_on"], budgets=budgets,
+                       in_git=audit.in_git, notes=notes)

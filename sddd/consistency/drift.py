@@ -20,15 +20,18 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sddd.compose.profiles import ResolvedService, Source, load_all_profiles
-from sddd.consistency.claims import Claim, DocClaims, Reference, extract_claims, is_vllm_flag, known_models
+from sddd.compose.profiles import load_all_profiles
+from sddd.compose.service import ResolvedService, Source
+from sddd.consistency.claims import Claim, DocClaims, Reference, is_vllm_flag, known_models
+from sddd.consistency.extract import extract_claims
+from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
 from sddd.core.files import git_files, glob_files, in_work_tree
 from sddd.core.yamlio import read_text
 
-LEVELS = ("info", "warning", "error")
 TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
 DEFAULT_SEVERITY = {"value_mismatch": "error", "unknown_flag": "error", "unknown_flag.not_in_profile": "info",
                     "unknown_model": "error", "undocumented": "warning", "stale_reference": "warning"}
@@ -62,27 +65,15 @@ class DriftFinding:
 
 
 @dataclass
-class DriftReport:
-    findings: list[DriftFinding]
-    documents: int
-    claims: int
-    profiles: list[str]
-    fail_on: str
+class DriftReport(FindingsReport):
+    findings: list[DriftFinding]  # type: ignore[assignment]  # narrower than the base's
+    documents: int = 0
+    claims: int = 0
+    profiles: list[str] = field(default_factory=list)
     skipped_reports: int = 0
     problems: list[str] = field(default_factory=list)  # unreadable documents, skipped
 
-    @property
-    def failed(self) -> list[DriftFinding]:
-        return [f for f in self.findings if LEVELS.index(f.severity) >= LEVELS.index(self.fail_on)]
-
-    @property
-    def passed(self) -> bool:
-        return not self.failed
-
-    def counts(self) -> dict[str, int]:
-        return {level: sum(f.severity == level for f in self.findings) for level in LEVELS}
-
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"passed": self.passed, "fail_on": self.fail_on, "documents": self.documents,
                 "claims": self.claims, "profiles": self.profiles, "skipped_reports": self.skipped_reports,
                 "counts": self.counts(), "problems": self.problems,
@@ -129,9 +120,10 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
             checker.reference(ref, names)
     checker.undocumented([d for d in docs if d.kind == "guide"])
     findings = sorted(_dedupe(checker.findings), key=lambda f: (
-        -LEVELS.index(f.severity), f.doc_path or "~", f.doc_line or 0, f.type, f.key or ""))
-    return DriftReport(findings, len(docs), sum(len(d.claims) for d in docs), names,
-                       opts["fail_on"], skipped, problems)
+        severity_order(f.severity), f.doc_path or "~", f.doc_line or 0, f.type, f.key or ""))
+    return DriftReport(findings=findings, fail_on=opts["fail_on"], documents=len(docs),
+                       claims=sum(len(d.claims) for d in docs), profiles=names,
+                       skipped_reports=skipped, problems=problems)
 
 
 def _dedupe(findings: list[DriftFinding]) -> list[DriftFinding]:
@@ -345,28 +337,3 @@ class _Checker:
         name = target.rstrip("/").rsplit("/", 1)[-1]
         hits = sorted(p for p in root.rglob(name) if p.is_file())
         return self.config.relpath(hits[0]) if hits else None
-
-
-def github_annotation(severity: str, path: str | None, line: int | None, title: str, message: str) -> str:
-    """One GitHub Actions workflow command: ``::error file=F,line=L,title=T::message``."""
-    def data(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    def prop(text: str) -> str:
-        return data(text).replace(":", "%3A").replace(",", "%2C")
-
-    level = {"error": "error", "warning": "warning"}.get(severity, "notice")
-    props = [f"file={prop(path)}"] if path else []
-    props += [f"line={line}"] if path and line else []
-    props.append(f"title={prop(title)}")
-    return f"::{level} {','.join(props)}::{data(message)}"
-
-
-def summary_line(report: DriftReport) -> str:
-    c = report.counts()
-    verdict = "passed" if report.passed else "FAILED"
-    return (f"sddd drift {verdict}: {report.documents} documents, {report.claims} claims, profiles "
-            f"{', '.join(report.profiles)}: {c['error']} error(s), {c['warning']} warning(s), "
-            f"{c['info']} info (fails on {report.fail_on} and above)"
-            + (f"; {report.skipped_reports} report(s) skipped (--all checks them)" if report.skipped_reports
-               else ""))

@@ -18,21 +18,36 @@ EXIT_INTERRUPTED = 130
 
 
 class SdddError(Exception):
-    """Base class: a message for a person and an exit code."""
+    """Base class: a message for a person and an exit code.
+
+    ``option`` names the argument of the library call the message is about (``kind``,
+    ``date``, ``url``...), in domain terms; the message then reads after it ("must be one of
+    ..."). ``str()`` says ``kind: must be one of ...``; the CLI, which knows the flag behind
+    the argument, says ``--kind must be one of ...`` (``with_flag``).
+    """
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 option: str | None = None):
         self.message = message
         self.path = path
         self.line = line
+        self.option = option
         super().__init__(self.__str__())
 
-    def __str__(self) -> str:
-        where = ""
+    def _where(self) -> str:
         if self.path:
-            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
-        return f"{where}{self.message}"
+            return f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        return ""
+
+    def __str__(self) -> str:
+        subject = f"{self.option}: " if self.option else ""
+        return f"{self._where()}{subject}{self.message}"
+
+    def with_flag(self, flag: str) -> str:
+        """The message as the command line says it, naming ``flag`` for the option."""
+        return f"{self._where()}{flag} {self.message}"
 
 
 class UsageError(SdddError):
@@ -65,3 +80,9 @@ class ConflictError(SdddError):
 
 class TimeoutExpired(SdddError):
     exit_code = EXIT_TIMEOUT
+
+
+class EndpointUnreachable(SdddError):
+    """Nothing answers at the URL (refused, unknown host, timeout on connect)."""
+
+    exit_code = EXIT_USAGE

@@ -88,7 +88,7 @@ def logs(config: Config, profile: str | None = None, *, follow: bool = False,
          tail: int | None = 100) -> Iterator[str]:
     """The service's log lines, secrets redacted; with ``follow``, until the container stops."""
     if tail is not None and tail < 0:
-        raise UsageError(f"--tail must be 0 or more; got {tail}")
+        raise UsageError(f"must be 0 or more; got {tail}", option="tail")
     client = engine.connect()
     container = _container(client, config, profile)
     kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "tail": "all" if tail is None else tail}

@@ -24,7 +24,8 @@ from typing import Any
 import yaml
 
 from sddd.compose.lint import ERROR, Finding, LintFailed, lint_service
-from sddd.compose.profiles import ResolvedProfile, ResolvedService, load_profile
+from sddd.compose.profiles import ResolvedProfile, load_profile
+from sddd.compose.service import ResolvedService
 from sddd.core.atomic import atomic_write_text
 from sddd.core.config import Config
 from sddd.core.errors import ConflictError, EngineError

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from sddd.core.errors import UsageError
-from sddd.endpoint.client import Endpoint, EndpointUnreachable
+from sddd.core.errors import EndpointUnreachable, UsageError
+from sddd.endpoint.client import Endpoint
 
 PERCENTILES = (50, 95, 99)
 # A plain vocabulary for prompts: any tokenizer splits these into a few tokens each.

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sddd.core.config import Config
-from sddd.core.errors import SdddError
-from sddd.endpoint.client import Endpoint, EndpointUnreachable, Response
+from sddd.core.errors import EndpointUnreachable, SdddError
+from sddd.endpoint.client import Endpoint, Response
+from sddd.endpoint.target import ProfileRef
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 REASONING_FIELDS = ("reasoning", "reasoning_content")  # renamed across vLLM versions
@@ -58,6 +58,22 @@ class Expectations:
         return cls(models=models, reasoning_parser=reasoning, tool_call_parser=tools,
                    auto_tool_choice="--enable-auto-tool-choice" in flags,
                    check_reasoning=bool(reasoning), check_tools=bool(tools), source=source)
+
+
+def expectations(ref: ProfileRef | None, reasoning: bool | None = None,
+                 tools: bool | None = None) -> Expectations:
+    """What to expect of a server: its profile's flags (everything, without a profile), with the
+    reasoning and tool checks forced on or off when asked."""
+    if ref is not None:
+        source = f"profile {ref.name}" + (" (matched by its model)" if ref.inferred else "")
+        expect = Expectations.from_flags(ref.vllm_flags, source=source)
+    else:
+        expect = Expectations()  # no profile: every check runs
+    if reasoning is not None:
+        expect.check_reasoning = reasoning
+    if tools is not None:
+        expect.check_tools = tools
+    return expect
 
 
 @dataclass
@@ -107,25 +123,6 @@ class ValidateReport:
                         "seconds": round(c.seconds, 4)} for c in self.checks],
         }
 
-    def to_junit(self) -> str:
-        """One JUnit test suite: a test case per check, skips and failures as JUnit has them."""
-        suite = ET.Element("testsuite", name="sddd validate", tests=str(len(self.checks)),
-                           failures=str(sum(c.status == FAIL for c in self.checks)),
-                           skipped=str(sum(c.status == SKIP for c in self.checks)),
-                           time=f"{sum(c.seconds for c in self.checks):.3f}")
-        ET.SubElement(ET.SubElement(suite, "properties"), "property",
-                      name="endpoint", value=self.endpoint)
-        for check in self.checks:
-            case = ET.SubElement(suite, "testcase", classname="sddd.validate", name=check.name,
-                                 time=f"{check.seconds:.3f}")
-            if check.status == FAIL:
-                fail = ET.SubElement(case, "failure", message=check.reason)
-                fail.text = f"see {check.hint.where}" if check.hint else (check.note or "")
-            elif check.status == SKIP:
-                ET.SubElement(case, "skipped", message=check.reason)
-            else:
-                ET.SubElement(case, "system-out").text = check.reason
-        return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
 class _Run:

@@ -15,7 +15,6 @@ from pathlib import Path
 from sddd.core.config import Config
 from sddd.core.files import glob_files, is_env_file
 
-KINDS = ("guide", "report", "profile", "archive")
 ARCHIVE_SUFFIXES = (".md", ".yml", ".yaml")
 
 

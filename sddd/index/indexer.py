@@ -163,6 +163,88 @@ def build_index(
     return report
 
 
+class _Embedder:
+    """The encoder and the chunking window, loaded on first need (an unchanged file needs neither)."""
+
+    def __init__(self, config: Config, encoder: Encoder | None):
+        self.config, self.encoder = config, encoder
+        self._window: Window | None = None
+
+    def window(self) -> Window:
+        if self._window is None:
+            encoder = self.get()
+            self._window = Window(encoder.count_tokens, encoder.max_tokens)
+        return self._window
+
+    def get(self) -> Encoder:
+        if self.encoder is None:
+            self.encoder = load_encoder(self.config.model, self.config.root)
+        return self.encoder
+
+
+def _read_file(source: SourceFile, previous: FileRecord | None, old_chunks: list[StoredChunk],
+               embedder: _Embedder, report: IndexReport) -> tuple[FileRecord, list[StoredChunk]]:
+    """The record and chunks of one file: reused when unchanged, else read and chunked again."""
+    if previous and previous.size == source.size and previous.mtime_ns == source.mtime_ns:
+        if previous.skipped:
+            report.skipped.append(Skipped.decode(source.rel, previous.skipped))
+        return previous, old_chunks
+    try:
+        text = read_text(source.path, source.rel)
+    except InputError as exc:
+        skipped = Skipped(source.rel, exc.message, exc.line)
+        report.skipped.append(skipped)
+        return FileRecord(source.rel, source.kind, "", source.size, source.mtime_ns, 0, "",
+                          skipped.encode()), []
+    digest = _hash(text)
+    if previous and previous.sha256 == digest and not previous.skipped:
+        return FileRecord(source.rel, previous.kind, digest, source.size, source.mtime_ns,
+                          previous.chunks, previous.title), old_chunks
+    report.changed_files.append(source.rel)
+    try:
+        new_chunks = chunk_file(source, text, embedder.window())
+    except InputError as exc:
+        skipped = Skipped(source.rel, exc.message, exc.line)
+        report.skipped.append(skipped)
+        return FileRecord(source.rel, source.kind, digest, source.size, source.mtime_ns, 0, "",
+                          skipped.encode()), []
+    kind = new_chunks[0].kind if new_chunks else source.kind
+    title = new_chunks[0].title if new_chunks else ""
+    record = FileRecord(source.rel, kind, digest, source.size, source.mtime_ns, len(new_chunks), title)
+    return record, [StoredChunk(**c.__dict__, embed_hash=_hash(embed_text(c))) for c in new_chunks]
+
+
+def _vectors(chunks: list[StoredChunk], old_by_hash: dict[str, int], old_vectors: np.ndarray,
+             embedder: _Embedder, progress: ProgressSink | None,
+             report: IndexReport) -> tuple[np.ndarray, set[int]]:
+    """A vector per chunk, reused by embedded-text hash or embedded now; and the old ids reused."""
+    to_embed: list[int] = []
+    reuse: dict[int, int] = {}
+    for position, chunk in enumerate(chunks):
+        old_id = old_by_hash.get(chunk.embed_hash)
+        if old_id is not None and old_vectors.size:
+            reuse[position] = old_id
+        else:
+            to_embed.append(position)
+    dim = int(embedder.encoder.dim) if embedder.encoder else (old_vectors.shape[1] if old_vectors.size
+                                                              else 0)
+    new_vectors = None
+    if to_embed:
+        encoder = embedder.get()
+        dim = int(encoder.dim)
+        if progress:
+            progress.start(len(to_embed))
+        new_vectors = encoder.encode([embed_text(chunks[i]) for i in to_embed],
+                                     progress=progress.advance if progress else None)
+    vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+    for position, old_id in reuse.items():
+        vectors[position] = old_vectors[old_id]
+    if new_vectors is not None:
+        vectors[to_embed] = new_vectors
+    report.embedded, report.reused = len(to_embed), len(reuse)
+    return vectors, set(reuse.values())
+
+
 def _update(
     config: Config,
     found: Discovery,
@@ -180,95 +262,23 @@ def _update(
             old_chunks_by_path.setdefault(chunk.path, []).append(chunk)
         old_vectors = old.all_vectors()
     old_by_hash = {c.embed_hash: c.id for cs in old_chunks_by_path.values() for c in cs}
-
+    embedder = _Embedder(config, encoder)
     records: list[FileRecord] = []
     chunks: list[StoredChunk] = []
-    window: Window | None = None
-
-    def get_window() -> Window:
-        nonlocal encoder, window
-        if window is None:
-            encoder = encoder or load_encoder(config.model, config.root)
-            window = Window(encoder.count_tokens, encoder.max_tokens)
-        return window
-
     for source in found.files:
-        previous = old_files.get(source.rel)
-        if previous and previous.size == source.size and previous.mtime_ns == source.mtime_ns:
-            records.append(previous)
-            chunks.extend(old_chunks_by_path.get(source.rel, []))
-            if previous.skipped:
-                report.skipped.append(Skipped.decode(source.rel, previous.skipped))
-            continue
-        try:
-            text = read_text(source.path, source.rel)
-        except InputError as exc:
-            skipped = Skipped(source.rel, exc.message, exc.line)
-            report.skipped.append(skipped)
-            records.append(FileRecord(source.rel, source.kind, "", source.size, source.mtime_ns, 0,
-                                      "", skipped.encode()))
-            continue
-        digest = _hash(text)
-        if previous and previous.sha256 == digest and not previous.skipped:
-            records.append(FileRecord(source.rel, previous.kind, digest, source.size,
-                                      source.mtime_ns, previous.chunks, previous.title))
-            chunks.extend(old_chunks_by_path.get(source.rel, []))
-            continue
-        report.changed_files.append(source.rel)
-        try:
-            new_chunks = chunk_file(source, text, get_window())
-        except InputError as exc:
-            skipped = Skipped(source.rel, exc.message, exc.line)
-            report.skipped.append(skipped)
-            records.append(FileRecord(source.rel, source.kind, digest, source.size,
-                                      source.mtime_ns, 0, "", skipped.encode()))
-            continue
-        kind = new_chunks[0].kind if new_chunks else source.kind
-        title = new_chunks[0].title if new_chunks else ""
-        records.append(FileRecord(source.rel, kind, digest, source.size, source.mtime_ns,
-                                  len(new_chunks), title))
-        for chunk in new_chunks:
-            chunks.append(StoredChunk(**chunk.__dict__, embed_hash=_hash(embed_text(chunk))))
-
+        record, file_chunks = _read_file(source, old_files.get(source.rel),
+                                         old_chunks_by_path.get(source.rel, []), embedder, report)
+        records.append(record)
+        chunks.extend(file_chunks)
     seen = {r.path for r in records}
     report.deleted_files = sorted(p for p in old_files if p not in seen)
-
-    # Vectors: reuse by embedded-text hash, embed the rest.
-    dim = int(encoder.dim) if encoder else (old_vectors.shape[1] if old_vectors.size else 0)
-    to_embed: list[int] = []
-    reuse: dict[int, int] = {}
-    for position, chunk in enumerate(chunks):
-        old_id = old_by_hash.get(chunk.embed_hash)
-        if old_id is not None and old_vectors.size:
-            reuse[position] = old_id
-        else:
-            to_embed.append(position)
-    new_vectors = None
-    if to_embed:
-        get_window()
-        assert encoder is not None
-        dim = int(encoder.dim)
-        if progress:
-            progress.start(len(to_embed))
-        new_vectors = encoder.encode(
-            [embed_text(chunks[i]) for i in to_embed],
-            progress=progress.advance if progress else None,
-        )
-    vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-    for position, old_id in reuse.items():
-        vectors[position] = old_vectors[old_id]
-    if new_vectors is not None:
-        vectors[to_embed] = new_vectors
-    kept_ids = set(reuse.values())
-    report.pruned = sum(1 for cs in old_chunks_by_path.values() for c in cs if c.id not in kept_ids)
-    report.embedded = len(to_embed)
-    report.reused = len(reuse)
+    vectors, kept = _vectors(chunks, old_by_hash, old_vectors, embedder, progress, report)
+    report.pruned = sum(1 for cs in old_chunks_by_path.values() for c in cs if c.id not in kept)
     report.files = len(found.files)
     report.chunks = len(chunks)
     for position, chunk in enumerate(chunks):
         chunk.id = position
-    commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors,
-                                      {"model": config.model}))
+    commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors, {"model": config.model}))
     report.written = True
 
 

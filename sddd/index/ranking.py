@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sddd.core.errors import UsageError
-from sddd.index.corpus import KINDS
+from sddd.index.choices import ALL_KINDS, KINDS, MODES
 from sddd.index.store import Store, StoredChunk
 
-ALL_KINDS = "all"  # --kind all: live documents and archived ones
-MODES = ("hybrid", "dense", "lexical")
 FUSIONS = ("cc", "rrf")  # cc: the default; rrf: kept so bench/retrieval.py can compare
 DENSE_WEIGHT = 0.7  # cc: weight of the cosine; BM25 / ideal BM25 gets the rest
 RRF_K = 60  # rrf: the constant of the RRF paper
@@ -41,9 +39,9 @@ class Ranked:
 
 def validate_filters(kind: str | None, mode: str = "hybrid") -> None:
     if kind is not None and kind not in (*KINDS, ALL_KINDS):
-        raise UsageError(f"--kind must be one of {', '.join((*KINDS, ALL_KINDS))}; got {kind!r}")
+        raise UsageError(f"must be one of {', '.join((*KINDS, ALL_KINDS))}; got {kind!r}", option="kind")
     if mode not in MODES:
-        raise UsageError(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
+        raise UsageError(f"must be one of {', '.join(MODES)}; got {mode!r}", option="mode")
 
 
 def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:

@@ -18,8 +18,8 @@ from sddd.core.errors import UsageError
 from sddd.index.encoders.base import Encoder
 from sddd.index.encoders.models import load_encoder
 from sddd.index.indexer import ensure_fresh
+from sddd.index.query_cache import QueryCache
 from sddd.index.ranking import rank_details, validate_filters
-from sddd.index.store import QueryCache
 
 SNIPPET_CHARS = 220
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
@@ -134,7 +134,7 @@ def search(
     if not query.strip():
         raise UsageError("the query is empty; say what you are looking for")
     if k < 1:
-        raise UsageError(f"-k must be at least 1; got {k}")
+        raise UsageError(f"must be at least 1; got {k}", option="k")
     validate_filters(kind, mode)
     if refresh:
         store = ensure_fresh(config, notice)

@@ -6,19 +6,26 @@ renamed or removed, without changing the schema name.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import io
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from sddd.core.atomic import atomic_write_text
+from sddd.output import github
+from sddd.output.console import out, write_text
+from sddd.output.junit import Case, suite_xml
 
 if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
     from sddd.check.evaluate import CheckReport, SuggestReport, TargetResult
 
 SCHEMA = "sddd.check/1"
 SUGGEST_SCHEMA = "sddd.check.suggest/1"
-FORMATS = ("table", "json", "junit", "github")
 
 
 def _score(value: float | None) -> str:
@@ -114,48 +121,25 @@ def suggest_json(report: SuggestReport) -> dict[str, Any]:
 
 def to_junit(report: CheckReport) -> str:
     """One testsuite; one testcase per target, and one per gate; failures carry the reason."""
-    gate_failures = sum(1 for g in report.gates if not g.passed)
-    failures = report.summary.failed + gate_failures
-    tests = len(report.results) + len(report.gates)
-    seconds = f"{report.seconds:.3f}"
-    root = ET.Element("testsuites", name="sddd check", tests=str(tests), failures=str(failures),
-                      errors="0", time=seconds)
-    suite = ET.SubElement(root, "testsuite", name="sddd check", tests=str(tests),
-                          failures=str(failures), errors="0", skipped="0", time=seconds)
-    props = ET.SubElement(suite, "properties")
-    for key, value in report.summary.to_json().items():
-        ET.SubElement(props, "property", name=key, value="" if value is None else str(value))
+    cases = []
     for r in report.results:
         t = r.target
-        case = ET.SubElement(suite, "testcase", classname=f"sddd.check.{t.source or 'targets'}",
-                             name=t.id, file=t.expect[0].path, line=str(t.expect[0].line), time="0")
         detail = (f"query: {t.query}\nexpect: {', '.join(str(e) for e in t.expect)}\n"
                   f"rank: {r.rank} (top_k {t.top_k})\nscore: {_score(r.score)} "
                   f"(min_score {t.min_score:g})\nmargin: {_score(r.margin)}\n")
         if r.best_wrong:
             detail += f"ranked above it: {r.best_wrong.where} ({r.best_wrong.score:.3f})\n"
-        if not r.passed:
-            failure = ET.SubElement(case, "failure", message=explain(r), type="discoverability")
-            failure.text = detail
-        ET.SubElement(case, "system-out").text = detail
+        cases.append(Case(t.id, f"sddd.check.{t.source or 'targets'}", file=t.expect[0].path,
+                          line=t.expect[0].line, output=detail,
+                          failure=None if r.passed else explain(r), failure_text=detail,
+                          failure_type="discoverability"))
     for g in report.gates:
-        case = ET.SubElement(suite, "testcase", classname="sddd.check.gates",
-                             name=f"{g.name} >= {g.threshold:g}", time="0")
-        if not g.passed:
-            ET.SubElement(case, "failure", message=str(g), type="gate").text = str(g)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        cases.append(Case(f"{g.name} >= {g.threshold:g}", "sddd.check.gates",
+                          failure=None if g.passed else str(g), failure_text=str(g), failure_type="gate"))
+    return suite_xml("sddd check", cases, report.summary.to_json(), seconds=report.seconds)
 
 
 # --- GitHub workflow annotations -------------------------------------------------------
-
-
-def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(text: str) -> str:
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def to_github(report: CheckReport) -> str:
@@ -165,11 +149,80 @@ def to_github(report: CheckReport) -> str:
         if r.passed:
             continue
         first = r.target.expect[0]
-        title = _gh_prop(f"sddd check: {r.target.id}")
-        lines.append(f"::error file={_gh_prop(first.path)},line={first.line},title={title}::"
-                     f"{_gh_data(explain(r))}")
+        lines.append(github.annotation("error", first.path, first.line, f"sddd check: {r.target.id}",
+                                       explain(r)))
     for g in report.gates:
         if not g.passed:
-            lines.append(f"::error title={_gh_prop('sddd check gate')}::{_gh_data(str(g))}")
-    lines.append(f"::notice title={_gh_prop('sddd check')}::{_gh_data(summary_line(report))}")
+            lines.append(github.annotation("error", None, None, "sddd check gate", str(g)))
+    lines.append(github.annotation("notice", None, None, "sddd check", summary_line(report)))
     return "\n".join(lines) + "\n"
+
+
+def render_gates(report: CheckReport) -> None:
+    for gate in report.gates:
+        mark = "[green]✓[/green]" if gate.passed else "[bold red]✗[/bold red]"
+        out.print(f"{mark} gate: {gate}")
+
+
+def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
+    """The report in ``fmt`` on stdout, or written to ``output`` (atomically) with a summary line."""
+    if fmt == "table" and output is None:
+        out.print(table(report))
+        render_gates(report)
+        out.print(summary_line(report))
+        return
+    if fmt == "table":
+        recorder = Console(record=True, width=160, file=io.StringIO())
+        recorder.print(table(report))
+        recorder.print(summary_line(report))
+        body = recorder.export_text()
+    elif fmt == "json":
+        body = json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "junit":
+        body = to_junit(report)
+    else:
+        body = to_github(report)
+    if output is None:
+        write_text(body)
+        return
+    atomic_write_text(output, body)
+    out.print(f"{summary_line(report)} (report written to {output})", markup=False, highlight=False)
+
+
+# --- suggestions ------------------------------------------------------------------------
+
+
+def render_suggestions(report: SuggestReport) -> None:
+    grid = Table(title=f"sddd check --suggest {escape(report.path)}", title_justify="left", expand=True,
+                 box=box.SIMPLE_HEAD, pad_edge=False)
+    grid.add_column("", width=1)
+    grid.add_column("query", overflow="fold", ratio=3)
+    grid.add_column("expect", overflow="fold", ratio=3)
+    grid.add_column("rank", justify="right", width=5)
+    grid.add_column("score", justify="right", width=6)
+    grid.add_column("ranked first instead", overflow="fold", ratio=2)
+    for s in report.suggestions:
+        r = s.result
+        mark = "[green]✓[/green]" if r.passed else "[red]✗[/red]"
+        expect = f"{report.path}#{s.anchor}" if s.anchor else report.path
+        wrong = f"{escape(r.best_wrong.where)} ({r.best_wrong.score:.3f})" if r.best_wrong else "-"
+        grid.add_row(mark, escape(s.query), f"[cyan]{escape(expect)}[/cyan]",
+                     "-" if r.rank is None else str(r.rank),
+                     "-" if r.score is None else f"{r.score:.3f}", wrong)
+    if report.suggestions:
+        probe = report.suggestions[0].result.target
+        grid.caption = f"✓: rank ≤ {probe.top_k} and score ≥ {probe.min_score:g} (the defaults of sddd.yaml)"
+        grid.caption_justify = "left"
+    out.print(grid)
+    if report.targets:
+        out.print(f"Targets already expecting it: {', '.join(report.targets)}")
+    else:
+        out.print("No target expects this document yet.")
+    good = [s for s in report.suggestions if s.result.passed]
+    if good:
+        out.print("Queries that pass today (paste under `targets:` in sddd.yaml, then reword them "
+                  "as a reader would ask):")
+        for s in good:
+            expect = f"{report.path}#{s.anchor}" if s.anchor else report.path
+            out.print(f"  - query: {json.dumps(s.query, ensure_ascii=False)}\n    expect: {expect}",
+                      markup=False, highlight=False)

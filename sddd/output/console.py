@@ -34,3 +34,15 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def write_lines(lines: list[str]) -> None:
+    """Plain lines on stdout, as they are (annotations, plain findings)."""
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
+
+
+def write_text(text: str) -> None:
+    """A whole document on stdout (JUnit XML, a report), as it is."""
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -183,7 +183,7 @@ def serve_site(config: Config, *, dev_addr: str = "127.0.0.1:8000", related: int
 
     host, _, port = dev_addr.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--addr must be HOST:PORT, e.g. 127.0.0.1:8000; got {dev_addr!r}")
+        raise ConfigError(f"must be HOST:PORT, e.g. 127.0.0.1:8000; got {dev_addr!r}", option="addr")
     mkdocs_path(config)
     load_site_config(config, related=related)  # fail here, in one line, on a bad mkdocs.yml
     if config.path:

@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 
 from sddd.archive.manifest import Manifest
-from sddd.compose.profiles import ResolvedProfile, ResolvedService
+from sddd.compose.profiles import ResolvedProfile
+from sddd.compose.service import ResolvedService
 from sddd.site.links import FlagLink
 
 GENERATED_NOTE = ("!!! info \"Generated page\"\n    {what} It is rebuilt on every `sddd site build`; "

@@ -1,0 +1,145 @@
+"""`sddd deploy` / `status` / `down` for people: the plan, the live status line, the outcome,
+the status and history tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.spinner import Spinner
+from rich.table import Table
+
+from sddd.deploy.history import Entry
+from sddd.deploy.status import ServiceStatus
+from sddd.deploy.up import DeployResult, Plan
+from sddd.deploy.wait import WaitState
+from sddd.output.console import err, error_line, out
+
+
+def render_plan(plan: Plan) -> None:
+    svc = plan.service
+    table = Table(title=f"sddd deploy {plan.profile.name} --dry-run", title_justify="left",
+                  show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    gpu = "none"
+    if svc.gpu:
+        gpu = f"{svc.gpu.gpus or svc.gpu.count} ({svc.gpu.via}: ids {', '.join(svc.gpu.device_ids) or '-'})"
+    rows = [
+        ("files", " + ".join(plan.profile.files)), ("env file", plan.profile.env_file or "(none)"),
+        ("project", plan.profile.project), ("service", svc.name), ("image", svc.image or ""),
+        ("model", svc.model or ""), ("tensor parallel", str(svc.tensor_parallel)), ("GPUs", gpu),
+        ("ports", ", ".join(f"{p.host or '?'}->{p.container}/{p.protocol}" for p in svc.ports)),
+        ("environment", ", ".join(f"{k}={v}" if v is not None else k
+                                  for k, v in svc.environment.items())),
+        ("healthcheck", " ".join(svc.healthcheck.test) if svc.healthcheck else "none"),
+        ("vLLM args", " ".join(f"{a.flag}={a.value}" if a.value is not None else a.flag
+                               for a in svc.args)),
+        ("config hash", svc.config_hash),
+    ]
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    out.print(table)
+    for finding in plan.findings:
+        out.print(f"[red]{escape(str(finding))}[/red]" if finding.severity == "error"
+                  else f"[yellow]{escape(str(finding))}[/yellow]")
+    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
+
+
+class StatusLine:
+    """The live status line on a terminal; one line per change elsewhere (CI logs, pipes)."""
+
+    def __init__(self) -> None:
+        self.live: Live | None = None
+        self.last_key: tuple[str, str, str] | None = None
+
+    def __call__(self, state: WaitState) -> None:
+        head = (f"[bold]{state.state}[/bold] · health [bold]{state.health}[/bold] · "
+                f"{escape(state.phase)}")
+        text = f"{state.elapsed:5.1f}s · {head}"
+        if state.last_line:
+            text += f"\n  [dim]{escape(state.last_line[:110])}[/dim]"
+        if err.is_terminal:
+            if self.live is None:
+                self.live = Live(Spinner("dots", text), console=err, refresh_per_second=8, transient=True)
+                self.live.start()
+            self.live.update(Spinner("dots", text))
+            return
+        key = (state.state, state.health, state.phase)
+        if key != self.last_key:
+            self.last_key = key
+            last = f"  [dim]| {escape(state.last_line[:80])}[/dim]" if state.last_line else ""
+            err.print(f"  {state.elapsed:6.1f}s  {head}{last}")
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+def render_result(result: DeployResult) -> None:
+    plan = result.plan
+    for note in result.notes:
+        err.print(f"[dim]{escape(note)}[/dim]")
+    if result.outcome == "healthy":
+        out.print(f"[green]✔[/green] {plan.profile.name} healthy in [bold]{result.seconds:.1f} s[/bold]: "
+                  f"{result.container} ({plan.service.image}) at {plan.url}  "
+                  f"[dim]config {plan.service.config_hash}[/dim]")
+    elif result.outcome == "started":
+        out.print(f"{plan.profile.name} started: {result.container} at {plan.url} "
+                  "(not waiting; `sddd status` shows its health)")
+    else:
+        if result.lines:
+            body = "\n".join(escape(line) for line in result.lines)
+            err.print(Panel(body, title=f"{result.container}: offending log lines", title_align="left",
+                            border_style="red"))
+        if result.hint:
+            hint = result.hint
+            err.print(f"[bold]troubleshooting:[/bold] {escape(hint['ref'])}: {escape(hint['heading'])} "
+                      f"[dim](score {hint['score']})[/dim]\n  {escape(hint['snippet'])}")
+        elif result.hint_note:
+            err.print(f"[dim]{escape(result.hint_note)}[/dim]")
+        error_line(f"{plan.profile.name}: {result.message}" + (
+            f" (after {result.seconds:.0f} s; the container is left running: `sddd logs "
+            f"{plan.profile.name}`, `sddd down {plan.profile.name}`)" if result.outcome == "timeout"
+            else f"; `sddd logs {plan.profile.name}` for more, `sddd down {plan.profile.name}` to remove"))
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{sec:02d}s" if minutes else f"{sec}s")
+
+
+def render_history(entries: list[Entry]) -> None:
+    if not entries:
+        out.print("No deployment recorded yet.")
+        return
+    table = Table(title="sddd deployment history", title_justify="left")
+    for col in ("when", "action", "profile", "outcome", "healthy in", "config", "before"):
+        table.add_column(col)
+    for e in entries[-30:]:
+        before = e.previous or {}
+        table.add_row(datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.action,
+                      e.profile, e.outcome, f"{e.seconds:.1f} s" if e.seconds else "",
+                      e.config_hash, escape(f"{before.get('profile', '')} "
+                                            f"{before.get('config_hash', '')}".strip()))
+    out.print(table)
+
+
+def render_status(services: list[ServiceStatus]) -> None:
+    if not services:
+        out.print("No sddd-managed service on this engine. Start one with `sddd deploy`.")
+        return
+    table = Table(title="sddd status", title_justify="left")
+    for col in ("profile", "container", "state", "health", "uptime", "port", "image", "model"):
+        table.add_column(col)
+    colors = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
+    for s in services:
+        health = f"[{colors.get(s.health, 'white')}]{s.health}[/]"
+        table.add_row(s.profile, s.container, s.state, health, _ago(s.uptime_s),
+                      str(s.port or "-"), escape(s.image), escape(s.model))
+    out.print(table)

@@ -1,0 +1,54 @@
+"""`sddd validate` for people (a table, each failure with its guide) and for CI (JUnit)."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from sddd.endpoint.target import ProfileRef
+from sddd.endpoint.validate import FAIL, PASS, SKIP, ValidateReport
+from sddd.output.console import out
+from sddd.output.junit import Case, suite_xml
+
+STYLE = {PASS: "[green]pass[/green]", FAIL: "[bold red]FAIL[/bold red]", SKIP: "[dim]skip[/dim]"}
+
+
+def render(report: ValidateReport, ref: ProfileRef | None) -> None:
+    where = f"profile {ref.name} ({ref.config_hash})" if ref else "no profile"
+    if ref and ref.inferred:
+        where += ", matched by the model it serves"
+    title = (f"sddd validate {escape(report.endpoint)}: {escape(where)}; model "
+             f"{escape(report.model or '?')}; vLLM {escape(report.version or '?')}")
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("ms", justify="right")
+    table.add_column("what was seen", overflow="fold", max_width=90)
+    for check in report.checks:
+        reason = escape(check.reason)
+        if check.hint:
+            hint = check.hint
+            reason += f"\n[cyan]see {escape(hint.where)}[/cyan] [dim]({escape(hint.heading)})[/dim]"
+        elif check.note and check.status == FAIL:
+            reason += f"\n[dim]{escape(check.note)}[/dim]"
+        ms = f"{check.seconds * 1000:.0f}" if check.status != "skip" else ""
+        table.add_row(check.name, STYLE[check.status], ms, reason)
+    out.print(table)
+    failed = sum(c.status == FAIL for c in report.checks)
+    out.print(f"[bold red]{failed} check(s) failed[/bold red]" if failed
+              else "[green]all checks passed[/green]")
+
+
+def to_junit(report: ValidateReport) -> str:
+    """One JUnit test suite: a test case per check, skips and failures as JUnit has them."""
+    cases = []
+    for check in report.checks:
+        failed = check.status == FAIL
+        cases.append(Case(
+            check.name, "sddd.validate", seconds=check.seconds,
+            failure=check.reason if failed else None,
+            failure_text=(f"see {check.hint.where}" if check.hint else (check.note or "")) if failed else "",
+            skipped=check.reason if check.status == SKIP else None,
+            output=check.reason if check.status == PASS else None))
+    return suite_xml("sddd validate", cases, {"endpoint": report.endpoint},
+                     seconds=sum(c.seconds for c in report.checks), wrap=False)
