@@ -23,7 +23,7 @@ def sync_index(root: Path, src: str, dst: str) -> None:
     and the index update.
     """
     listed = tracked(root, [src, dst])
-    steps = []
+    steps: list[tuple[str, ...]] = []
     if dst not in listed:
         steps.append(("add", "-f", "--", dst))
     if src in listed:

@@ -274,7 +274,7 @@ def candidate_queries(config: Config, rel: str) -> list[tuple[str, str, str | No
     """(query, source, anchor): a document's title, then its headings, without repeats."""
     if rel.endswith(".md"):
         doc = parse_markdown(read_text(config.resolve(rel), rel), rel)
-        found = [(doc.title, "title", None)] if doc.title else []
+        found: list[tuple[str, str, str | None]] = [(doc.title, "title", None)] if doc.title else []
         found += [(s.title, "heading", s.anchor) for s in doc.sections if s.level and s.title]
     else:
         found = [(Path(rel).stem.replace("-", " "), "title", None)]

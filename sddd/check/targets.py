@@ -92,7 +92,7 @@ def _number(value: Any, name: str, where: _Where, index: int, *, integer: bool,
         span = f"at least {low}" if high is None else f"between {low} and {high}"
         raise where.error(f"target {index + 1}: {name} must be {kind} {span}; got {value!r}",
                           index, name)
-    return value
+    return int(value) if integer else float(value)
 
 
 def _expected(value: Any, where: _Where, index: int) -> list[Expected]:
@@ -231,8 +231,8 @@ def resolve_expected(config: Config, targets: list[Target], indexed: dict[str, s
             if expected.path not in indexed:
                 raise UsageError(f"{where}: target {target.id!r} expects {expected.path}, which the "
                                  "index does not cover; add it to the docs/profiles globs of sddd.yaml")
-            if indexed[expected.path]:
-                reason = indexed[expected.path].partition("\t")[2] or indexed[expected.path]
+            if (skipped := indexed[expected.path]) is not None:
+                reason = skipped.partition("\t")[2] or skipped
                 raise UsageError(f"{where}: target {target.id!r} expects {expected.path}, which could "
                                  f"not be indexed ({reason}); fix the file")
             if expected.anchor is None:

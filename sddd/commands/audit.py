@@ -8,7 +8,6 @@ from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_conf
 from sddd.commands.drift import FORMAT_HELP, FORMATS
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK
-from sddd.output.console import print_json, write_lines
 
 
 def audit(config: Config, *, fmt: str = "table") -> int:
@@ -17,12 +16,7 @@ def audit(config: Config, *, fmt: str = "table") -> int:
     from sddd.output import consistency
 
     report = run_audit(config)
-    if fmt == "json":
-        print_json(report.to_json())
-    elif fmt == "github":
-        write_lines(consistency.audit_github(report))
-    else:
-        consistency.render_audit(report)
+    consistency.emit(report, fmt)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 

@@ -63,5 +63,5 @@ def flag_of(command: Any, option: str) -> str | None:
     """The flag a command gives the parameter ``option``."""
     for param in command.params:
         if param.name == option and param.param_type_name == "option":
-            return param.opts[0]  # as declared first: --kind, -k (of -k/--top), --format
+            return str(param.opts[0])  # as declared first: --kind, -k (of -k/--top), --format
     return None

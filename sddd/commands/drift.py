@@ -7,7 +7,7 @@ import typer
 from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK
-from sddd.output.console import print_json, warn, write_lines
+from sddd.output.console import warn
 
 FORMATS = ("table", "json", "github")
 FORMAT_HELP = "table, json or github (workflow annotations: ::error file=...,line=...::)."
@@ -21,12 +21,7 @@ def drift(config: Config, *, include_reports: bool = False, fmt: str = "table") 
     report = run_drift(config, include_reports=include_reports)
     for problem in report.problems:
         warn(f"{problem} (document skipped)")
-    if fmt == "json":
-        print_json(report.to_json())
-    elif fmt == "github":
-        write_lines(consistency.drift_github(report))
-    else:
-        consistency.render_drift(report)
+    consistency.emit(report, fmt)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sddd.core.errors import InputError
-from sddd.core.yamlio import read_text
+from sddd.core.yamlio import KeyPath, read_text
 
 NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 BRACED = re.compile(r"([_A-Za-z][_A-Za-z0-9]*)(?:(:?[-+?])(.*))?", re.DOTALL)
@@ -99,7 +99,7 @@ class Interpolator:
             self.missing.setdefault(name, Missing(name, path, line, arg.strip()))
         return value
 
-    def data(self, node: Any, path: str, lines: Mapping[tuple, int], key_path: tuple = ()) -> Any:
+    def data(self, node: Any, path: str, lines: Mapping[KeyPath, int], key_path: KeyPath = ()) -> Any:
         """``node`` with every string value interpolated (keys are left alone, as Compose does)."""
         if isinstance(node, dict):
             return {k: self.data(v, path, lines, (*key_path, k)) for k, v in node.items()}
@@ -110,7 +110,7 @@ class Interpolator:
         return node
 
 
-def _line(lines: Mapping[tuple, int], key_path: tuple) -> int | None:
+def _line(lines: Mapping[KeyPath, int], key_path: KeyPath) -> int | None:
     while key_path:
         if key_path in lines:
             return lines[key_path]

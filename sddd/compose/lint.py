@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sddd.compose.service import ResolvedService, Source
 from sddd.core.errors import ConfigError
@@ -42,7 +43,7 @@ class Finding:
             (f"{self.path}: " if self.path else "")
         return f"{where}{self.severity} [{self.rule}] {self.message}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 

@@ -15,6 +15,7 @@ Rules, from the Compose specification's merge section and compose-go's override 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 REPLACED = {"command", "entrypoint"}
@@ -70,7 +71,7 @@ def _volume_target(volume: Any) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def _unique(items: list[Any], key) -> list[Any]:
+def _unique(items: list[Any], key: Callable[[Any], str]) -> list[Any]:
     """Later items win, at the position of the first occurrence (compose-go keeps order)."""
     seen: dict[str, int] = {}
     out: list[Any] = []

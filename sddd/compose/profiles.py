@@ -48,7 +48,7 @@ from sddd.compose.service import ResolvedService, Source, resolve_service
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError, InputError, UsageError
 from sddd.core.files import glob_files
-from sddd.core.yamlio import load_yaml
+from sddd.core.yamlio import KeyPath, load_yaml
 
 UNSUPPORTED = ("extends", "include")
 
@@ -124,7 +124,7 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
     env = environment(env_path, config.relpath(env_path) if env_path else None)
     interp = Interpolator(env)
     docs, shown = [], []
-    sources: dict[tuple, Source] = {}
+    sources: dict[KeyPath, Source] = {}
     for file in paths:
         rel = config.relpath(file)
         shown.append(rel)
@@ -145,7 +145,7 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
             sources[key_path] = Source(rel, line)
         sources.setdefault((), Source(rel, 1))
     if interp.missing and strict:
-        raise missing_error(interp, env_path and config.relpath(env_path))
+        raise missing_error(interp, config.relpath(env_path) if env_path else None)
     merged = merge_files(docs)
     project = str(merged.get("name") or _project_from_dir(paths[0].parent))
     services = [

@@ -12,6 +12,7 @@ from typing import Any
 
 from sddd.compose.vllm_args import VllmArg, command_tokens, parse_vllm_args
 from sddd.core.secrets import find_secrets, is_secret_name, mask_value, redact
+from sddd.core.yamlio import KeyPath
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class ResolvedService:
     environment: dict[str, str | None]
     healthcheck: Healthcheck | None
     spec: dict[str, Any]
-    sources: dict[tuple, Source] = field(default_factory=dict, repr=False)
+    sources: dict[KeyPath, Source] = field(default_factory=dict, repr=False)
     config_hash: str = ""
 
     @property
@@ -118,7 +119,7 @@ class ResolvedService:
 
 
 def resolve_service(profile: str, files: list[str], project: str, name: str, spec: dict[str, Any],
-                     all_sources: dict[tuple, Source]) -> ResolvedService:
+                     all_sources: dict[KeyPath, Source]) -> ResolvedService:
     spec = mask_spec(spec)
     prefix = ("services", name)
     sources = {k[2:]: v for k, v in all_sources.items() if k[:2] == prefix}
@@ -161,7 +162,7 @@ def mask_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _mask_env(name: str, value: Any) -> str | None:
     if value is None or value == "":
-        return value
+        return None if value is None else ""
     value = str(value)
     if is_secret_name(name):
         return mask_value(value)

@@ -53,7 +53,7 @@ class Budget:
     def over(self) -> bool:
         return self.limit is not None and self.count > self.limit
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "over": self.over}
 
 
@@ -70,13 +70,13 @@ class AuditFinding:
     def where(self) -> str:
         return f"{self.path}:{self.line}" if self.path and self.line else (self.path or "")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 @dataclass
 class AuditReport(FindingsReport):
-    findings: list[AuditFinding]  # type: ignore[assignment]  # narrower than the base's
+    findings: list[AuditFinding]  # narrower than the base's
     budgets: list[Budget] = field(default_factory=list)
     in_git: bool = False
     notes: list[str] = field(default_factory=list)
@@ -136,7 +136,7 @@ class _Audit:
         out.append(Budget("documents in all", sum(map(len, kinds.values())), limits.get("total"),
                           sorted(f for files in kinds.values() for f in files)))
         for budget in out:
-            if budget.over:
+            if budget.over and budget.limit is not None:
                 self.add("budget", f"{budget.count} {budget.name}, budget {budget.limit}: archive "
                          f"{budget.count - budget.limit} (`sddd archive`) or raise the budget in sddd.yaml")
         return out
@@ -194,7 +194,7 @@ class _Audit:
             rel = self.opts["env_example"]
             path = self.config.resolve(rel)
             if path.is_file():
-                defined = {}
+                defined: dict[str, int] = {}
                 for number, line in enumerate(read_text(path, rel).splitlines(), start=1):
                     if (m := ENV_LINE.match(line)) is not None:
                         defined.setdefault(m.group(1), number)

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from sddd.index.chunking import FENCE
 from sddd.index.markdown_chunks import ATX
@@ -72,7 +73,7 @@ class Claim:
     rule: str
     explicit: bool = True  # model: a `--model`/Model-column value (exact) or a mention (prefix)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -216,7 +217,7 @@ class Walker:
             self.claims.append(Claim(kind, key, value, self.rel, lineno, line.strip()[:200], where,
                                      profiles, rule, explicit))
 
-    def flag(self, flag: str, value: str | None, lineno: int, line: str, where: str, **ctx) -> None:
+    def flag(self, flag: str, value: str | None, lineno: int, line: str, where: str, **ctx: Any) -> None:
         flag = normalize_flag(flag)
         if value is not None:
             value = value.strip().strip("\"'`")
@@ -228,7 +229,7 @@ class Walker:
 def paragraphs(lines: list[str], start: int) -> dict[int, tuple[int, int]]:
     """Prose line index -> (first, last) line index of its paragraph (fences, tables, headings cut)."""
     out: dict[int, tuple[int, int]] = {}
-    fence, current = False, []
+    fence, current = False, list[int]()
 
     def close() -> None:
         for i in current:

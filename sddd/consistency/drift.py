@@ -60,13 +60,13 @@ class DriftFinding:
                       else (self.profile_path, self.profile_line))
         return f"{path}:{line}" if path and line else (path or "")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 @dataclass
 class DriftReport(FindingsReport):
-    findings: list[DriftFinding]  # type: ignore[assignment]  # narrower than the base's
+    findings: list[DriftFinding]  # narrower than the base's
     documents: int = 0
     claims: int = 0
     profiles: list[str] = field(default_factory=list)
@@ -80,7 +80,7 @@ class DriftReport(FindingsReport):
                 "findings": [f.to_json() for f in self.findings]}
 
 
-def _severity(opts: dict, key: str) -> str:
+def _severity(opts: dict[str, Any], key: str) -> str:
     """The level of a finding type: sddd.yaml's `drift.severity` first, then the default."""
     return (opts.get("severity") or {}).get(key.replace(".", "_")) or DEFAULT_SEVERITY[key]
 
@@ -155,7 +155,7 @@ def _same(flag: str, doc: str | None, prof: str | None) -> bool:
         return _model_key(a) == _model_key(b)
     if a.startswith("{") and b.startswith("{"):
         try:
-            return json.loads(a) == json.loads(b)
+            return bool(json.loads(a) == json.loads(b))
         except ValueError:
             pass
     try:
@@ -170,14 +170,14 @@ def _tag(image: str) -> tuple[str, str]:
 
 
 class _Checker:
-    def __init__(self, config: Config, opts: dict, services: dict[str, ResolvedService],
+    def __init__(self, config: Config, opts: dict[str, Any], services: dict[str, ResolvedService],
                  extra_flags: frozenset[str]):
         self.config, self.opts, self.services, self.extra_flags = config, opts, services, extra_flags
         self.findings: list[DriftFinding] = []
         self.documented: set[tuple[str, str]] = set()  # (profile, flag) a guide mentions
 
     def emit(self, type_: str, message: str, claim: Claim | Reference | None, svc: ResolvedService | None,
-             source: Source | None, severity_key: str | None = None, **extra) -> None:
+             source: Source | None, severity_key: str | None = None, **extra: Any) -> None:
         self.findings.append(DriftFinding(
             type_, _severity(self.opts, severity_key or type_), message,
             claim.path if claim else None, claim.line if claim else None,
@@ -275,18 +275,19 @@ class _Checker:
 
     def _gpu(self, claim: Claim, svcs: list[ResolvedService]) -> None:
         ids = set((claim.value or "").split(","))
-        with_ids = [s for s in svcs if s.gpu and s.gpu.device_ids]
+        with_ids = [(s, s.gpu.device_ids) for s in svcs if s.gpu and s.gpu.device_ids]
         if not with_ids:
             return
-        for s in with_ids:
-            theirs = {p for i in s.gpu.device_ids for p in i.replace(" ", ",").split(",") if p}
+        for _svc, device_ids in with_ids:
+            theirs = {p for i in device_ids for p in i.replace(" ", ",").split(",") if p}
             if ids <= theirs:
                 return
-        s = with_ids[0]
-        self.emit("value_mismatch", f"GPU {', '.join(sorted(ids))} here but {self._where(with_ids)} reserves "
-                  f"{', '.join(', '.join(x.gpu.device_ids) for x in with_ids)}; update the document",
+        s, first_ids = with_ids[0]
+        self.emit("value_mismatch", f"GPU {', '.join(sorted(ids))} here but "
+                  f"{self._where([x for x, _ in with_ids])} reserves "
+                  f"{', '.join(', '.join(d) for _, d in with_ids)}; update the document",
                   claim, s, s.source_of("deploy", "resources", "reservations", "devices"), key="gpus",
-                  doc_value=claim.value, profile_value=",".join(s.gpu.device_ids))
+                  doc_value=claim.value, profile_value=",".join(first_ids))
 
     def undocumented(self, guides: list[DocClaims]) -> None:
         for svc in self.services.values():

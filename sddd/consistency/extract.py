@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 from sddd.consistency.claims import (
     CONNECTOR,
@@ -209,7 +210,7 @@ def _prose_key(w: Walker, line: str, lineno: int, flags: frozenset[str]) -> None
 def _generic(w: Walker, line: str, lineno: int, where: str, column: str | None = None,
              row: str | None = None) -> None:
     """Model ids, images, ports and GPU ids anywhere in a line."""
-    ctx = {"column": column, "row": row}
+    ctx: dict[str, Any] = {"column": column, "row": row}
     for m in MODEL.finditer(line):
         model = m.group(0).rstrip(".")
         if not any(c.kind == "model" and c.line == lineno and c.value == model for c in w.claims):
@@ -250,7 +251,7 @@ def _table_row(w: Walker, header: list[str], cells: list[str], line: str, lineno
             roles[i] = "port"
         elif "gpu" in name:
             roles[i] = "gpu"
-    ctx = {"row": row_profile}
+    ctx: dict[str, Any] = {"row": row_profile}
     flag_col = next((i for i, r in roles.items() if r == "flag"), None)
     key = plain_cell(cells[flag_col]) if flag_col is not None else ""
     value_col = next((i for i, r in roles.items() if r == "value"), None)

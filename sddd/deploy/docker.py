@@ -122,7 +122,7 @@ def managed_containers(client: Any, project: str | None = None) -> list[Any]:
     filters = [f"{LABEL_MANAGED}=true"]
     if project:
         filters.append(f"{PROJECT_LABEL}={project}")
-    return client.containers.list(all=True, filters={"label": filters})
+    return list(client.containers.list(all=True, filters={"label": filters}))
 
 
 def project_containers(client: Any, project: str, service: str | None = None) -> list[Any]:
@@ -130,7 +130,7 @@ def project_containers(client: Any, project: str, service: str | None = None) ->
     filters = [f"{PROJECT_LABEL}={project}"]
     if service:
         filters.append(f"{SERVICE_LABEL}={service}")
-    return client.containers.list(all=True, filters={"label": filters})
+    return list(client.containers.list(all=True, filters={"label": filters}))
 
 
 def published_port(container: Any, container_port: int | None = None) -> int | None:

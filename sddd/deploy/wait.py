@@ -96,7 +96,7 @@ def _api_key(container: Any) -> str | None:
     for item in (container.attrs.get("Config") or {}).get("Env") or []:
         name, _, value = item.partition("=")
         if name == "VLLM_API_KEY" and value:
-            return value
+            return str(value)
     return None
 
 

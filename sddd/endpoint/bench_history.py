@@ -31,7 +31,8 @@ def bench_dir(config: Config) -> Path:
 
 
 def new_run(scenario: str, params: dict[str, Any], endpoint: str, model: str,
-            profile: dict[str, Any] | None, server: dict[str, Any], metrics: dict[str, Any]) -> dict:
+            profile: dict[str, Any] | None, server: dict[str, Any],
+            metrics: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     run_id = f"{now:%Y%m%d-%H%M%S}-{scenario}-{os.urandom(2).hex()}"
     return {"id": run_id, "date": now.isoformat(timespec="seconds"), "scenario": scenario,
@@ -95,7 +96,7 @@ class CompareRow:
 
     @property
     def differs(self) -> bool:
-        return self.a != self.b
+        return bool(self.a != self.b)
 
     def to_json(self) -> dict[str, Any]:
         return {"section": self.section, "key": self.key, "a": self.a, "b": self.b, "differs": self.differs}

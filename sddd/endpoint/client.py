@@ -52,7 +52,7 @@ class Response:
             if isinstance(err, dict) and err.get("message"):
                 return str(err["message"])
             if isinstance(data.get("detail"), str):
-                return data["detail"]
+                return str(data["detail"])
             if isinstance(err, str):
                 return err
         return self.text.strip()[:300] or f"HTTP {self.status}"

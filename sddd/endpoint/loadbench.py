@@ -194,8 +194,8 @@ def run_prefix(endpoint: Endpoint, model: str, params: PrefixParams,
     queries = _delta(before, after, "vllm:prefix_cache_queries_total")
     cold_p = percentiles(cold, "cold_ttft")
     warm_p = percentiles(warm, "warm_ttft")
-    speedup = (cold_p["p50_cold_ttft_ms"] / warm_p["p50_warm_ttft_ms"]
-               if cold and warm_p["p50_warm_ttft_ms"] else None)
+    cold_p50, warm_p50 = cold_p["p50_cold_ttft_ms"], warm_p["p50_warm_ttft_ms"]
+    speedup = cold_p50 / warm_p50 if cold_p50 is not None and warm_p50 else None
     return {
         "rounds": len(cold), "failed": len(failures), "errors": failures[:5],
         "prompt_tokens": round(float(np.mean(prompt_tokens)), 1) if prompt_tokens else None,

@@ -8,6 +8,7 @@ expect of the server (its model, whether it has a reasoning or tool-call parser)
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ WEATHER_TOOL = {
         },
     },
 }
+WEATHER_PARAMETERS: dict[str, Any] = WEATHER_TOOL["function"]["parameters"]  # type: ignore[index]
 
 
 @dataclass
@@ -254,8 +256,8 @@ def check_reasoning(run: _Run) -> CheckResult:
 
 def _schema_errors(value: Any, schema: dict[str, Any], where: str = "arguments") -> list[str]:
     """The few JSON Schema rules tool parameters use: type, required, properties, enum."""
-    kinds = {"object": dict, "array": list, "string": str, "boolean": bool,
-             "integer": int, "number": (int, float)}
+    kinds: dict[str, type | tuple[type, ...]] = {"object": dict, "array": list, "string": str,
+                                                 "boolean": bool, "integer": int, "number": (int, float)}
     expected = schema.get("type")
     if isinstance(expected, str) and expected in kinds:
         ok = isinstance(value, kinds[expected]) and not (
@@ -304,7 +306,7 @@ def check_tools(run: _Run) -> CheckResult:
         except ValueError:
             problems.append(f"arguments are not valid JSON: {str(function.get('arguments'))[:80]!r}")
             continue
-        problems += _schema_errors(args, WEATHER_TOOL["function"]["parameters"])
+        problems += _schema_errors(args, WEATHER_PARAMETERS)
     if problems:
         return CheckResult("", FAIL, "tool_calls came back but " + "; ".join(problems))
     return CheckResult("", PASS, f"tool_calls: {', '.join(map(str, names))} with arguments valid for "
@@ -371,7 +373,7 @@ def validate(endpoint: Endpoint, expect: Expectations, *, config: Config | None 
             checks.append(CheckResult(name, SKIP, "skipped: no model to talk to (see models)"))
         else:
             try:
-                checks.append(_timed(name, lambda fn=fn: fn(run)))
+                checks.append(_timed(name, functools.partial(fn, run)))
             except EndpointUnreachable as exc:  # the server died or hung mid-way: a failure, not exit 2
                 checks.append(CheckResult(name, FAIL, exc.message))
     for check in checks:

@@ -26,8 +26,8 @@ def _env_names(environment: Any) -> list[str]:
         items = [(str(k), None if v is None else str(v)) for k, v in environment.items()]
     elif isinstance(environment, list):
         for entry in environment:
-            name, _, value = str(entry).partition("=")
-            items.append((name, value if "=" in str(entry) else None))
+            name, sep, text = str(entry).partition("=")
+            items.append((name, text if sep else None))
     out = []
     for name, value in items:
         if value is None or is_secret_name(name):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Hit:
     lexical_score: float | None = field(default=None, repr=False)
     fused: float | None = field(default=None, repr=False)
 
-    def to_json(self, explain: bool = False) -> dict:
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
         data = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
                 "anchor": self.anchor, "heading": self.heading, "kind": self.kind,
                 "line": self.line, "snippet": self.snippet}
@@ -60,7 +61,7 @@ class SearchResult:
     results: list[Hit]
     mode: str = "hybrid"
 
-    def to_json(self, explain: bool = False) -> dict:
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
         data = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
         if explain:
             data["mode"] = self.mode

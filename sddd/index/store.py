@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ CREATE INDEX chunks_path ON chunks(path);
 LEXICAL_SCHEMA = f"CREATE VIRTUAL TABLE lexical USING fts5(heading, body, tokenize='{TOKENIZER}')"
 
 
-def _faiss():  # imported lazily: it is not needed to read metadata
+def _faiss() -> Any:  # imported lazily: it is not needed to read metadata
     import faiss
 
     # Batched searches of fewer than this many queries take a slow path (about 7x on 100).
@@ -135,10 +136,10 @@ class Store:
 
     @property
     def fingerprint(self) -> str:
-        return self.meta.get("fingerprint", "")
+        return str(self.meta.get("fingerprint", ""))
 
     @property
-    def vectors(self):  # a faiss.IndexFlatIP
+    def vectors(self) -> Any:  # a faiss.IndexFlatIP
         if self._vectors is None:
             faiss = _faiss()
             path = self.generation / "vectors.faiss"
@@ -157,7 +158,8 @@ class Store:
     def all_vectors(self) -> np.ndarray:
         if self.count == 0:
             return np.zeros((0, int(self.meta.get("dim", 0) or 0)), dtype=np.float32)
-        return self.vectors.reconstruct_n(0, self.count)
+        out: np.ndarray = self.vectors.reconstruct_n(0, self.count)
+        return out
 
     def chunks(self, ids: Iterable[int] | None = None) -> list[StoredChunk]:
         columns = "id, path, kind, heading, anchor, line, part, title, text, embed_hash"
@@ -229,7 +231,8 @@ class Store:
         k = max(1, min(k, self.count))
         if self.count == 0:
             return np.zeros((len(vectors), 0)), np.zeros((len(vectors), 0), dtype=np.int64)
-        return self.vectors.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        scores, ids = self.vectors.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        return scores, ids
 
     def close(self) -> None:
         self.db.close()

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from sddd.consistency.audit import AuditReport
 from sddd.consistency.drift import DriftReport
-from sddd.output.console import out
+from sddd.output.console import out, print_json, write_lines
 from sddd.output.findings import Row, github_lines, table
 
 
@@ -73,3 +73,15 @@ def render_audit(report: AuditReport) -> None:
     for note in report.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
     out.print(audit_summary(report), markup=False, highlight=False)
+
+
+def emit(report: DriftReport | AuditReport, fmt: str) -> None:
+    """A drift or audit report in ``fmt``: json, github (annotations) or table."""
+    if fmt == "json":
+        print_json(report.to_json())
+    elif fmt == "github":
+        write_lines(drift_github(report) if isinstance(report, DriftReport) else audit_github(report))
+    elif isinstance(report, DriftReport):
+        render_drift(report)
+    else:
+        render_audit(report)

@@ -22,7 +22,7 @@ class Case:
 
 
 def _case(suite: ET.Element, case: Case) -> None:
-    attrs = {"classname": case.classname, "name": case.name}
+    attrs: dict[str, str] = {"classname": case.classname, "name": case.name}
     if case.file is not None:
         attrs["file"] = case.file
         attrs["line"] = str(case.line or 1)
@@ -30,7 +30,7 @@ def _case(suite: ET.Element, case: Case) -> None:
     element = ET.SubElement(suite, "testcase", attrs)
     if case.failure is not None:
         extra = {"type": case.failure_type} if case.failure_type else {}
-        ET.SubElement(element, "failure", message=case.failure, **extra).text = case.failure_text
+        ET.SubElement(element, "failure", {"message": case.failure, **extra}).text = case.failure_text
     elif case.skipped is not None:
         ET.SubElement(element, "skipped", message=case.skipped)
     if case.output is not None:
@@ -44,10 +44,11 @@ def suite_xml(name: str, cases: Sequence[Case], properties: Mapping[str, object]
     skipped = sum(c.skipped is not None and c.failure is None for c in cases)
     counts = {"tests": str(len(cases)), "failures": str(failures)}
     time = f"{seconds:.3f}"
-    suite = ET.Element("testsuite", name=name, **counts, errors="0", skipped=str(skipped), time=time)
+    suite = ET.Element("testsuite", {"name": name, **counts, "errors": "0", "skipped": str(skipped),
+                                     "time": time})
     root = suite
     if wrap:
-        root = ET.Element("testsuites", name=name, **counts, errors="0", time=time)
+        root = ET.Element("testsuites", {"name": name, **counts, "errors": "0", "time": time})
         root.append(suite)
     props = ET.SubElement(suite, "properties")
     for key, value in properties.items():

@@ -22,6 +22,7 @@ links always match the documents being built. ``related: 0`` skips the index ent
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import posixpath
@@ -48,13 +49,13 @@ EXTERNAL = re.compile(
     r"|url\(\s*[\"']?((?:https?:)?//[^)\"']+)", re.IGNORECASE)
 
 
-class SdddPluginConfig(base.Config):
+class SdddPluginConfig(base.Config):  # type: ignore[no-untyped-call]
     related = c.Type(int, default=3)
     reference = c.Type(str, default="reference")
     check_report = c.Optional(c.Type(str))
 
 
-class SdddPlugin(BasePlugin[SdddPluginConfig]):
+class SdddPlugin(BasePlugin[SdddPluginConfig]):  # type: ignore[no-untyped-call]
     def __init__(self) -> None:
         self.sddd_config: Config | None = None  # set by sddd.site before a build
         self.error: SdddError | None = None  # the error behind a PluginError, for sddd.site
@@ -97,7 +98,8 @@ class SdddPlugin(BasePlugin[SdddPluginConfig]):
     # --- generated pages ------------------------------------------------------------------------
 
     def on_files(self, files: Files, config: Any) -> Files:
-        return self._guard(lambda: self._add_pages(files, config))
+        added: Files = self._guard(lambda: self._add_pages(files, config))
+        return added
 
     def _add_pages(self, files: Files, config: Any) -> Files:
         from sddd.compose.profiles import profile_files
@@ -146,8 +148,7 @@ class SdddPlugin(BasePlugin[SdddPluginConfig]):
                                              lambda flag: self._search(flag, sections, site_path))
                 if not links[arg.flag]:
                     log.info(f"{uri}: no guide explains {arg.flag}")
-            self._add(files, config, uri, profile_page(profile, links, lambda target, anchor, u=uri:
-                                                       relative(u, target, anchor)))
+            self._add(files, config, uri, profile_page(profile, links, functools.partial(relative, uri)))
 
     def _search(self, flag: str, sections: list[Section], site_path: dict[str, str]) -> Section | None:
         """Fallback for a flag no guide names: the best guide passage, when an index exists."""

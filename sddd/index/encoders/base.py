@@ -78,7 +78,8 @@ def files_signature(whole: Sequence[Path], sampled: Sequence[Path]) -> str:
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    out: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return out
 
 
 def length_batches(texts: Sequence[str], size: int) -> list[list[int]]:

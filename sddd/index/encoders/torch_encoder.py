@@ -38,9 +38,10 @@ class TorchEncoder:
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(get_dim() or 0)
-        self.max_tokens = int(self._model.max_seq_length) - 2
+        max_len = int(self._model.max_seq_length or info.max_seq_length)
+        self.max_tokens = max_len - 2
         self.fingerprint = ModelInfo(
-            info.name, info.path, False, self.dim, int(self._model.max_seq_length), info.signature
+            info.name, info.path, False, self.dim, max_len, info.signature
         ).fingerprint
 
     def count_tokens(self, text: str) -> int:
@@ -63,7 +64,7 @@ def quiet_transformers() -> None:
     try:
         from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     except ImportError:
         pass

@@ -1,0 +1,118 @@
+"""`sddd audit` on a repository like the seeds' and on this one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sddd.compose.variants import detect_variants
+from sddd.consistency.audit import run_audit
+from sddd.core.config import load_config
+from tests.fixtures.seed_repo import FAKE_HF_TOKEN, SCRIPTS, VARIANTS, build_seed_repo
+from tests.helpers import REPO, run_sddd, write
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    return build_seed_repo(tmp_path_factory.mktemp("seed"))
+
+
+@pytest.fixture(scope="module")
+def report(seed):
+    return run_audit(load_config(seed.config_path))
+
+
+def rules(report, rule):
+    return [f for f in report.findings if f.rule == rule]
+
+
+def test_budgets_of_the_restoration_plan(report):
+    budgets = {b.name: b for b in report.budgets}
+    compose = budgets["compose files outside profiles"]
+    assert (compose.count, compose.limit, compose.over) == (5, 3, True)
+    assert sorted(compose.files) == sorted(VARIANTS)
+    scripts = budgets["scripts"]
+    assert (scripts.count, scripts.limit, scripts.over) == (len(SCRIPTS), 8, True)
+    docs = budgets["documents in all"]
+    assert (docs.count, docs.limit, docs.over) == (12, 10, True)
+    assert budgets["guide documents"].limit is None and not budgets["guide documents"].over
+    assert len(rules(report, "budget")) == 3 and all(f.severity == "error" for f in rules(report, "budget"))
+
+
+def test_variants_come_from_the_archive_detector(seed, report):
+    detected = {c.path for c in detect_variants(load_config(seed.config_path))}
+    assert {f.path for f in rules(report, "variant")} == detected == set(VARIANTS)
+    assert all("sddd archive" in f.message for f in rules(report, "variant"))
+
+
+def test_secret_hygiene(seed, report):
+    tracked = rules(report, "env_tracked")
+    assert [(f.path, f.severity) for f in tracked] == [(".env", "error")]
+    secrets = {(f.path, f.line): f for f in rules(report, "secret")}
+    token = secrets[(".env", 1)]
+    assert "hf_***" in token.message and FAKE_HF_TOKEN not in token.message
+    missing = rules(report, "env_missing")
+    assert [(f.path, f.line) for f in missing] == [("profiles/mini.yml", seed.line("profiles/mini.yml",
+                                                                                    "${VLLM_API_KEY_MINI}"))]
+    unused = rules(report, "env_unused")
+    assert [(f.path, f.line, f.severity) for f in unused] == [
+        (".env.example", seed.line(".env.example", "GPU_MEMORY_UTILIZATION"), "info")]
+
+
+def test_compose_lint_over_every_profile(seed, report):
+    lint = {f.rule: f for f in report.findings if f.rule.startswith("lint:")}
+    runtime = lint["lint:gpu-reservation"]
+    assert (runtime.path, runtime.line, runtime.severity) == (
+        "profiles/micro.yml", seed.line("profiles/micro.yml", "runtime: nvidia"), "error")
+    assert lint["lint:healthcheck"].path == "profiles/mini.yml"
+    assert not [f for f in report.findings if f.rule.startswith("lint:") and f.path == "profiles/medium.yml"]
+
+
+def test_cli_json_github_and_exit_code(seed):
+    result = run_sddd("audit", "--json", cwd=seed.root)
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["passed"] is False and data["git"] is True
+    assert sum(b["over"] for b in data["budgets"]) == 3
+    assert FAKE_HF_TOKEN not in result.stdout
+    github = run_sddd("audit", "--format", "github", cwd=seed.root)
+    assert "::error file=.env,line=1,title=sddd audit%3A secret::" in github.stdout
+    table = run_sddd("audit", cwd=seed.root)
+    assert "Entropy budget" in table.stdout and "over" in table.stdout
+    assert FAKE_HF_TOKEN not in table.stdout + table.stderr
+
+
+def test_within_budget_and_clean_passes(tmp_path: Path):
+    seed = build_seed_repo(tmp_path / "repo", git=False)
+    for name in VARIANTS[3:]:
+        (seed.root / name).unlink()
+    write(seed.root, "sddd.yaml", seed.config_path.read_text().replace("max_scripts: 8", "max_scripts: 10")
+          .replace("{total: 10}", "{total: 12}") + "  fail_on: error\n  severity: {variant: info}\n")
+    (seed.root / "profiles/micro.yml").write_text(
+        (seed.root / "profiles/micro.yml").read_text().replace("    runtime: nvidia\n", "").replace(
+            "    healthcheck:", "    deploy:\n      resources:\n        reservations:\n          devices:\n"
+            "            - {driver: nvidia, device_ids: ['2'], capabilities: [gpu]}\n    healthcheck:"))
+    (seed.root / "profiles/mini.yml").write_text((seed.root / "profiles/mini.yml").read_text() + (
+        "    healthcheck:\n      test: [CMD, curl, -fsS, http://localhost:8000/health]\n"))
+    report = run_audit(load_config(seed.config_path))
+    assert report.notes and "not a git work tree" in report.notes[0]
+    assert not rules(report, "env_tracked") and not rules(report, "secret")
+    assert report.passed, [f.to_json() for f in report.failed]
+
+
+def test_bad_audit_config_is_a_usage_error(tmp_path: Path):
+    seed = build_seed_repo(tmp_path / "repo", git=False)
+    write(seed.root, "sddd.yaml", seed.config_path.read_text().replace("max_scripts: 8", "max_scripts: many"))
+    result = run_sddd("audit", cwd=seed.root)
+    assert result.returncode == 2 and "max_scripts" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_project_passes_its_own_audit():
+    """The project's CI gate: within its budgets, no secret, no lint error, profiles/{size}.yml."""
+    report = run_audit(load_config(REPO / "sddd.yaml"))
+    assert report.passed, [f.to_json() for f in report.failed]
+    assert not [f for f in report.findings if f.severity == "error"]
+    result = run_sddd("audit", cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,164 @@
+"""`sddd drift` on a repository like the seeds' (every contradiction, with its lines) and on this one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sddd.consistency.drift import run_drift
+from sddd.core.config import load_config
+from tests.fixtures.seed_repo import FAKE_HF_TOKEN, build_seed_repo
+from tests.helpers import REPO, run_sddd, write
+
+ARCH, PLAN = "docs/docker/ARCHITECTURE.md", "docs/RESTORATION_PLAN_V2.md"
+REPORT = "docs/reports/2025-10-16-redeploiement-medium.md"
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    return build_seed_repo(tmp_path_factory.mktemp("seed"))
+
+
+@pytest.fixture(scope="module")
+def report(seed):
+    return run_drift(load_config(seed.config_path))
+
+
+def find(report, type_, path, line, key=None):
+    hits = [f for f in report.findings if f.type == type_ and f.doc_path == path and f.doc_line == line
+            and (key is None or f.key == key)]
+    assert len(hits) == 1, f"{type_} {path}:{line} {key}: {[f.to_json() for f in report.findings]}"
+    return hits[0]
+
+
+def profile_line(seed, profile: str, text: str) -> int:
+    return seed.line(f"profiles/{profile}.yml", text)
+
+
+def test_gpu_memory_095_in_the_guide_against_085_in_the_profile(seed, report):
+    f = find(report, "value_mismatch", ARCH, seed.line(ARCH, "| `--gpu-memory-utilization` | 0.95"))
+    assert (f.severity, f.key) == ("error", "--gpu-memory-utilization")
+    assert (f.doc_value, f.profile_value) == ("0.95", "0.85")
+    assert (f.profile, f.profile_path, f.profile_line) == (
+        "medium", "profiles/medium.yml", profile_line(seed, "medium", "--gpu-memory-utilization=0.85"))
+    assert f.rule == "heading"
+
+
+def test_port_8002_against_5002(seed, report):
+    for text in ("Port: 8002", "curl http://localhost:8002/health"):
+        f = find(report, "value_mismatch", ARCH, seed.line(ARCH, text), "port")
+        assert (f.doc_value, f.profile) == ("8002", "medium")
+        assert f.profile_line == profile_line(seed, "medium", "ports:")
+
+
+def test_underscored_flag_that_agrees_is_not_drift(seed, report):
+    line = seed.line(ARCH, "--kv_cache_dtype")
+    assert not [f for f in report.findings if f.doc_path == ARCH and f.doc_line == line]
+
+
+def test_image_v092_against_v0110(seed, report):
+    for text in ("**Image Officielle :**", "image: vllm/vllm-openai:v0.9.2"):
+        f = find(report, "value_mismatch", PLAN, seed.line(PLAN, text), "image")
+        assert (f.doc_value, f.profile_value) == ("vllm/vllm-openai:v0.9.2", "vllm/vllm-openai:v0.11.0")
+        assert f.profile_line == profile_line(seed, "medium", "image:")
+
+
+def test_model_ids_that_do_not_exist(seed, report):
+    f = find(report, "unknown_model", PLAN, seed.line(PLAN, "# 🎯 Qwen2-32B-Instruct-AWQ"))
+    assert (f.doc_value, f.profile, f.rule) == ("Qwen2-32B-Instruct-AWQ", "medium", "nearest")
+    f = find(report, "unknown_model", PLAN, seed.line(PLAN, '"--model=Qwen/Qwen2-32B-Instruct-AWQ"'))
+    assert f.profile_line == profile_line(seed, "medium", "--model=Qwen/Qwen3-32B-AWQ")
+    f = find(report, "unknown_model", PLAN, seed.line(PLAN, "Qwen2-1.7B-Instruct-fp8"))
+    assert f.profile == "micro"
+    # Qwen1.5-0.5B-Chat exists on the Hub, but mini does not serve it.
+    f = find(report, "value_mismatch", PLAN, seed.line(PLAN, "Qwen1.5-0.5B-Chat"), "model")
+    assert (f.profile, f.profile_value) == ("mini", "Qwen/Qwen3-8B-AWQ")
+
+
+def test_stale_references(seed, report):
+    f = find(report, "stale_reference", PLAN, seed.line(PLAN, "00_MASTER_CONFIGURATION_GUIDE.md"))
+    assert "does not exist" in f.message
+    line = seed.line(PLAN, "relancer `docker-compose-medium-qwen3-fixed.yml`")
+    f = find(report, "stale_reference", PLAN, line)
+    assert "archives/docker_configs_20251016/docker-compose-medium-qwen3-fixed.yml" in f.message
+    f = find(report, "stale_reference", "docs/qwen3/README.md", 2, "profile")
+    assert f.doc_value == "large"
+    find(report, "stale_reference", "docs/qwen3/README.md", 7, "link")
+    # The table of archived files in the guide is history, not a stale reference.
+    assert not [f for f in report.findings if f.doc_path == ARCH and f.type == "stale_reference"]
+
+
+def test_undocumented_profile_flags(seed, report):
+    hits = {(f.profile, f.key): f for f in report.findings if f.type == "undocumented"}
+    f = hits[("medium", "--enable-auto-tool-choice")]
+    assert (f.severity, f.doc_path, f.profile_line) == (
+        "warning", None, profile_line(seed, "medium", "--enable-auto-tool-choice"))
+    assert ("medium", "--gpu-memory-utilization") not in hits  # the guide's table explains it
+
+
+def test_reports_are_history_unless_all(seed, report):
+    assert report.skipped_reports == 9
+    assert not [f for f in report.findings if f.doc_path == REPORT]
+    full = run_drift(load_config(seed.config_path), include_reports=True)
+    # The "Qwen3 medium" service that served Qwen2.5, at 0.90.
+    line = seed.line(REPORT, "--model Qwen/Qwen2.5-32B-Instruct-AWQ")
+    f = find(full, "value_mismatch", REPORT, line, "model")
+    assert (f.profile, f.profile_value, f.rule) == ("medium", "Qwen/Qwen3-32B-AWQ", "heading")
+    f = find(full, "value_mismatch", REPORT, seed.line(REPORT, "--gpu-memory-utilization 0.90"))
+    assert (f.doc_value, f.profile_value) == ("0.90", "0.85")
+
+
+def test_unknown_flags_and_flags_the_profile_does_not_set(make_repo):
+    config = make_repo({
+        "profiles/base.yml": "volumes: {}\n",
+        "profiles/medium.yml": "services:\n  vllm-medium:\n    image: vllm/vllm-openai:v0.11.0\n"
+                               "    command: [--model=Qwen/Qwen3-32B-AWQ, --gpu-memory-utilization=0.85]\n",
+        "docs/g.md": "---\nprofiles: [medium]\n---\n\n```bash\nvllm serve Qwen/Qwen3-32B-AWQ \\\n"
+                     "  --gpu-memory-utilisation 0.85\n```\n\nNever add `--enforce-eager`.\n",
+    }, "docs: ['docs/**/*.md']\ndrift: {severity: {unknown_flag_not_in_profile: warning}}\n")
+    report = run_drift(config)
+    typo = [f for f in report.findings if f.reason == "not_in_vllm"]
+    assert [(f.doc_line, f.key, f.severity) for f in typo] == [(7, "--gpu-memory-utilisation", "error")]
+    unset = [f for f in report.findings if f.reason == "not_in_profile"]
+    assert [(f.doc_line, f.key, f.severity) for f in unset] == [(10, "--enforce-eager", "warning")]
+
+
+def test_cli_exit_codes_json_and_github_annotations(seed):
+    result = run_sddd("drift", "--json", cwd=seed.root)
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["passed"] is False and data["counts"]["error"] >= 8
+    result = run_sddd("drift", "--format", "github", cwd=seed.root)
+    line = seed.line(ARCH, "| `--gpu-memory-utilization` | 0.95")
+    assert f"::error file={ARCH},line={line},title=sddd drift%3A value_mismatch::" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].startswith("::notice title=sddd drift::")
+    result = run_sddd("drift", cwd=seed.root)
+    assert result.returncode == 1 and "profile by heading" in result.stdout
+    assert FAKE_HF_TOKEN not in result.stdout + result.stderr
+    bad = run_sddd("drift", "--format", "xml", cwd=seed.root)
+    assert bad.returncode == 2 and "--format must be one of" in bad.stderr
+
+
+def test_config_errors_and_severity_overrides(tmp_path: Path):
+    seed = build_seed_repo(tmp_path / "repo", git=False)
+    text = seed.config_path.read_text()
+    write(seed.root, "sddd.yaml", text + "drift:\n  fail_on: fatal\n")
+    result = run_sddd("drift", cwd=seed.root)
+    assert result.returncode == 2
+    assert "sddd.yaml:8" in result.stderr and "fail_on" in result.stderr and "Traceback" not in result.stderr
+    relaxed = ("drift:\n  fail_on: error\n  severity: {value_mismatch: warning, unknown_model: warning, "
+               "stale_reference: info}\n")
+    write(seed.root, "sddd.yaml", text + relaxed)
+    assert run_sddd("drift", cwd=seed.root).returncode == 0
+
+
+def test_the_projects_own_docs_have_no_drift():
+    """The project's CI gate: this repository's guides agree with its profiles."""
+    report = run_drift(load_config(REPO / "sddd.yaml"))
+    errors = [f.to_json() for f in report.findings if f.severity == "error"]
+    assert errors == [] and report.passed, report.failed
+    assert report.documents >= 5 and report.claims >= 50
+    result = run_sddd("drift", cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr

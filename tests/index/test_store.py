@@ -1,0 +1,82 @@
+"""The index survives a crash at any instant, and a damaged one says how to fix it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from sddd.core.errors import IndexCorrupt, IndexMissing
+from sddd.index.indexer import build_index
+from sddd.index.search import search
+from sddd.index.store import open_store
+from tests.helpers import run_sddd
+
+FILES = {
+    "docs/guides/a.md":
+        "# Alpha\n\n## Prefix caching\n\nPrefix caching reuses the KV cache of a shared prompt.\n",
+    "docs/guides/b.md": "# Beta\n\n## Ports\n\nThe medium server listens on port 5002.\n",
+}
+
+
+@pytest.mark.parametrize("point", ["store-before-rename", "store-before-switch"])
+def test_crash_during_commit_leaves_previous_index_loadable(make_repo, encoder, point):
+    config = make_repo(FILES)
+    build_index(config, encoder=encoder)
+    before = search(config, "which port does medium use", k=1, refresh=False).to_json()
+    # Change a file, then kill the indexer (SIGKILL) in the middle of its commit.
+    (config.root / "docs/guides/b.md").write_text("# Beta\n\n## Ports\n\nNow on port 6000.\n")
+    proc = run_sddd("index", cwd=config.root, env={"SDDD_CRASH_AT": point})
+    assert proc.returncode == -9, proc.stderr
+    store = open_store(config.index_dir)
+    assert store.count == 2 and store.vectors.ntotal == 2
+    assert search(config, "which port does medium use", k=1, refresh=False).to_json() == before
+    # The lexical table is in the same generation: it still holds the old text, not the new.
+    assert store.lexical_search("5002", 5) and not store.lexical_search("6000", 5)
+    # The next run completes the update and cleans the leftovers.
+    build_index(config, encoder=encoder)
+    after = search(config, "which port does medium use", k=1, refresh=False)
+    assert "6000" in after.results[0].snippet
+    fresh = open_store(config.index_dir)
+    assert fresh.lexical_search("6000", 5) and not fresh.lexical_search("5002", 5)
+    leftovers = sorted(p.name for p in config.index_dir.iterdir() if p.name.startswith(("gen-", "tmp-")))
+    assert len(leftovers) == 1
+
+
+def test_missing_index_says_run_index(make_repo):
+    config = make_repo(FILES)
+    with pytest.raises(IndexMissing, match="run `sddd index`"):
+        open_store(config.index_dir)
+
+
+def test_corrupt_pointer_and_vectors_say_rebuild(make_repo, encoder):
+    config = make_repo(FILES)
+    build_index(config, encoder=encoder)
+    generation = open_store(config.index_dir).generation
+    (generation / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexCorrupt, match="sddd index --rebuild"):
+        _ = open_store(config.index_dir).vectors
+    proc = run_sddd("search", "ports", cwd=config.root)
+    assert proc.returncode == 3
+    assert "sddd index --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    (config.index_dir / "CURRENT").write_text("../../etc\n")
+    with pytest.raises(IndexCorrupt):
+        open_store(config.index_dir)
+    # --rebuild repairs it.
+    proc = run_sddd("index", "--rebuild", "--json", cwd=config.root)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rebuilt"] is True
+    assert open_store(config.index_dir).vectors.ntotal == 2
+
+
+def test_index_folder_is_only_written_through_generations(make_repo, encoder):
+    config = make_repo(FILES)
+    build_index(config, encoder=encoder)
+    names = sorted(p.name for p in Path(config.index_dir).iterdir())
+    assert "CURRENT" in names and any(n.startswith("gen-") for n in names)
+    assert not any(n.startswith("tmp-") for n in names)
+    live = (config.index_dir / "CURRENT").read_text().strip()
+    assert os.path.isfile(config.index_dir / live / "meta.sqlite")
