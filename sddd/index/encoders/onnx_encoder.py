@@ -2,9 +2,10 @@
 transformer run by onnxruntime, then mean pooling and normalisation. It imports no torch, so
 a search in a fresh process starts in well under a second.
 
-A model qualifies when it is a BERT transformer with mean pooling and a ``tokenizer.json``
-(the bundled all-MiniLM-L6-v2 does). Its ONNX file is exported once, with torch, from the
-same local weights, into the cache folder, and reused from then on.
+A model qualifies when it is a BERT transformer with mean pooling, a ``tokenizer.json`` and
+``model.safetensors`` (the bundled all-MiniLM-L6-v2 does). Its ONNX graph is built once, from
+those weights, with onnx's own graph API (``bert_graph.py``: no torch), into the cache folder,
+and reused from then on.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from sddd.core.atomic import atomic_folder
-from sddd.index.encoders.base import ModelInfo, Progress, cache_dir, encode_in_batches, offline
+from sddd.index.encoders.base import ModelInfo, Progress, cache_dir, encode_in_batches
 
 # 2: weights saved as external data beside the graph, which onnxruntime reads without a
 # second in-memory copy (peak memory of a cold search: about 205 MB -> 120 MB for the session).
-EXPORT_VERSION = "2"
-WEIGHTS_FILE = "model.weights"
+# 3: the graph is built from the safetensors by bert_graph.py instead of exported by torch.
+EXPORT_VERSION = "3"
 
 
 def onnx_path(info: ModelInfo) -> Path:
@@ -86,55 +86,13 @@ class OnnxEncoder:
 
 
 def export_onnx(info: ModelInfo, target: Path) -> None:
-    """One-time export of the transformer to ONNX, from local weights, checked against torch."""
-    offline()
-    import contextlib
-    import io
-    import warnings
+    """One-time build of the transformer's ONNX graph from the local safetensors, without torch.
 
-    import torch
-    from transformers import AutoModel
-
-    from sddd.index.encoders.torch_encoder import quiet_transformers
+    It is built in a temporary folder beside the target and renamed into place whole, so a
+    crash never leaves a graph without its weights.
+    """
+    from sddd.index.encoders.bert_graph import build_bert_onnx
 
     assert info.path is not None
-    quiet_transformers()
-    model = AutoModel.from_pretrained(str(info.path), attn_implementation="eager")
-    model.eval()
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    sample = tuple(torch.ones(2, 16, dtype=torch.long) if n != "token_type_ids"
-                   else torch.zeros(2, 16, dtype=torch.long) for n in names)
-    # The export is built in a temporary folder beside the target and renamed into place
-    # whole, so a crash never leaves a graph without its weights.
     with atomic_folder(target.parent, marker=target.name) as work:
-        single = work / "single.onnx"
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                LastHidden(model), sample, str(single), input_names=names,
-                output_names=["last_hidden_state"],
-                dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
-                opset_version=17, dynamo=False,
-            )
-        _split_weights(single, work / target.name)
-        single.unlink()
-
-
-def _split_weights(source: Path, target: Path) -> None:
-    """Save the graph at ``target`` with its weights in one external file beside it."""
-    import onnx
-
-    model = onnx.load(str(source))
-    onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=WEIGHTS_FILE, size_threshold=1024)
+        build_bert_onnx(info.path, work / target.name)
