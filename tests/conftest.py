@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 
 from sddd.core.config import Config, load_config
-from sddd.index.encoders.base import Encoder
-from sddd.index.encoders.models import load_encoder
+from sddd.core.models import DEFAULT_MODELS
+from sddd.index.encoders.ensemble import Ensemble, load_ensemble
 from tests.helpers import write
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
-def encoder() -> Encoder:
-    """The real bundled model (lean ONNX path), loaded once for the whole session."""
-    return load_encoder("all-MiniLM-L6-v2")
+def encoder() -> Ensemble:
+    """The real bundled models (MiniLM on the lean ONNX path, the multilingual USE), loaded once
+    for the whole session: what an index of the default configuration embeds with."""
+    return load_ensemble(list(DEFAULT_MODELS))
 
 
 @pytest.fixture

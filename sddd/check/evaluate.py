@@ -26,9 +26,10 @@ from sddd.core.config import Config
 from sddd.core.errors import UsageError
 from sddd.core.yamlio import read_text
 from sddd.index.encoders.base import Encoder
-from sddd.index.indexer import build_index, ensure_fresh
+from sddd.index.encoders.ensemble import Ensemble
+from sddd.index.indexer import as_ensemble, build_index, ensure_fresh
 from sddd.index.markdown_chunks import parse_markdown
-from sddd.index.ranking import Ranked, rank_details
+from sddd.index.ranking import Ranked, rank
 from sddd.index.search import QueryEncoder
 from sddd.index.store import current_generation
 
@@ -203,7 +204,7 @@ def apply_gates(summary: Summary, thresholds: dict[str, float]) -> list[Gate]:
     return gates
 
 
-def _rankings(config: Config, targets: Sequence[Target], encoder: Encoder | None,
+def _rankings(config: Config, targets: Sequence[Target], encoder: Encoder | Ensemble | None,
               notice: Callable[[str], None] | None) -> tuple[list[TargetResult], bool]:
     if current_generation(config.index_dir) is None:
         # A fresh clone (the usual CI case) has no index yet: build it rather than fail.
@@ -214,16 +215,15 @@ def _rankings(config: Config, targets: Sequence[Target], encoder: Encoder | None
     try:
         indexed = {path: record.skipped for path, record in store.files.items()}
         resolve_expected(config, list(targets), indexed)
-        queries = QueryEncoder(config, store.fingerprint)
-        if encoder is not None:
-            queries.encoder = encoder
-        vectors = queries.encode([t.query for t in targets])
+        queries = QueryEncoder(config, as_ensemble(config, encoder))
+        texts = [t.query for t in targets]
+        vectors = queries.encode(texts)
         depth = max([DEPTH, *(t.top_k * PASSAGES_PER_DOC for t in targets)])
         results = [evaluate(t, _scored(ranked))
-                   for t, ranked in zip(targets, rank_details(store, vectors, depth), strict=True)]
+                   for t, ranked in zip(targets, rank(store, vectors, texts, depth), strict=True)]
         missing = [i for i, r in enumerate(results) if r.rank is None]
         if missing and store.count > depth:
-            deeper = rank_details(store, vectors[missing], store.count)
+            deeper = rank(store, [v[missing] for v in vectors], [texts[i] for i in missing], store.count)
             for i, ranked in zip(missing, deeper, strict=True):
                 results[i] = evaluate(targets[i], _scored(ranked))
         return results, queries.model_loaded
@@ -240,7 +240,7 @@ def run_checks(
     targets: Sequence[Target],
     *,
     gates: dict[str, float] | None = None,
-    encoder: Encoder | None = None,
+    encoder: Encoder | Ensemble | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> CheckReport:
     """Check ``targets`` against the index (brought up to date first)."""
@@ -289,7 +289,8 @@ def candidate_queries(config: Config, rel: str) -> list[tuple[str, str, str | No
     return out
 
 
-def suggest(config: Config, path: str, targets: Sequence[Target], *, encoder: Encoder | None = None,
+def suggest(config: Config, path: str, targets: Sequence[Target], *,
+            encoder: Encoder | Ensemble | None = None,
             notice: Callable[[str], None] | None = None) -> SuggestReport:
     """Queries a writer could adopt as targets for ``path``, with the rank and score they reach now."""
     rel = config.relpath(Path(path).resolve()) if Path(path).exists() else path.removeprefix("./")

@@ -36,7 +36,7 @@ class Config:
     profiles: list[str] = field(default_factory=_default("profiles"))
     archives: str = field(default_factory=_default("archives"))
     index: str = field(default_factory=_default("index"))
-    model: str = field(default_factory=_default("model"))
+    model: list[str] = field(default_factory=_default("model"))  # one or more, fused
     canonical_profile: str = field(default_factory=_default("canonical_profile"))
     base_profile: str = field(default_factory=_default("base_profile"))
     # None until resolved: the default threshold depends on the model (see __post_init__).
@@ -48,6 +48,8 @@ class Config:
     doc: YamlDoc | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.model, str):  # `model: NAME` and callers setting one name
+            self.model = [self.model]
         if self.min_score is None:
             self.min_score = default_min_score(self.model)
 

@@ -15,6 +15,11 @@ MULTILINGUAL_NAME = "use-multilingual-v3"
 MULTILINGUAL_NAMES = frozenset({MULTILINGUAL_NAME, "universal-sentence-encoder-multilingual", "usem3"})
 
 
+# With no `model:` in sddd.yaml, both bundled models rank together: MiniLM reads English best,
+# the multilingual USE carries French questions over English pages and the reverse.
+DEFAULT_MODELS = (DEFAULT_MODEL, MULTILINGUAL_NAME)
+
+
 def is_bundled(name: str) -> bool:
     return name.lower() in BUNDLED_NAMES
 

@@ -10,6 +10,7 @@ commit; an index from an older lexical version is rewritten with every vector re
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from sddd.index.chunking import Window
 from sddd.index.compose_chunks import compose_chunks
 from sddd.index.corpus import Chunk, Discovery, SourceFile, discover, is_compose_path
 from sddd.index.encoders.base import Encoder
-from sddd.index.encoders.models import load_encoder, model_info
+from sddd.index.encoders.ensemble import Ensemble, fingerprint_of, load_ensemble
+from sddd.index.encoders.models import model_info
+from sddd.index.generation import commit
 from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.markdown_chunks import markdown_chunks
 from sddd.index.store import (
@@ -32,7 +35,6 @@ from sddd.index.store import (
     Snapshot,
     Store,
     StoredChunk,
-    commit,
     embed_text,
     open_store,
     try_open_store,
@@ -86,7 +88,18 @@ class ProgressSink:
 
 
 def store_fingerprint(config: Config) -> str:
-    return f"{model_info(config.model, config.root).fingerprint}|chunker={CHUNKER_VERSION}"
+    return f"{fingerprint_of(config.model, config.root)}|chunker={CHUNKER_VERSION}"
+
+
+def as_ensemble(config: Config, encoder: Encoder | Ensemble | None) -> Ensemble | None:
+    """The encoders a caller passed, checked against the models ``config`` names."""
+    if encoder is None:
+        return None
+    ensemble = encoder if isinstance(encoder, Ensemble) else Ensemble([encoder])
+    wanted = [model_info(name, config.root).name for name in config.model]
+    if ensemble.names != wanted:
+        raise ValueError(f"encoders {ensemble.names} given for an index of {wanted}")
+    return ensemble
 
 
 def is_fresh(store: Store, found: Discovery) -> bool:
@@ -120,7 +133,7 @@ def build_index(
     rebuild: bool = False,
     progress: ProgressSink | None = None,
     notice: Callable[[str], None] | None = None,
-    encoder: Encoder | None = None,
+    encoder: Encoder | Ensemble | None = None,
 ) -> IndexReport:
     """Index ``config``'s corpus incrementally (or from scratch with ``rebuild``)."""
     started = time.perf_counter()
@@ -156,7 +169,7 @@ def build_index(
             report.seconds = time.perf_counter() - started
             old.close()
             return report
-        _update(config, found, old, fingerprint, report, progress, encoder)
+        _update(config, found, old, fingerprint, report, progress, as_ensemble(config, encoder))
         if old is not None:
             old.close()
     report.seconds = time.perf_counter() - started
@@ -164,9 +177,9 @@ def build_index(
 
 
 class _Embedder:
-    """The encoder and the chunking window, loaded on first need (an unchanged file needs neither)."""
+    """The encoders and the chunking window, loaded on first need (an unchanged file needs neither)."""
 
-    def __init__(self, config: Config, encoder: Encoder | None):
+    def __init__(self, config: Config, encoder: Ensemble | None):
         self.config, self.encoder = config, encoder
         self._window: Window | None = None
 
@@ -176,9 +189,9 @@ class _Embedder:
             self._window = Window(encoder.count_tokens, encoder.max_tokens)
         return self._window
 
-    def get(self) -> Encoder:
+    def get(self) -> Ensemble:
         if self.encoder is None:
-            self.encoder = load_encoder(self.config.model, self.config.root)
+            self.encoder = load_ensemble(self.config.model, self.config.root)
         return self.encoder
 
 
@@ -214,35 +227,39 @@ def _read_file(source: SourceFile, previous: FileRecord | None, old_chunks: list
     return record, [StoredChunk(**c.__dict__, embed_hash=_hash(embed_text(c))) for c in new_chunks]
 
 
-def _vectors(chunks: list[StoredChunk], old_by_hash: dict[str, int], old_vectors: np.ndarray,
+def _vectors(chunks: list[StoredChunk], old_by_hash: dict[str, int], old_vectors: list[np.ndarray],
              embedder: _Embedder, progress: ProgressSink | None,
-             report: IndexReport) -> tuple[np.ndarray, set[int]]:
-    """A vector per chunk, reused by embedded-text hash or embedded now; and the old ids reused."""
-    to_embed: list[int] = []
+             report: IndexReport) -> tuple[list[np.ndarray], set[int]]:
+    """Vectors per model for every chunk, reused by embedded-text hash or embedded now; and the
+    old ids reused. Identical texts are embedded once."""
     reuse: dict[int, int] = {}
+    to_embed: list[int] = []
     for position, chunk in enumerate(chunks):
         old_id = old_by_hash.get(chunk.embed_hash)
-        if old_id is not None and old_vectors.size:
+        if old_id is not None and old_vectors and old_vectors[0].size:
             reuse[position] = old_id
         else:
             to_embed.append(position)
-    dim = int(embedder.encoder.dim) if embedder.encoder else (old_vectors.shape[1] if old_vectors.size
-                                                              else 0)
-    new_vectors = None
-    if to_embed:
-        encoder = embedder.get()
-        dim = int(encoder.dim)
+    unique = list(dict.fromkeys(embed_text(chunks[i]) for i in to_embed))
+    fresh: list[np.ndarray] = []
+    if unique:
         if progress:
-            progress.start(len(to_embed))
-        new_vectors = encoder.encode([embed_text(chunks[i]) for i in to_embed],
-                                     progress=progress.advance if progress else None)
-    vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-    for position, old_id in reuse.items():
-        vectors[position] = old_vectors[old_id]
-    if new_vectors is not None:
-        vectors[to_embed] = new_vectors
+            progress.start(len(unique))
+        fresh = embedder.get().encode_all(unique, progress=progress.advance if progress else None)
+    dims = ([v.shape[1] for v in fresh] if fresh else [v.shape[1] if v.ndim == 2 else 0 for v in old_vectors]
+            or [0] * len(embedder.config.model))
+    row_of = {text: row for row, text in enumerate(unique)}
+    out = []
+    for member, dim in enumerate(dims):
+        vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+        for position, old_id in reuse.items():
+            vectors[position] = old_vectors[member][old_id]
+        if fresh:
+            rows = [row_of[embed_text(chunks[i])] for i in to_embed]
+            vectors[to_embed] = fresh[member][rows]
+        out.append(vectors)
     report.embedded, report.reused = len(to_embed), len(reuse)
-    return vectors, set(reuse.values())
+    return out, set(reuse.values())
 
 
 def _update(
@@ -252,15 +269,15 @@ def _update(
     fingerprint: str,
     report: IndexReport,
     progress: ProgressSink | None,
-    encoder: Encoder | None,
+    encoder: Ensemble | None,
 ) -> None:
     old_files = old.files if old else {}
     old_chunks_by_path: dict[str, list[StoredChunk]] = {}
-    old_vectors = np.zeros((0, 0), dtype=np.float32)
+    old_vectors: list[np.ndarray] = []
     if old is not None:
         for chunk in old.chunks():
             old_chunks_by_path.setdefault(chunk.path, []).append(chunk)
-        old_vectors = old.all_vectors()
+        old_vectors = [old.all_vectors(m) for m in range(len(config.model))]
     old_by_hash = {c.embed_hash: c.id for cs in old_chunks_by_path.values() for c in cs}
     embedder = _Embedder(config, encoder)
     records: list[FileRecord] = []
@@ -278,7 +295,8 @@ def _update(
     report.chunks = len(chunks)
     for position, chunk in enumerate(chunks):
         chunk.id = position
-    commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors, {"model": config.model}))
+    names = [model_info(name, config.root).name for name in config.model]
+    commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors, {"models": json.dumps(names)}))
     report.written = True
 
 
@@ -288,7 +306,8 @@ def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) ->
     A missing or corrupt index is an error with its fix, not a silent rebuild.
     """
     store = open_store(config.index_dir)
-    _ = store.vectors  # surfaces a corrupt vector file now, with the fix
+    for member in range(len(store.models) or 1):
+        store.vectors(member)  # surfaces a corrupt vector file now, with the fix
     if (store.fingerprint == store_fingerprint(config) and store.lexical_version == LEXICAL_VERSION
             and is_fresh(store, discover(config))):
         return store

@@ -19,10 +19,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-LEXICAL_VERSION = "2"  # bump when the indexed text or the tokenizer changes: re-tokenise, no re-embed
+LEXICAL_VERSION = "3"  # bump when the indexed text or the tokenizer changes: re-tokenise, no re-embed
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-# Column weights for bm25(): a heading word says more about a chunk than a body word.
-WEIGHTS = (2.0, 1.0)
+# Two tables. Passages: a word of the page's title, of the section's heading path or of the file's
+# path says more about a passage than a word of its body. Documents: one row per file, its title,
+# path and every section, for the questions whose words are spread over a page's sections.
+# Column weights for bm25() chosen on held-out corpora (bench/README.md, "Ranking").
+PASSAGE_COLUMNS = ("title", "heading", "path", "body")
+PASSAGE_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
+DOCUMENT_COLUMNS = ("title", "path", "body")
+DOCUMENT_WEIGHTS = (4.0, 2.0, 1.0)
 
 # A run of word pieces joined by - . _ / :. Written so the engine reads each character once:
 # "at least one joiner" and "camelCase" are decided in Python afterwards, because a pattern that
@@ -89,6 +95,21 @@ def index_text(text: str) -> str:
                 seen.add(form)
                 extra.append(form)
     return f"{text}\n{' '.join(extra)}" if extra else text
+
+
+def path_words(path: str) -> str:
+    """A file's path as words: ``docs/guides/kv-cache.md`` -> ``docs guides kv cache``."""
+    return re.sub(r"[/_.\-]+", " ", re.sub(r"\.(md|ya?ml)$", "", path)).strip()
+
+
+def passage_row(title: str, heading: str, path: str, text: str) -> tuple[str, str, str, str]:
+    """What the passages table holds for one passage (PASSAGE_COLUMNS)."""
+    return index_text(title), index_text(heading), index_text(path_words(path)), index_text(text)
+
+
+def document_row(title: str, path: str, sections: list[str]) -> tuple[str, str, str]:
+    """What the documents table holds for one file (DOCUMENT_COLUMNS)."""
+    return index_text(title), index_text(path_words(path)), index_text("\n".join(sections))
 
 
 def _quote(term: str) -> str:

@@ -1,10 +1,12 @@
-"""Query vectors (and texts) -> ranked passages: dense, lexical, or both fused.
+"""Query -> ranked passages: the one ranking behind search, check, hints and related pages.
 
-Every passage is compared with the query by cosine (inner product of normalised vectors); it
-is also matched against the lexical (FTS5/BM25) table, which finds pasted identifiers a dense
-model blurs. ``hybrid`` fuses both by a convex combination of scores on fixed scales (see
-``_fuse_scores``); ``dense`` and ``lexical`` use one side. Every result reports its dense
-cosine, since discoverability thresholds are cosine.
+For each query, candidates are gathered from every side: the nearest passages of each model's
+vectors and the best passages by BM25. Each candidate gets its features (the cosine of every
+model, its passage BM25 and its document's BM25, see ``sddd.index.scoring``), a linear score
+with the weights of the index's models, the query's language and the mode, and that score's
+calibrated probability, which is what every caller reports. A document ranks at its best
+passage. Candidates are few (``CANDIDATES`` per side), so the cost does not grow with the index
+beyond the nearest-neighbour searches.
 """
 
 from __future__ import annotations
@@ -16,25 +18,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from sddd.core.errors import UsageError
-from sddd.index.choices import ALL_KINDS, KINDS, MODES
+from sddd.index.choices import ALL_KINDS, KINDS
+from sddd.index.scoring import MODES, Features, linear, probability, weights_for
 from sddd.index.store import Store, StoredChunk
 
-FUSIONS = ("cc", "rrf")  # cc: the default; rrf: kept so bench/retrieval.py can compare
-DENSE_WEIGHT = 0.7  # cc: weight of the cosine; BM25 / ideal BM25 gets the rest
-RRF_K = 60  # rrf: the constant of the RRF paper
-FUSION_WINDOW = 50  # passages of each side that take part in the fusion, whatever k is
+CANDIDATES = 200  # passages taken from each side (each model, BM25) before scoring
+DOCUMENT_CANDIDATES = 100  # documents scored by the documents table
 
 
 @dataclass
 class Ranked:
-    """One passage of a ranking, with how each side ranked it (1-based; None: not in its list)."""
+    """One passage of a ranking, with what decided its place."""
 
-    score: float  # the dense cosine, whatever the mode: thresholds are cosine
+    score: float  # the calibrated 0-1 score (see sddd.index.scoring)
     chunk: StoredChunk
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
-    lexical_score: float | None = None  # BM25, higher is better
-    fused: float | None = None  # the fused score (hybrid)
+    features: Features
+    linear: float  # the uncalibrated score the ranking sorts by
+    dense_rank: int | None = None  # 1-based rank by the first model's cosine among candidates
+    lexical_rank: int | None = None  # 1-based rank by passage BM25
+    lexical_score: float | None = None  # passage BM25 / ideal
+
+    @property
+    def cosine(self) -> float:
+        return self.features.dense[0] if self.features.dense else 0.0
 
 
 def validate_filters(kind: str | None, mode: str = "hybrid") -> None:
@@ -44,7 +50,7 @@ def validate_filters(kind: str | None, mode: str = "hybrid") -> None:
         raise UsageError(f"must be one of {', '.join(MODES)}; got {mode!r}", option="mode")
 
 
-def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:
+def allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:
     """The passages a ranking may return; None when every passage may.
 
     Archived files are history, not live documents: without a kind they are left out, and
@@ -63,118 +69,73 @@ def _allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[i
     }
 
 
-def _fuse_rrf(dense: list[int], lexical: list[int], depth: int) -> dict[int, float]:
-    """Reciprocal rank fusion (Cormack et al., 2009) of the top ``depth`` of both lists."""
-    fused: dict[int, float] = {}
-    for ranking in (dense[:depth], lexical[:depth]):
-        for position, cid in enumerate(ranking, 1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + position)
-    return fused
-
-
-def _fuse_scores(dense: list[int], lexical: list[tuple[int, float]], cosine: np.ndarray,
-                 ideal: float, depth: int) -> dict[int, float]:
-    """Convex combination of the two scores, each on a scale fixed before ranking.
-
-    ``0.7 * cosine + 0.3 * bm25 / ideal`` over the top ``depth`` of both sides, where
-    ``ideal`` is the BM25 of a passage matching every query term as well as the best
-    passage for that term does (``Store.lexical_ideal``). Rank fusion throws the scores
-    away: a passage that the lexical side ranks first for one incidental word weighs as
-    much as one that matches a pasted flag name. On fixed scales a weak lexical match
-    stays weak and a confident dense match stays confident (Bruch et al., 2023, found
-    such combinations beat RRF). bench/retrieval.py measures both.
-    """
-    fused: dict[int, float] = {}
-    for cid in dense[:depth]:
-        fused[cid] = DENSE_WEIGHT * max(float(cosine[cid]), 0.0)
-    for cid, score in lexical[:depth]:
-        dense_part = fused.get(cid, DENSE_WEIGHT * max(float(cosine[cid]), 0.0))
-        fused[cid] = dense_part + (1 - DENSE_WEIGHT) * (score / ideal if ideal > 0 else 0.0)
-    return fused
-
-
 @dataclass
-class _Row:
-    """One query's candidates before the chunks are read: ids and how each side ranked them."""
+class Candidates:
+    """Every candidate passage of one query, with its features as arrays (row per candidate)."""
 
-    chosen: list[int]
-    cosine: dict[int, float]
-    dense_rank: dict[int, int]
-    lexical: dict[int, tuple[int, float]]
-    fused: dict[int, float]
-
-
-def _dense_only(store: Store, vectors: np.ndarray, k: int, allowed: set[int] | None) -> list[_Row]:
-    scores, ids = store.search(vectors, store.count if allowed is not None else k)
-    rows = []
-    for row in range(len(vectors)):
-        dense = [int(i) for i in ids[row] if i >= 0 and (allowed is None or int(i) in allowed)]
-        cosine = dict(zip((int(i) for i in ids[row]), (float(s) for s in scores[row]), strict=True))
-        rows.append(_Row(dense[:k], cosine, {cid: r for r, cid in enumerate(dense, 1)}, {}, {}))
-    return rows
+    ids: np.ndarray
+    dense: np.ndarray  # [candidates, models] cosines
+    passage: np.ndarray
+    document: np.ndarray
 
 
-def _with_lexical(store: Store, vector: np.ndarray, cosines: np.ndarray, query: str, k: int,
-                  allowed: set[int] | None, mode: str, fusion: str) -> _Row:
-    order = np.argsort(-cosines, kind="stable")
-    dense = [int(i) for i in order if allowed is None or int(i) in allowed]
-    limit = max(k, FUSION_WINDOW) if allowed is None else store.count
-    lexical = [(c, s) for c, s in store.lexical_search(query, limit) if allowed is None or c in allowed]
-    fused: dict[int, float] = {}
-    if mode == "lexical":
-        chosen = [cid for cid, _ in lexical[:k]]
-    else:
-        if fusion == "cc":
-            fused = _fuse_scores(dense, lexical, cosines, store.lexical_ideal(query), FUSION_WINDOW)
-        else:
-            fused = _fuse_rrf(dense, [cid for cid, _ in lexical], FUSION_WINDOW)
-        first = sorted(fused, key=lambda c: (-fused[c], -float(cosines[c])))
-        chosen = [*first, *(c for c in dense if c not in fused)][:k]
-    return _Row(chosen, {cid: float(cosines[cid]) for cid in chosen},
-                {cid: r for r, cid in enumerate(dense, 1)},
-                {cid: (r, s) for r, (cid, s) in enumerate(lexical, 1)}, fused)
+def candidates(store: Store, vectors: Sequence[np.ndarray], query: str, allowed: set[int] | None,
+               depth: int = CANDIDATES) -> Candidates:
+    """The candidates of one query: ``vectors[m]`` is its embedding by model m."""
+    limit = depth if allowed is None else store.count  # a filter may leave few of the nearest
+    found: dict[int, None] = {}
+    for member, vector in enumerate(vectors):
+        _, ids = store.search(vector[None, :], min(limit, store.count), member)
+        found.update((int(i), None) for i in ids[0] if i >= 0)
+    passage = store.lexical.scaled("passages", query, limit)
+    found.update((cid, None) for cid in passage)
+    ids = np.array([cid for cid in found if allowed is None or cid in allowed], dtype=np.int64)
+    dense = np.zeros((len(ids), len(vectors)), dtype=np.float32)
+    for member, vector in enumerate(vectors):
+        if len(ids):
+            dense[:, member] = store.vectors(member).reconstruct_batch(ids) @ vector
+    documents = store.lexical.scaled("documents", query, DOCUMENT_CANDIDATES)
+    doc_of = store.chunk_documents()[ids] if len(ids) else np.zeros(0, dtype=np.int64)
+    return Candidates(ids, dense, np.array([passage.get(int(c), 0.0) for c in ids], dtype=np.float32),
+                      np.array([documents.get(int(d), 0.0) for d in doc_of], dtype=np.float32))
 
 
-def rank_details(
-    store: Store,
-    vectors: np.ndarray,
-    k: int,
-    *,
-    kind: str | None = None,
-    path_glob: str | None = None,
-    mode: str = "hybrid",
-    queries: Sequence[str] | None = None,
-    fusion: str = "cc",
-) -> list[list[Ranked]]:
-    """For each query, the top ``k`` passages passing the filters, best first, in ``mode``.
+def score(found: Candidates, models: Sequence[str], query: str, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(linear, calibrated) scores of the candidates, in the candidates' order."""
+    weights = weights_for(models, query, mode)
+    lin = np.array([linear(Features(list(map(float, found.dense[i])), float(found.passage[i]),
+                                    float(found.document[i])), weights) for i in range(len(found.ids))])
+    calibrated = np.array([probability(float(v), weights) for v in lin])
+    return lin, calibrated
 
-    Hybrid and lexical modes need the query texts (``queries``); without them the ranking
-    is dense. Hybrid ranks every passage in either side's top ``FUSION_WINDOW`` by the
-    fused score (``fusion``: ``cc`` or ``rrf``), then the remaining passages in dense
-    order, so a deep ``k`` still ranks the whole index.
+
+def rank(store: Store, vectors: Sequence[np.ndarray], queries: Sequence[str], k: int, *,
+         kind: str | None = None, path_glob: str | None = None, mode: str = "hybrid") -> list[list[Ranked]]:
+    """For each query, the top ``k`` passages passing the filters, best first.
+
+    ``vectors[m][q]`` is query q embedded by the index's model m (the store's models, in order).
     """
     validate_filters(kind, mode)
-    if fusion not in FUSIONS:
-        raise ValueError(f"fusion must be one of {FUSIONS}")
-    if queries is None:
-        mode = "dense"
-    elif len(queries) != len(vectors):
-        raise ValueError("rank: one query text per vector")
     if store.count == 0:
-        return [[] for _ in range(len(vectors))]
-    allowed = _allowed_ids(store, kind, path_glob)
-    if mode == "dense":
-        rows = _dense_only(store, vectors, k, allowed)
-    else:
-        assert queries is not None
-        cosines = np.asarray(vectors, dtype=np.float32) @ store.all_vectors().T
-        rows = [_with_lexical(store, vectors[i], cosines[i], queries[i], k, allowed, mode, fusion)
-                for i in range(len(vectors))]
-    by_id = {c.id: c for c in store.chunks(sorted({cid for row in rows for cid in row.chosen}))}
-    return [
-        [Ranked(row.cosine[cid], by_id[cid], row.dense_rank.get(cid),
-                row.lexical[cid][0] if cid in row.lexical else None,
-                row.lexical[cid][1] if cid in row.lexical else None, row.fused.get(cid))
-         for cid in row.chosen if cid in by_id]
-        for row in rows
-    ]
+        return [[] for _ in queries]
+    allowed = allowed_ids(store, kind, path_glob)
+    models = store.models or ["unknown"]
+    out: list[list[Ranked]] = []
+    for q, query in enumerate(queries):
+        found = candidates(store, [v[q] for v in vectors], query, allowed, max(CANDIDATES, k))
+        lin, calibrated = score(found, models, query, mode)
+        order = np.lexsort((-found.dense[:, 0] if len(found.ids) else lin, -lin))
+        if mode == "lexical":  # exact words only: a passage without them is no result
+            order = order[found.passage[order] > 0]
+        order = order[:k]
+        by_dense = {int(found.ids[i]): r for r, i in enumerate(np.argsort(-found.dense[:, 0]), 1)}
+        by_lexical = {int(found.ids[i]): r for r, i in enumerate(np.argsort(-found.passage), 1)
+                      if found.passage[i] > 0}
+        chunks = {c.id: c for c in store.chunks(int(found.ids[i]) for i in order)}
+        out.append([Ranked(float(calibrated[i]), chunks[int(found.ids[i])],
+                           Features(list(map(float, found.dense[i])), float(found.passage[i]),
+                                    float(found.document[i])), float(lin[i]),
+                           by_dense.get(int(found.ids[i])), by_lexical.get(int(found.ids[i])),
+                           float(found.passage[i]) if found.passage[i] > 0 else None)
+                    for i in order if int(found.ids[i]) in chunks])
+    return out

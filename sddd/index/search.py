@@ -17,10 +17,11 @@ import numpy as np
 from sddd.core.config import Config
 from sddd.core.errors import UsageError
 from sddd.index.encoders.base import Encoder
-from sddd.index.encoders.models import load_encoder
+from sddd.index.encoders.ensemble import Ensemble
+from sddd.index.encoders.models import load_encoder, model_info
 from sddd.index.indexer import ensure_fresh
 from sddd.index.query_cache import QueryCache
-from sddd.index.ranking import rank_details, validate_filters
+from sddd.index.ranking import Ranked, rank, validate_filters
 
 SNIPPET_CHARS = 220
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
@@ -43,15 +44,19 @@ class Hit:
     lexical_rank: int | None = field(default=None, repr=False)
     lexical_score: float | None = field(default=None, repr=False)
     fused: float | None = field(default=None, repr=False)
+    cosines: dict[str, float] = field(default_factory=dict, repr=False)  # model -> cosine
+    document_score: float | None = field(default=None, repr=False)  # the file's BM25 / ideal
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
-        data = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
-                "anchor": self.anchor, "heading": self.heading, "kind": self.kind,
-                "line": self.line, "snippet": self.snippet}
+        data: dict[str, Any] = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
+                                "anchor": self.anchor, "heading": self.heading, "kind": self.kind,
+                                "line": self.line, "snippet": self.snippet}
         if explain:
             data.update(dense_rank=self.dense_rank, lexical_rank=self.lexical_rank,
                         lexical_score=None if self.lexical_score is None else round(self.lexical_score, 4),
-                        fused_score=None if self.fused is None else round(self.fused, 6))
+                        fused_score=None if self.fused is None else round(self.fused, 6),
+                        cosines={m: round(c, 4) for m, c in self.cosines.items()},
+                        document_score=None if self.document_score is None else round(self.document_score, 4))
         return data
 
 
@@ -95,29 +100,47 @@ def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) ->
 
 
 class QueryEncoder:
-    """Embeds queries through the cache; loads the model only on a miss."""
+    """Embeds queries by every model of the index, through the cache; a model is loaded only when
+    one of its queries is missing from the cache."""
 
-    def __init__(self, config: Config, fingerprint: str):
+    def __init__(self, config: Config, encoder: Ensemble | None = None):
         self.config = config
-        self.fingerprint = fingerprint
+        self.names = list(config.model)
+        self.fingerprints = [model_info(name, config.root).fingerprint for name in self.names]
         self.cache = QueryCache(config.index_dir)
-        self.encoder: Encoder | None = None
+        self.members: list[Encoder | None] = list(encoder.members) if encoder else [None] * len(self.names)
         self.model_loaded = False
 
-    def encode(self, queries: list[str]) -> np.ndarray:
-        cached = self.cache.get_many(self.fingerprint, queries)
+    def encode(self, queries: list[str]) -> list[np.ndarray]:
+        """One array per model: row q is query q's vector."""
+        return [self._encode(member, queries) for member in range(len(self.names))]
+
+    def _encode(self, member: int, queries: list[str]) -> np.ndarray:
+        fingerprint = self.fingerprints[member]
+        cached = self.cache.get_many(fingerprint, queries)
         missing = [q for q in dict.fromkeys(queries) if q not in cached]
         if missing:
-            if self.encoder is None:
-                self.encoder = load_encoder(self.config.model, self.config.root)
+            encoder = self.members[member]
+            if encoder is None:
+                encoder = self.members[member] = load_encoder(self.names[member], self.config.root)
                 self.model_loaded = True
             # Models that embed queries differently from passages (e5's "query: ") say so.
-            encode = getattr(self.encoder, "encode_queries", None) or self.encoder.encode
-            fresh = encode(missing)
-            new = dict(zip(missing, fresh, strict=True))
-            self.cache.put_many(self.fingerprint, new)
+            encode = getattr(encoder, "encode_queries", None) or encoder.encode
+            new = dict(zip(missing, encode(missing), strict=True))
+            self.cache.put_many(fingerprint, new)
             cached.update(new)
         return np.stack([cached[q] for q in queries]).astype(np.float32)
+
+
+def hit(position: int, ranked: Ranked, terms: list[str], models: list[str]) -> Hit:
+    """A ranked passage as search shows it."""
+    chunk = ranked.chunk
+    return Hit(rank=position, score=ranked.score, path=chunk.path, anchor=chunk.anchor,
+               heading=chunk.heading, kind=chunk.kind, line=chunk.line,
+               snippet=make_snippet(chunk.text, terms), terms=terms, dense_rank=ranked.dense_rank,
+               lexical_rank=ranked.lexical_rank, lexical_score=ranked.lexical_score, fused=ranked.linear,
+               cosines=dict(zip(models, ranked.features.dense, strict=False)),
+               document_score=ranked.features.document)
 
 
 def search(
@@ -144,17 +167,11 @@ def search(
 
         store = open_store(config.index_dir)
     try:
-        vector = QueryEncoder(config, store.fingerprint).encode([query])
-        ranked = rank_details(store, vector, k, kind=kind, path_glob=path_glob, mode=mode,
-                              queries=[query])[0]
+        vectors = QueryEncoder(config).encode([query])
+        ranked = rank(store, vectors, [query], k, kind=kind, path_glob=path_glob, mode=mode)[0]
+        models = store.models
     finally:
         store.close()
     terms = query_terms(query)
-    hits = [
-        Hit(rank=i + 1, score=r.score, path=r.chunk.path, anchor=r.chunk.anchor,
-            heading=r.chunk.heading, kind=r.chunk.kind, line=r.chunk.line,
-            snippet=make_snippet(r.chunk.text, terms), terms=terms, dense_rank=r.dense_rank,
-            lexical_rank=r.lexical_rank, lexical_score=r.lexical_score, fused=r.fused)
-        for i, r in enumerate(ranked)
-    ]
+    hits = [hit(i + 1, r, terms, models) for i, r in enumerate(ranked)]
     return SearchResult(query=query, results=hits, mode=mode)

@@ -43,16 +43,37 @@ def test_a_query_with_no_results_scores_zero(harness):
     assert got["mrr@10"] == pytest.approx(0.5) and got["hit@1"] == pytest.approx(0.5)
 
 
-def test_units_count_documents_once_and_sections_when_asked(harness):
-    ranking = [("g.md", "x"), ("g.md", "y"), ("h.md", "a"), ("g.md", "z"), ("h.md", "b"), ("k.md", None)]
-    assert harness.units(ranking, {"h.md#b": 1}) == ["g.md", "h.md", "h.md#b", "k.md"]
-    assert harness.units(ranking, {"h.md": 1}) == ["g.md", "h.md", "k.md"]
+def test_files_rank_at_their_best_passage(harness):
+    import numpy as np
+
+    files = ["g.md", "g.md", "h.md", "g.md", "h.md", "k.md", "x.md"]
+    scores = np.array([0.9, 0.8, 0.7, 0.95, 0.2, 0.1, -np.inf])
+    assert harness.file_order(files, scores) == ["g.md", "h.md", "k.md"]  # -inf: not a result
 
 
 def test_eval_sets_are_well_formed(harness):
-    sets = [harness.load_eval_set(p) for p in sorted(BENCH.parent.glob("eval/*.yaml"))]
-    assert len(sets) >= 3
-    for eval_set in sets:
-        assert len(eval_set.queries) >= 30, eval_set.name
-        assert len({q.id for q in eval_set.queries}) == len(eval_set.queries)
-        assert all(q.relevant and all(g > 0 for g in q.relevant.values()) for q in eval_set.queries)
+    corpora = harness.load_corpora(None)
+    assert {c.name for c in corpora if c.public} >= {"vllm", "kserve", "kuberay", "sglang"}
+    for corpus in corpora:
+        queries = corpus.queries
+        assert len(queries) >= (40 if corpus.public else 30), corpus.name
+        assert len({q.id for q in queries}) == len(queries), corpus.name
+        assert all(q.relevant and all(g > 0 for g in q.relevant.values()) for q in queries)
+        if corpus.public:
+            styles = [q.style for q in queries]
+            assert set(styles) <= set(harness.STYLES), corpus.name
+            assert styles.count("fr") >= len(styles) / 4, corpus.name  # a quarter in French
+            assert all(q.en for q in queries if q.style == "fr"), corpus.name
+            built = harness.REPO / "bench" / "corpora" / corpus.name
+            if (built / "corpus.json").is_file():  # materialised here: every answer is a real file
+                missing = {f for q in queries for f in q.relevant if not (built / f).is_file()}
+                assert not missing, (corpus.name, sorted(missing)[:5])
+
+
+def test_every_corpus_is_pinned(harness):
+    import yaml
+
+    corpora = yaml.safe_load((harness.EVAL / "corpora.yaml").read_text(encoding="utf-8"))["corpora"]
+    for name, spec in corpora.items():
+        assert spec["repo"] and spec["commit"] and spec["globs"], name
+        assert spec["repo"] not in ("vllm-project/production-stack", "huggingface/text-generation-inference")

@@ -54,7 +54,7 @@ def test_deleting_a_file_prunes_its_chunks(make_repo, encoder):
     assert report.embedded == 0 and report.pruned == 1 and report.chunks == first.chunks - 1
     store = open_store(config.index_dir)
     assert all(c.path != "docs/guides/memory.md" for c in store.chunks())
-    assert store.vectors.ntotal == store.count == report.chunks
+    assert store.vectors(0).ntotal == store.vectors(1).ntotal == store.count == report.chunks
 
 
 def test_model_fingerprint_change_forces_full_rebuild(make_repo, encoder, tmp_path):

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from sddd.core.errors import UsageError
-from sddd.index import indexer, store
+from sddd.index import generation, indexer, store
 from sddd.index.indexer import build_index
 from sddd.index.lexical import index_text, match_expression, parts
 from sddd.index.search import search
-from sddd.index.store import open_store
+from sddd.index.store import embed_text, open_store
 from tests.helpers import run_sddd
 
 FILES = {
@@ -68,7 +68,7 @@ def indexed(make_repo, encoder):
 def lexical_targets(config, query: str) -> list[str]:
     s = open_store(config.index_dir)
     try:
-        hits = s.lexical_search(query, 10)
+        hits = s.lexical.search("passages", query, 10)
         by_id = {c.id: c for c in s.chunks([cid for cid, _ in hits])}
         return [by_id[cid].target for cid, _ in hits]
     finally:
@@ -114,11 +114,11 @@ def test_hybrid_ranks_an_identifier_query_and_a_paraphrase_query_right(indexed):
     assert paraphrase.results[0].path == "docs/guides/tools.md"
     model_id = search(indexed, "Qwen3-32B-AWQ", k=3, refresh=False)
     assert model_id.results[0].anchor == "the-medium-model"
-    # The score stays the dense cosine whatever the mode.
-    dense = {h.anchor: h.score for h in search(indexed, "libcuda.so.1", k=10, mode="dense",
-                                                 refresh=False).results}
+    # Each hit carries the cosines that ranked it, whatever the mode.
+    dense = {h.anchor: h.cosines for h in search(indexed, "libcuda.so.1", k=10, mode="dense",
+                                                   refresh=False).results}
     for hit in identifier.results:
-        assert hit.score == pytest.approx(dense[hit.anchor], abs=1e-5)
+        assert hit.cosines == pytest.approx(dense[hit.anchor], abs=1e-5)
         assert hit.fused is not None
 
 
@@ -128,36 +128,42 @@ def test_lexical_scores_on_the_ideal_scale(indexed):
         # A passage holding every term of the query scores close to the ideal; one that holds a
         # single common word of a long question scores a small share of it, though it ranks first.
         full = "libcuda.so.1 cannot open shared object"
-        ideal = s.lexical_ideal(full)
-        best = s.lexical_search(full, 5)
+        ideal = s.lexical.ideal("passages", full)
+        best = s.lexical.search("passages", full, 5)
         assert ideal > 0 and all(score <= ideal + 1e-9 for _, score in best)
         assert best[0][1] / ideal > 0.6
         weak = "which sizes could we deploy if the budget allowed another card"
-        weak_best = s.lexical_search(weak, 1)
-        assert weak_best and weak_best[0][1] / s.lexical_ideal(weak) < 0.5
-        assert s.lexical_ideal("the of le la") == 0.0
+        weak_best = s.lexical.search("passages", weak, 1)
+        assert weak_best and weak_best[0][1] / s.lexical.ideal("passages", weak) < 0.5
+        assert s.lexical.ideal("passages", "the of le la") == 0.0
     finally:
         s.close()
 
 
-def test_hybrid_score_is_the_convex_combination(indexed):
-    from sddd.index.ranking import DENSE_WEIGHT
-
+def test_hybrid_hits_carry_the_features_that_ranked_them(indexed, encoder):
+    """Each feature a hit reports is the real one, recomputed here from its parts: the cosine of
+    every model (query and passage embedded again) and the passage's BM25 / ideal BM25."""
+    query = "libcuda.so.1"
     s = open_store(indexed.index_dir)
     try:
-        query = "libcuda.so.1"
-        ideal = s.lexical_ideal(query)
-        bm25 = dict(s.lexical_search(query, 10))
+        ideal = s.lexical.ideal("passages", query)
+        bm25 = {cid: score / ideal for cid, score in s.lexical.search("passages", query, 10)}
+        texts = {c.target: embed_text(c) for c in s.chunks()}
+        ids = {c.target: c.id for c in s.chunks()}
     finally:
         s.close()
     hits = search(indexed, query, k=5, refresh=False).results
-    assert sorted(h.lexical_score for h in hits if h.lexical_score) == pytest.approx(sorted(bm25.values()))
+    assert hits[0].anchor == "container-sees-no-gpu"
     for hit in hits:
-        expected = DENSE_WEIGHT * max(hit.score, 0.0)
-        if hit.lexical_score is not None:
-            expected += (1 - DENSE_WEIGHT) * hit.lexical_score / ideal
-        assert hit.fused == pytest.approx(expected, abs=1e-5), hit.anchor
+        target = f"{hit.path}#{hit.anchor}" if hit.anchor else hit.path
+        for member in encoder.members:
+            expected = float(member.encode([query])[0] @ member.encode([texts[target]])[0])
+            assert hit.cosines[member.name] == pytest.approx(expected, abs=1e-4), (member.name, target)
+        assert (hit.lexical_score or 0.0) == pytest.approx(bm25.get(ids[target], 0.0), abs=1e-6)
+        assert 0.0 < hit.score < 1.0
+    # Sorted by the fused score, and the 0-1 score grows with it.
     assert [h.fused for h in hits] == sorted((h.fused for h in hits), reverse=True)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_modes_and_filters(indexed):
@@ -192,6 +198,7 @@ def test_lexical_table_follows_incremental_updates(indexed, encoder):
 def test_new_lexical_version_retokenises_without_embedding(indexed, encoder, monkeypatch):
     monkeypatch.setattr(indexer, "LEXICAL_VERSION", "test-next")
     monkeypatch.setattr(store, "LEXICAL_VERSION", "test-next")
+    monkeypatch.setattr(generation, "LEXICAL_VERSION", "test-next")
     report = build_index(indexed, encoder=encoder)
     assert report.written and report.embedded == 0 and report.reused == report.chunks
     assert open_store(indexed.index_dir).lexical_version == "test-next"

@@ -31,18 +31,21 @@ def test_crash_during_commit_leaves_previous_index_loadable(make_repo, encoder, 
     proc = run_sddd("index", cwd=config.root, env={"SDDD_CRASH_AT": point})
     assert proc.returncode == -9, proc.stderr
     store = open_store(config.index_dir)
-    assert store.count == 2 and store.vectors.ntotal == 2
+    assert store.count == 2 and store.vectors(0).ntotal == 2
     assert search(config, "which port does medium use", k=1, refresh=False).to_json() == before
     # The lexical table is in the same generation: it still holds the old text, not the new.
-    assert store.lexical_search("5002", 5) and not store.lexical_search("6000", 5)
+    assert store.lexical.search("passages", "5002", 5) and not store.lexical.search("passages", "6000", 5)
     # The next run completes the update and cleans the leftovers.
     build_index(config, encoder=encoder)
     after = search(config, "which port does medium use", k=1, refresh=False)
     assert "6000" in after.results[0].snippet
     fresh = open_store(config.index_dir)
-    assert fresh.lexical_search("6000", 5) and not fresh.lexical_search("5002", 5)
+    assert fresh.lexical.search("passages", "6000", 5) and not fresh.lexical.search("passages", "5002", 5)
+    # Left: the live generation and the one it replaced (kept one commit longer for readers that
+    # were opening it); the crashed commit's folder is gone.
     leftovers = sorted(p.name for p in config.index_dir.iterdir() if p.name.startswith(("gen-", "tmp-")))
-    assert len(leftovers) == 1
+    live = (config.index_dir / "CURRENT").read_text().strip()
+    assert leftovers == ["gen-000001", live]
 
 
 def test_missing_index_says_run_index(make_repo):
@@ -57,7 +60,7 @@ def test_corrupt_pointer_and_vectors_say_rebuild(make_repo, encoder):
     generation = open_store(config.index_dir).generation
     (generation / "vectors.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexCorrupt, match="sddd index --rebuild"):
-        _ = open_store(config.index_dir).vectors
+        open_store(config.index_dir).vectors(0)
     proc = run_sddd("search", "ports", cwd=config.root)
     assert proc.returncode == 3
     assert "sddd index --rebuild" in proc.stderr and "Traceback" not in proc.stderr
@@ -69,7 +72,7 @@ def test_corrupt_pointer_and_vectors_say_rebuild(make_repo, encoder):
     proc = run_sddd("index", "--rebuild", "--json", cwd=config.root)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rebuilt"] is True
-    assert open_store(config.index_dir).vectors.ntotal == 2
+    assert open_store(config.index_dir).vectors(0).ntotal == 2
 
 
 def test_index_folder_is_only_written_through_generations(make_repo, encoder):

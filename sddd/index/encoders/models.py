@@ -89,6 +89,7 @@ def model_info(name: str, root: Path | None = None) -> ModelInfo:
         and not any(pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens"))
         and config.get("model_type") == "bert"
         and (folder / "tokenizer.json").is_file()
+        and (folder / "model.safetensors").is_file()
     )
     dim = pooling.get("word_embedding_dimension") or config.get("hidden_size")
     max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings") or 512)
@@ -122,9 +123,8 @@ def load_encoder(name: str, root: Path | None = None, *, engine: str | None = No
         try:
             export_onnx(info, target)
         except ImportError:
-            if engine == "onnx":
-                raise ConfigError(
-                    "the one-time ONNX export needs torch and onnx: pip install 'sddd[embed]'"
-                ) from None
-            return TorchEncoder(info)
+            raise ConfigError("building the ONNX graph of the bundled model needs the onnx package: "
+                              "pip install onnx") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot build the ONNX graph of model {name!r}: {exc}") from None
     return OnnxEncoder(info, target)

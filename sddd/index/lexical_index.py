@@ -1,0 +1,71 @@
+"""BM25 over the index's two FTS5 tables: passages (rowid = chunk id) and documents (rowid =
+document id), each score also on a fixed 0-1 scale for the query (``ideal``).
+
+The scale: a passage's (or document's) BM25 divided by the BM25 of an ideal one that holds every
+query term. Each term the table holds counts the best score it reaches alone; a term the table
+lacks counts what one occurrence of a word found nowhere would score (its IDF, ``ln((N + 0.5) /
+0.5)``, the most one term can weigh). So a text sharing one incidental word with a long question
+(a French question over English pages shares few) scores low, even when it is the best lexical
+match there is, which min-max normalisation would call 1.0.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Sequence
+
+from sddd.core.errors import IndexCorrupt
+from sddd.index.lexical import DOCUMENT_WEIGHTS, PASSAGE_WEIGHTS, match_expression, query_clauses
+
+REBUILD_HINT = "run `sddd index --rebuild`"
+TABLES = {"passages": ("lexical", PASSAGE_WEIGHTS), "documents": ("doc_lexical", DOCUMENT_WEIGHTS)}
+
+
+class LexicalIndex:
+    def __init__(self, db: sqlite3.Connection, sizes: dict[str, int], where: str):
+        self.db, self.sizes, self.where = db, sizes, where
+
+    def search(self, table: str, query: str, limit: int,
+               weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+        """(row id, BM25, higher is better) of the rows matching ``query``, best first.
+
+        Every term is quoted, so FTS5 operators typed by a person are plain words. ``weights``
+        overrides the table's column weights (bench/retrieval.py's plain BM25).
+        """
+        expression = match_expression(query)
+        if expression is None or limit < 1:
+            return []
+        return self._bm25(table, expression, limit, weights)
+
+    def ideal(self, table: str, query: str, weights: Sequence[float] | None = None) -> float:
+        """The BM25 of an ideal row for ``query`` (see the module docstring); 0 with no term."""
+        clauses = query_clauses(query)
+        best = [found[0][1] if (found := self._bm25(table, clause, 1, weights)) else None
+                for clause in clauses]
+        present = [score for score in best if score is not None]
+        if not present:
+            return 0.0
+        unseen = math.log((self.sizes[table] + 0.5) / 0.5)
+        return sum(present) + unseen * (len(best) - len(present))
+
+    def scaled(self, table: str, query: str, limit: int,
+               weights: Sequence[float] | None = None) -> dict[int, float]:
+        """Row id -> BM25 / ideal, in [0, 1], for the best ``limit`` rows."""
+        hits = self.search(table, query, limit, weights)
+        ideal = self.ideal(table, query, weights) if hits else 0.0
+        return {row: min(score / ideal, 1.0) for row, score in hits} if ideal > 0 else {}
+
+    def _bm25(self, table: str, expression: str, limit: int,
+              weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+        name, default = TABLES[table]
+        columns = ", ".join(str(w) for w in (weights or default))
+        try:
+            rows = self.db.execute(
+                f"SELECT rowid, bm25({name}, {columns}) AS s FROM {name} WHERE {name} MATCH ? "
+                "ORDER BY s LIMIT ?", (expression, int(limit)),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"lexical index is unreadable ({exc}); {REBUILD_HINT}",
+                               path=self.where) from None
+        return [(int(rowid), -float(score)) for rowid, score in rows]
