@@ -1,8 +1,9 @@
 """``sddd search`` as a library: a question -> ranked passages with snippets.
 
-The query is embedded (from the query cache when it was seen before, so a repeated query
-loads no model) and ranked by ``sddd.index.ranking`` (dense, lexical, or both fused; hybrid by
-default). Results are filtered by kind and path and carry a snippet around the query's words.
+The query is redacted (``sddd.core.secrets``), then embedded (from the query cache when it
+was seen before, so a repeated query loads no model) and ranked by ``sddd.index.ranking``
+(dense, lexical, or both fused; hybrid by default). Results are filtered by kind and path and
+carry a snippet around the query's words.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from sddd.core.config import Config
 from sddd.core.errors import UsageError
+from sddd.core.secrets import redact
 from sddd.index.encoders.base import Encoder
 from sddd.index.encoders.models import load_encoder
 from sddd.index.indexer import ensure_fresh
@@ -105,6 +107,9 @@ class QueryEncoder:
         self.model_loaded = False
 
     def encode(self, queries: list[str]) -> np.ndarray:
+        # The index holds no secret, so a token in a query can match nothing: embed the
+        # query without it, and the cache (keyed by a hash) never sees it either.
+        queries = [redact(q) for q in queries]
         cached = self.cache.get_many(self.fingerprint, queries)
         missing = [q for q in dict.fromkeys(queries) if q not in cached]
         if missing:
@@ -134,6 +139,7 @@ def search(
     """Search the index (brought up to date first unless ``refresh`` is False)."""
     if not query.strip():
         raise UsageError("the query is empty; say what you are looking for")
+    query = redact(query)  # what is searched, cached and shown back holds no secret
     if k < 1:
         raise UsageError(f"must be at least 1; got {k}", option="k")
     validate_filters(kind, mode)

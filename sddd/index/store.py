@@ -41,7 +41,7 @@ from sddd.index.lexical import (
     query_clauses,
 )
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: headings, titles and anchors redacted; BOM dropped
 REBUILD_HINT = "run `sddd index --rebuild`"
 
 SCHEMA = """
