@@ -113,7 +113,9 @@ class _Audit:
             listed = []
             for dirpath, dirs, names in os.walk(root):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                listed += [config.relpath(Path(dirpath) / n) for n in names]
+                # A link to a folder is an entry, as git lists it (the walk does not enter it).
+                links = [d for d in dirs if Path(dirpath, d).is_symlink()]
+                listed += [config.relpath(Path(dirpath) / n) for n in [*names, *links]]
         skip = [config.relpath(config.archives_dir) + "/", config.relpath(config.index_dir) + "/"]
         return sorted(f for f in listed if not any(f.startswith(s) for s in skip))
 
