@@ -24,7 +24,7 @@ from sddd.core.errors import ConflictError
 from sddd.core.files import run_git
 
 PROC = Path("/proc")
-WAIT_FOR_LIVE_GIT_S = 10.0
+WAIT_FOR_LIVE_GIT_S = 5.0
 SLACK_S = 1.0  # file times on some filesystems are coarse
 
 
