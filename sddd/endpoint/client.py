@@ -140,19 +140,19 @@ class Endpoint:
             conn.close()
             if isinstance(exc, TimeoutError):
                 raise self.timed_out(method, path, conn.timeout) from None
-            if isinstance(exc, (ConnectionRefusedError, socket.gaierror)) or not isinstance(
-                    exc, http.client.HTTPException):
-                raise EndpointUnreachable(
-                    f"cannot reach {self.base_url} ({_reason(exc)}); start the server or pass the "
-                    "right --url") from None
-            raise EndpointUnreachable(f"{self.base_url} answered {method} {path} with something that "
-                                      f"is not HTTP ({_reason(exc)}); is this the server's port?") from None
+            if isinstance(exc, http.client.HTTPException):  # something answered, not in HTTP
+                raise EndpointUnreachable(f"{self.base_url} answered {method} {path} with something "
+                                          f"that is not HTTP ({_reason(exc)}); is this the server's "
+                                          "port?") from None
+            raise EndpointUnreachable(f"cannot reach {self.base_url} ({_reason(exc)}); start the "
+                                      "server or pass the right --url") from None
 
     def timed_out(self, method: str, path: str, seconds: float | None) -> EndpointTimeout:
-        return EndpointTimeout(
-            f"{self.base_url} took the connection but did not answer {method} {path} within "
-            f"{seconds or self.timeout:g} s; is it hung, or still loading the model? (--timeout "
-            "waits longer)")
+        waited = seconds or self.timeout
+        why = ("a vLLM server that is up answers it at once: is it hung, or is another program on "
+               "this port?" if waited < self.timeout else "is it overloaded? --timeout waits longer")
+        return EndpointTimeout(f"{self.base_url} took the connection but did not answer {method} "
+                               f"{path} within {waited:g} s; {why}")
 
     def request(self, method: str, path: str, body: Any = None, *, auth: bool = True,
                 timeout: float | None = None) -> Response:
