@@ -7,17 +7,17 @@ line on stderr and its exit code.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from sddd import __version__
 from sddd.commands import archive, audit, bench, check, deploy, drift, index, search, site, validate
-from sddd.core.errors import EXIT_INTERRUPTED, SdddError
-
-EXIT_INTERNAL = 70
+from sddd.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SdddError
 
 app = typer.Typer(
     name="sddd",
@@ -56,17 +56,46 @@ for module in (index, search, check, archive, deploy, validate, bench, site, dri
     module.register(app)
 
 
-def main() -> None:
+def usage_line(exc: Exception) -> str:
+    """A click usage error (unknown option, missing argument) as one line naming the command,
+    instead of typer's framed box."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "sddd"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    text = " ".join(message.split())  # click's "(Possible options: ...)" may span lines
+    return f"{where}: {text} (`{where} --help` lists the options)"
+
+
+def _click_errors() -> Any:
+    """The click that typer runs on: its own copy in typer 0.2x, click itself before."""
     try:
-        app(prog_name="sddd")
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        return importlib.import_module("click.exceptions")
+
+
+def main() -> None:
+    errors = _click_errors()
+    try:
+        # standalone_mode=False: click hands usage errors to us rather than drawing its box.
+        code = app(prog_name="sddd", standalone_mode=False)
+    except getattr(errors, "NoArgsIsHelpError", ()) as exc:  # bare `sddd`: the help
+        if exc.format_message().strip():  # typer's rich help has printed itself already
+            exc.show()
+        sys.exit(EXIT_USAGE)
+    except errors.ClickException as exc:
+        from sddd.output.console import error_line
+
+        error_line(usage_line(exc))
+        sys.exit(EXIT_USAGE)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
     except SdddError as exc:
         from sddd.output.console import error_line
 
         error_line(str(exc))
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for SDDD_DEBUG
         if os.environ.get("SDDD_DEBUG"):
             raise
@@ -75,6 +104,7 @@ def main() -> None:
             "(this is a bug in sddd; rerun with SDDD_DEBUG=1 for the traceback)\n"
         )
         sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

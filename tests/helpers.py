@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: skipping with a reason, writing files, running the real CLI."""
+"""Helpers shared by the tests: skipping with a reason, writing files, running the real CLI, and
+the secret-shaped tokens tests plant, which no output of any command may ever hold."""
 
 from __future__ import annotations
 
@@ -12,6 +13,20 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parents[1]
+
+# Tokens shaped as real secrets (sddd.core.secrets' patterns), planted by the tests in headings,
+# titles, bodies, compose files and queries. `run_sddd` fails a test whose command printed one.
+PLANTED_SECRETS = (
+    "hf_PlantedStagingToken0123456789abcd",
+    "sk-planted0123456789abcdefXYZ",
+    "ghp_Planted0123456789abcdefghijklmn",
+)
+
+
+def planted_in(text: str | bytes) -> list[str]:
+    """The planted tokens that ``text`` holds (bytes: a file's raw content)."""
+    raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    return [t for t in PLANTED_SECRETS if t.encode() in raw]
 
 
 def require(condition: bool, reason: str) -> None:
@@ -33,7 +48,10 @@ def write(root: Path, rel: str, text: str) -> Path:
 def run_sddd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI in a fresh process, as a user runs it."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
+    proc = subprocess.run(
         [sys.executable, "-m", "sddd.cli", *args], cwd=cwd, env=full_env,
         capture_output=True, text=True, timeout=600,
     )
+    leaked = planted_in(proc.stdout + proc.stderr)
+    assert not leaked, f"`sddd {args[0] if args else ''}` printed planted secrets {[t[:6] for t in leaked]}"
+    return proc

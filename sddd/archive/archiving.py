@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sddd.archive.gitlock import refuse_if_locked
 from sddd.archive.journal import (
     JOURNAL_NAME,
     Journal,
@@ -192,6 +193,8 @@ def apply_archive(config: Config, plan: ArchivePlan) -> ArchiveResult:
     )
     with file_lock(lock_path(config)):
         recover_pending(config)  # a crash between our own start and this lock
+        if plan.git and any(f.tracked for f in plan.files):
+            refuse_if_locked(config.root)
         for f in plan.files:  # re-check under the lock: the plan may be seconds old
             if os.path.lexists(config.root / f.archived):
                 raise ConflictError("appeared since the plan was made; nothing was moved", path=f.archived)
@@ -276,6 +279,8 @@ def apply_restore(config: Config, plan: RestorePlan) -> RestoreResult:
                       entries=[asdict(entry)])
     with file_lock(lock_path(config)):
         recover_pending(config)
+        if plan.tracked:
+            refuse_if_locked(config.root)
         if os.path.lexists(config.root / plan.target):
             raise ConflictError("appeared since the plan was made; nothing was moved", path=plan.target)
         warnings = run(config, journal)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sddd.core.errors import ConflictError
+from sddd.archive.gitlock import first_line, lock_error
 from sddd.core.files import run_git, tracked
 
 
@@ -31,8 +31,4 @@ def sync_index(root: Path, src: str, dst: str) -> None:
     for step in steps:
         result = run_git(root, *step)
         if result.returncode != 0:
-            raise ConflictError(
-                f"git {step[0]} failed: {result.stderr.strip() or result.returncode}; the file is safe "
-                "on disk; fix git (a stale .git/index.lock?) and run any sddd command to finish",
-                path=dst,
-            )
+            raise lock_error(root, step[0], first_line(result.stderr), dst)

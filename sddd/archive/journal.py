@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sddd.archive.git import git_mv, sync_index
+from sddd.archive.gitlock import clear_stale_lock
 from sddd.archive.manifest import MANIFEST_NAME, Manifest, ManifestEntry, load_manifest, write_records
 from sddd.core.atomic import atomic_write_text, file_lock, fsync_dir
 from sddd.core.config import Config
@@ -177,6 +178,9 @@ def complete(config: Config, journal: Journal) -> list[str]:
     root = config.root
     git = any(m.tracked for m in journal.moves) and in_work_tree(root)
     warnings: list[str] = []
+    if git and clear_stale_lock(root, since=_journal_time(config)):
+        warnings.append("removed a stale git index lock that a killed `git mv` of this operation "
+                        "had left")
     actual: dict[str, tuple[str, int]] = {}
     for move in journal.moves:
         _ensure_moved(root, move, git)
@@ -203,6 +207,14 @@ def complete(config: Config, journal: Journal) -> list[str]:
     path.unlink()
     fsync_dir(path.parent)
     return warnings
+
+
+def _journal_time(config: Config) -> float:
+    """When the operation began: its journal is written once, before the first move."""
+    try:
+        return journal_path(config).stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def run(config: Config, journal: Journal) -> list[str]:

@@ -58,12 +58,19 @@ class Manifest:
     entries: list[ManifestEntry] = field(default_factory=list)
 
     def find(self, archived: str) -> ManifestEntry | None:
-        return next((e for e in self.entries if e.archived == archived), None)
+        """The live (not restored) entry of ``archived``, else its latest restored one."""
+        same = [e for e in self.entries if e.archived == archived]
+        return next((e for e in same if not e.restored), same[-1] if same else None)
 
     def upsert(self, entry: ManifestEntry) -> None:
-        """Add ``entry`` or replace the one with the same archived path (idempotent)."""
+        """Record ``entry``: it replaces the live entry of the same archived path (a rerun, or
+        the restore of that file) or, for a rerun of a restore, the entry it already wrote.
+        A restored entry is history and is never replaced by a new archiving of the same
+        path (archive, restore, archive again on the same date): that one is appended."""
         for i, existing in enumerate(self.entries):
-            if existing.archived == entry.archived:
+            if existing.archived != entry.archived:
+                continue
+            if not existing.restored or (entry.restored and existing.restored_at == entry.restored_at):
                 self.entries[i] = entry
                 return
         self.entries.append(entry)

@@ -53,7 +53,7 @@ def compare(config: Config, a: str, b: str, *, as_json: bool = False) -> int:
 
 def bench(config: Config, profile: str | None = None, *, url: str | None = None,
           scenario: Scenario | None = None, model: str | None = None, api_key_env: str | None = None,
-          save: bool = True, as_json: bool = False) -> int:
+          timeout: float = DEFAULT_TIMEOUT, save: bool = True, as_json: bool = False) -> int:
     """Measure the server; 1 when a request failed."""
     from sddd.endpoint import bench_history
     from sddd.endpoint.loadbench import LoadParams, PrefixParams, run_load, run_prefix
@@ -63,7 +63,9 @@ def bench(config: Config, profile: str | None = None, *, url: str | None = None,
     scenario = scenario or Scenario()
     if scenario.name not in SCENARIOS:
         raise UsageError(f"--scenario must be one of {', '.join(SCENARIOS)}; got {scenario.name!r}")
-    endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=DEFAULT_TIMEOUT)
+    if timeout <= 0:
+        raise UsageError(f"--timeout must be positive; got {timeout}")
+    endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=timeout)
     served, server = served_model(endpoint, ref, model)
     progress = None if as_json else notice
     params: PrefixParams | LoadParams
@@ -111,11 +113,14 @@ def register(app: typer.Typer) -> None:
             None, "--api-key-env", metavar="VAR",
             help="Environment variable holding the API key (default: the profile's; never printed).",
         ),
+        timeout: float = typer.Option(
+            DEFAULT_TIMEOUT, "--timeout", help="Seconds to wait for each request (a server that takes "
+            "the connection and never answers /v1/models is given at most 5 s)."),
         save: bool = typer.Option(True, "--save/--no-save", help="Keep the result under the index folder."),
         show_history: bool = typer.Option(False, "--history", help="List the saved runs and exit."),
         compare_runs: tuple[str, str] | None = typer.Option(
             None, "--compare", metavar="A B", help="Show two saved runs side by side (ids, id prefixes, "
-            "latest, -1 ...), the settings that differ first."
+            "latest; -1 the latest, -2 the one before ...), the settings that differ first."
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
@@ -124,6 +129,8 @@ def register(app: typer.Typer) -> None:
         prefix: pairs of streamed requests sharing a long new prefix; time to first token cold vs
         warm (the KV-cache speedup, with the server's own cache-hit counters). load: concurrent
         streams; TTFT, TPOT, ITL, E2EL percentiles and throughput as `vllm bench serve` defines them.
+        Exit 0 measured, 1 a request failed (a stream cut before [DONE] counts), 2 bad usage,
+        5 nothing (or no vLLM server) answers at the URL, 7 the server does not answer in time.
         """
         config = get_config(ctx)
         if show_history:
@@ -132,4 +139,4 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(compare(config, *compare_runs, as_json=as_json))
         wanted = Scenario(scenario, rounds, concurrency, prefix_tokens, input_tokens, output_tokens)
         raise typer.Exit(bench(config, profile, url=url, scenario=wanted, model=model,
-                               api_key_env=api_key_env, save=save, as_json=as_json))
+                               api_key_env=api_key_env, timeout=timeout, save=save, as_json=as_json))

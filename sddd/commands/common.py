@@ -11,9 +11,10 @@ from typer.core import TyperCommand
 from sddd.archive.journal import recover_pending
 from sddd.core.config import Config, load_config
 from sddd.core.errors import SdddError, UsageError
-from sddd.output.console import notice
+from sddd.output.console import notice, warn
 
 JSON_HELP = "Print the result as JSON on stdout."
+JOURNAL_COMMANDS = ("archive", "restore")  # they must finish an interrupted one before their own
 
 
 def get_config(ctx: typer.Context) -> Config:
@@ -23,7 +24,13 @@ def get_config(ctx: typer.Context) -> Config:
         path = root.obj["config"]
     config = load_config(path)
     # Finish an archive/restore that a crash interrupted (one stat when there is none).
-    recover_pending(config, notice=notice)
+    try:
+        recover_pending(config, notice=notice)
+    except SdddError as exc:
+        if ctx is not None and ctx.info_name in JOURNAL_COMMANDS:
+            raise
+        # The journal stays for the next command; a search need not wait for git or for a lock.
+        warn(f"an interrupted archive or restore is not finished yet: {exc}")
     return config
 
 

@@ -58,14 +58,17 @@ def register(app: typer.Typer) -> None:
         tools: bool | None = typer.Option(
             None, "--tools/--no-tools", help="Force the tool-calling check on or off."
         ),
-        timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help="Seconds to wait for each request."),
+        timeout: float = typer.Option(
+            DEFAULT_TIMEOUT, "--timeout", help="Seconds to wait for each request (/health, /v1/models "
+            "and /version: at most 5 s, which a server that is up never needs)."),
         fmt: str = typer.Option("table", "--format", help="Output: table, json or junit."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Check a running vLLM server: health, models, chat, reasoning, tool calls, streaming, key.
 
         Each failed check says why and points to the knowledge-base section that explains it.
-        Exit 0 when every check passes, 1 when one fails, 2 when the server cannot be reached.
+        Exit 0 when every check passes, 1 when one fails, 2 bad usage, 5 when nothing answers at
+        the URL, 7 when the server takes the connection but does not answer in time.
         """
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")

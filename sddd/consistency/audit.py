@@ -6,6 +6,7 @@
   kind, counted against their limits (an unset limit is only counted);
 - naming: ``profiles/{size}.yml`` with a ``vllm-{size}`` service, and the variant anti-patterns
   that ``sddd archive --detect`` finds (``sddd.variants.detect_variants``: the same detector);
+- links: files that a symbolic link takes out of the repository (never read);
 - secrets: a tracked ``.env``; secret-looking strings in tracked files (``file:line``, value
   masked); variables the profiles use but ``.env.example`` lacks, and the reverse;
 - compose lint: ``sddd.lint`` over every profile, the rules deploy's pre-flight runs.
@@ -27,13 +28,14 @@ from sddd.consistency.drift import doc_files
 from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
-from sddd.core.files import git_files, in_work_tree, is_env_file, tracked
+from sddd.core.files import git_files, in_work_tree, is_env_file, link_escape, tracked
 from sddd.core.secrets import find_secrets
 from sddd.core.yamlio import read_text
 from sddd.index.markdown_chunks import doc_kind, split_front_matter
 
 DEFAULT_SEVERITY = {"budget": "error", "naming": "warning", "variant": "warning", "env_tracked": "error",
-                    "secret": "error", "env_missing": "warning", "env_unused": "info", "profile": "error"}
+                    "secret": "error", "env_missing": "warning", "env_unused": "info", "profile": "error",
+                    "link_outside": "error"}
 MAX_SCAN_BYTES = 1 << 20  # larger tracked files are data, not config
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env")
@@ -60,7 +62,7 @@ class Budget:
 @dataclass
 class AuditFinding:
     rule: str  # "budget", "naming", "variant", "env_tracked", "secret", "env_missing", "env_unused",
-    #            "profile", or "lint:<rule id>"
+    #            "profile", "link_outside", or "lint:<rule id>"
     severity: str
     message: str
     path: str | None = None
@@ -111,7 +113,9 @@ class _Audit:
             listed = []
             for dirpath, dirs, names in os.walk(root):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                listed += [config.relpath(Path(dirpath) / n) for n in names]
+                # A link to a folder is an entry, as git lists it (the walk does not enter it).
+                links = [d for d in dirs if Path(dirpath, d).is_symlink()]
+                listed += [config.relpath(Path(dirpath) / n) for n in [*names, *links]]
         skip = [config.relpath(config.archives_dir) + "/", config.relpath(config.index_dir) + "/"]
         return sorted(f for f in listed if not any(f.startswith(s) for s in skip))
 
@@ -214,6 +218,24 @@ class _Audit:
                 self.add("env_unused", f"{var} is in {rel} but no profile uses it; remove it or use it",
                          rel, line)
 
+    def links(self) -> None:
+        """Files that a symbolic link takes out of the repository: sddd never reads them, and a
+        reader of the repository should not either (``ln -s /etc/passwd docs/guides/x.md``)."""
+        root, config = self.config.root, self.config
+        refused: list[tuple[Path, Path]] = []
+        doc_files(config, refused)
+        seen = set()
+        for rel in self.files:
+            target = link_escape(root, root / rel)
+            if target is not None:
+                refused.append((root / rel, target))
+        for path, target in refused:
+            rel = config.relpath(path)
+            if rel not in seen:
+                seen.add(rel)
+                self.add("link_outside", f"{rel} is a symbolic link to {target}, outside the repository; "
+                         "sddd does not read it: replace the link with the file itself, or remove it", rel)
+
     def secrets(self) -> None:
         if not self.in_git:
             return
@@ -280,6 +302,7 @@ def run_audit(config: Config) -> AuditReport:
     audit.naming()
     audit.profiles()
     audit.unused_variables()
+    audit.links()
     audit.secrets()
     notes = [] if audit.in_git else [
         "not a git work tree: the tracked-file checks (.env, secrets) were skipped"]

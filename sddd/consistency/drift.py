@@ -29,7 +29,7 @@ from sddd.consistency.extract import extract_claims
 from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
-from sddd.core.files import git_files, glob_files, in_work_tree
+from sddd.core.files import git_files, glob_files, in_work_tree, refused_link
 from sddd.core.yamlio import read_text
 
 TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
@@ -85,9 +85,10 @@ def _severity(opts: dict[str, Any], key: str) -> str:
     return (opts.get("severity") or {}).get(key.replace(".", "_")) or DEFAULT_SEVERITY[key]
 
 
-def doc_files(config: Config) -> list[Path]:
+def doc_files(config: Config, refused: list[tuple[Path, Path]] | None = None) -> list[Path]:
+    """The guides and reports (archives left out); links out of the repository go to ``refused``."""
     archive = config.archives_dir.resolve()
-    found = {p.resolve(): p for pattern in config.docs for p in glob_files(config.root, pattern)
+    found = {p.resolve(): p for pattern in config.docs for p in glob_files(config.root, pattern, refused)
              if p.suffix == ".md" and not p.resolve().is_relative_to(archive)}
     return sorted(found.values(), key=lambda p: config.relpath(p))
 
@@ -101,7 +102,8 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
     docs: list[DocClaims] = []
     problems: list[str] = []
     skipped = 0
-    for path in doc_files(config):
+    refused: list[tuple[Path, Path]] = []
+    for path in doc_files(config, refused):
         rel = config.relpath(path)
         try:
             doc = extract_claims(read_text(path, rel), rel, names, extra_flags)
@@ -112,6 +114,7 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
             skipped += 1
             continue
         docs.append(doc)
+    problems += [f"{config.relpath(path)}: {refused_link(target)}" for path, target in refused]
     checker = _Checker(config, opts, services, extra_flags)
     for doc in docs:
         for claim in doc.claims:

@@ -1,21 +1,52 @@
 """Crash-safe writes: temporary file on the same filesystem, fsync, rename, fsync the folder.
 
 A reader sees either the old bytes or the new ones, never a mix, whatever instant the
-process dies at.
+process dies at. Locks are the operating system's own (through ``filelock``), so a holder
+that dies releases them. A folder that cannot be written (read-only file system, no
+permission, disk full) is one ``NotWritable`` error naming it, never an ``OSError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from sddd.core.errors import NotWritable
+
+# Why a write fails that the user fixes on the folder, not in sddd.
+UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC,
+              getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def not_writable(path: Path, exc: OSError, hint: str = "make it writable") -> NotWritable | None:
+    """``exc`` as the one line a person needs, or None when it is another kind of failure."""
+    if exc.errno not in UNWRITABLE:
+        return None
+    return NotWritable(f"cannot write here ({exc.strerror or exc}); {hint}", path=str(path))
+
+
+@contextlib.contextmanager
+def writing(path: Path, hint: str = "make it writable") -> Iterator[None]:
+    """Turn an unwritable-folder ``OSError`` raised in the block into ``NotWritable``."""
+    try:
+        yield
+    except OSError as exc:
+        error = not_writable(path, exc, hint)
+        if error is None:
+            raise
+        raise error from None
+
 
 def fsync_dir(path: Path) -> None:
-    """Make a rename or creation inside ``path`` durable."""
+    """Make a rename or creation inside ``path`` durable (POSIX; Windows cannot open a folder
+    as a file, and its renames are journalled by NTFS)."""
+    if os.name == "nt":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -25,8 +56,9 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -44,18 +76,30 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (flock) held for the duration of the block."""
-    import fcntl
+# Every lock of sddd lives in the index folder (``index:`` in sddd.yaml).
+LOCK_HINT = "sddd keeps its index and locks there: make it writable, or set `index:` in sddd.yaml to a " \
+    "writable folder"
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+@contextlib.contextmanager
+def file_lock(path: Path, hint: str = LOCK_HINT) -> Iterator[None]:
+    """An exclusive lock on ``path`` for the duration of the block; waits for the holder.
+
+    ``filelock`` (the lock pip, tox and virtualenv use) takes the operating system's lock:
+    ``flock`` on POSIX, ``msvcrt.locking`` on Windows. The kernel drops it when its holder
+    dies, even by SIGKILL, so a crashed command never wedges the next one. The lock file
+    itself is left in place: deleting it while another process waits on it would let two in.
+    """
+    from filelock import FileLock
+
+    with writing(path.parent, hint):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path, timeout=-1)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
-"""Errors meant for people, each with a distinct exit code.
+"""Errors meant for people, each with a distinct exit code: the one exit-code table.
 
 Core code raises these; the CLI prints ``str(error)`` on one line and exits with
-``error.exit_code``. Nothing else should reach the user as a traceback.
+``error.exit_code``. Nothing else should reach the user as a traceback. Every exit code sddd
+returns is one of the ``EXIT_*`` constants below (the README's table says the same).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ EXIT_INPUT = 4  # the input data cannot be used (empty corpus, unreadable file)
 EXIT_ENGINE = 5  # an engine or endpoint cannot be reached (Docker, HTTP)
 EXIT_CONFLICT = 6  # refusing to overwrite or lose something
 EXIT_TIMEOUT = 7  # waited and gave up
-EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # a bug in sddd (EX_SOFTWARE of sysexits.h)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class SdddError(Exception):
@@ -82,7 +84,17 @@ class TimeoutExpired(SdddError):
     exit_code = EXIT_TIMEOUT
 
 
-class EndpointUnreachable(SdddError):
-    """Nothing answers at the URL (refused, unknown host, timeout on connect)."""
+class NotWritable(SdddError):
+    """A folder sddd must write to (the index, the archive root) is read-only or not ours."""
 
-    exit_code = EXIT_USAGE
+    exit_code = EXIT_INPUT
+
+
+class EndpointUnreachable(EngineError):
+    """Nothing answers at the URL (refused, unknown host, connection dropped)."""
+
+
+class EndpointTimeout(EndpointUnreachable):
+    """The server took the connection but did not answer within the timeout."""
+
+    exit_code = EXIT_TIMEOUT

@@ -1,5 +1,7 @@
 """Finding the repository's files: config globs, env files, and git's view of the tree.
 
+Nothing outside the repository is read through a symbolic link inside it (``link_escape``).
+
 The git helpers only read (is this a work tree, which files are tracked, who is the user);
 every function works without git installed, and then nothing is a repository. Paths are
 relative to ``root`` (the folder holding sddd.yaml), which may sit below the repository's top
@@ -13,14 +15,46 @@ import subprocess
 from pathlib import Path
 
 
-def glob_files(root: Path, pattern: str) -> list[Path]:
-    """The files matching a glob of sddd.yaml (relative to ``root``, or absolute)."""
+def link_escape(root: Path, path: Path) -> Path | None:
+    """Where ``path`` really leads when a symbolic link (the file, or a folder above it) takes it
+    out of ``root``; None when it stays inside, or was outside to begin with (an absolute glob)."""
+    root = root.resolve()
+    lexical = Path(os.path.abspath(path))
+    if not lexical.is_relative_to(root):
+        return None
+    target = lexical.resolve()
+    return None if target.is_relative_to(root) else target
+
+
+def refused_link(target: Path) -> str:
+    """Why a link out of the repository is not read (a ``skipped`` line's reason)."""
+    return (f"symbolic link to {target}, outside the repository: not read (copy the file in "
+            "if it belongs to the repository)")
+
+
+def glob_files(root: Path, pattern: str, refused: list[tuple[Path, Path]] | None = None) -> list[Path]:
+    """The files matching a glob of sddd.yaml (relative to ``root``, or absolute).
+
+    A file that a symbolic link takes out of ``root`` is left out, and added to ``refused`` as
+    (path, where it leads) when given: a link must not make sddd read ``/etc/passwd``.
+    """
     if os.path.isabs(pattern):
-        base = Path("/")
-        pattern = pattern.lstrip("/")
+        base = Path(os.path.abspath(pattern)).anchor
+        pattern = os.path.relpath(pattern, base)
+        base_path = Path(base)
     else:
-        base = root
-    return [p for p in base.glob(pattern) if p.is_file()]
+        base_path = root
+    found = []
+    for path in base_path.glob(pattern):
+        if not path.is_file():
+            continue
+        target = link_escape(root, path)
+        if target is not None:
+            if refused is not None:
+                refused.append((path, target))
+            continue
+        found.append(path)
+    return found
 
 
 def is_env_file(name: str) -> bool:

@@ -79,7 +79,7 @@ SCHEMA: dict[str, opt.Option] = {
         "severity": opt.Mapping(schema={
             name: opt.Str(default=None, choices=("error", "warning", "info"), help=f"level of {name}")
             for name in ("budget", "naming", "variant", "env_tracked", "secret", "env_missing",
-                         "env_unused")
+                         "env_unused", "link_outside")
         }, help="severity per audit rule (lint rules keep their own)"),
     }, help="`sddd audit`: entropy budget, naming, secret hygiene, compose lint"),
 }

@@ -2,10 +2,13 @@
 
 ``load_yaml`` returns the plain data and a map from key paths (tuples of keys and
 list indexes) to 1-based line numbers, e.g. ``("services", "vllm-medium") -> 3``.
+A key written twice in one mapping is an error naming both lines (PyYAML would silently
+keep the last; Docker Compose refuses it too). ``read_text`` drops a UTF-8 byte-order mark.
 """
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,18 +35,27 @@ class YamlDoc:
         return None
 
 
-def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
+def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], source: str,
+          line_offset: int) -> None:
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            line = key_node.start_mark.line + 1
+            if key in first_line and key != "<<":  # several merge keys are YAML's own business
+                raise InputError(
+                    f"duplicate key {key!r}, already at line {first_line[key] + line_offset}; YAML "
+                    "would silently keep only this one: merge the two or delete one",
+                    path=source, line=line + line_offset)
+            first_line[key] = line
             path = (*prefix, key)
-            lines[path] = key_node.start_mark.line + 1
-            _walk(value_node, path, lines)
+            lines[path] = line
+            _walk(value_node, path, lines, source, line_offset)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             path = (*prefix, index)
             lines[path] = item.start_mark.line + 1
-            _walk(item, path, lines)
+            _walk(item, path, lines, source, line_offset)
 
 
 def parse_yaml(text: str, source: str, *, line_offset: int = 0) -> YamlDoc:
@@ -60,7 +72,7 @@ def parse_yaml(text: str, source: str, *, line_offset: int = 0) -> YamlDoc:
         raise InputError(f"malformed YAML: {exc}", path=source) from None
     lines: dict[KeyPath, int] = {}
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, (), lines, source, line_offset)
         if line_offset:
             lines = {key: value + line_offset for key, value in lines.items()}
     return YamlDoc(data=data, lines=lines)
@@ -73,6 +85,9 @@ def read_text(path: Path, display: str | None = None) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=shown) from None
+    # A byte-order mark (Windows editors write one) is not text: left in, it would hide a
+    # Markdown file's first heading and a YAML file's first key.
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     if b"\x00" in raw[:8192]:
         raise InputError("binary file, not text; skipped", path=shown)
     try:

@@ -28,7 +28,7 @@ from sddd.compose.profiles import ResolvedProfile, load_profile
 from sddd.compose.service import ResolvedService
 from sddd.core.atomic import atomic_write_text
 from sddd.core.config import Config
-from sddd.core.errors import ConflictError, EngineError
+from sddd.core.errors import ConflictError, EngineError, SdddError
 from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
 from sddd.deploy.history import Entry, append, update_last
@@ -208,6 +208,27 @@ def deploy(config: Config, profile: str | None = None, env_file: Path | str | No
     append(config, Entry(action="deploy", profile=plan.profile.name, project=project, service=svc.name,
                          outcome="starting", config_hash=svc.config_hash, image=svc.image or "",
                          previous=previous))
+    # From here on the history says "starting": however this ends, it must say how.
+    try:
+        return _start_and_wait(config, plan, client, previous, notes, timeout=timeout, wait=wait,
+                               on_state=on_state)
+    except KeyboardInterrupt:
+        update_last(config, project, outcome="interrupted",
+                    message="interrupted (Ctrl-C) before the service was known to be healthy")
+        raise
+    except SdddError as exc:
+        update_last(config, project, outcome="failed", message=str(exc))
+        raise
+    except Exception as exc:
+        update_last(config, project, outcome="failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _start_and_wait(config: Config, plan: Plan, client: Any, previous: dict[str, Any] | None,
+                    notes: list[str], *, timeout: float, wait: bool,
+                    on_state: Callable[[WaitState], None] | None) -> DeployResult:
+    """Compose up, find the container, wait until healthy; record the outcome."""
+    svc, project = plan.service, plan.profile.project
     override = _override(config, plan)
     run_compose(config, plan.profile, ("up", "-d", "--force-recreate", "--no-deps", svc.name), override)
     containers = engine.project_containers(client, project, svc.name)

@@ -62,7 +62,8 @@ def list_runs(config: Config) -> list[dict[str, Any]]:
 
 
 def find_run(config: Config, key: str) -> dict[str, Any]:
-    """A run by id, unique id prefix, ``latest``, or ``-N`` (N runs before the latest)."""
+    """A run by id, unique id prefix, ``latest``, or ``-N`` counted from the end as Python
+    does: ``-1`` the latest, ``-2`` the one before (``--compare -2 -1``: the last two)."""
     runs = list_runs(config)
     if not runs:
         raise UsageError(f"no benchmark results in {config.relpath(bench_dir(config))}; "
@@ -71,9 +72,10 @@ def find_run(config: Config, key: str) -> dict[str, Any]:
         return runs[-1]
     if key.startswith("-") and key[1:].isdigit():
         back = int(key[1:])
-        if back >= len(runs):
-            raise UsageError(f"{key}: only {len(runs)} runs are saved")
-        return runs[-1 - back]
+        if not 1 <= back <= len(runs):
+            raise UsageError(f"{key}: only {len(runs)} run(s) are saved (-1 is the latest, "
+                             f"-{len(runs)} the oldest)")
+        return runs[-back]
     found = [r for r in runs if r["id"] == key] or [r for r in runs if r["id"].startswith(key)]
     if len(found) == 1:
         return found[0]

@@ -6,7 +6,12 @@ The key is sent as ``Authorization: Bearer ...`` and never appears in a repr, a 
 or a saved result. Streaming responses (server-sent events) are read line by line with
 ``perf_counter`` timestamps, so callers can measure time to first token honestly.
 
-An endpoint that cannot be reached raises ``EndpointUnreachable`` (exit 2, one line).
+An endpoint that cannot be reached raises ``EndpointUnreachable`` (exit 5, one line); one that
+takes the connection but does not answer in time raises ``EndpointTimeout`` (exit 7). The first
+request to a server (``probe``) waits at most ``PROBE_TIMEOUT`` seconds: a server that is up
+answers ``/health`` at once, so a hanging one costs seconds, not the generation timeout. A
+stream that ends before ``data: [DONE]`` is broken, never complete. An error page (a web
+server that is not vLLM) is summed up in one line, never pasted.
 """
 
 from __future__ import annotations
@@ -22,9 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sddd.core.errors import EndpointUnreachable, UsageError
+from sddd.core.errors import EndpointTimeout, EndpointUnreachable, UsageError
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 60.0  # a generation on a loaded server may take this long
+PROBE_TIMEOUT = 5.0  # /health, /v1/models, /version: instant on a server that is up
+VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SHOWN_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # env names are upper case; a key seldom is
+HOST = re.compile(r"[A-Za-z0-9._~%-]+|[0-9a-f:.]+")  # a name, an IPv4 or an IPv6 address
+TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass
@@ -44,18 +54,33 @@ class Response:
         except ValueError:
             return None
 
+    def obj(self) -> dict[str, Any]:
+        """The body as a JSON object; {} for anything else (an error page, a list, garbage)."""
+        data = self.json()
+        return data if isinstance(data, dict) else {}
+
     def error_message(self) -> str:
-        """The server's error text (OpenAI shape ``{"error": {"message"}}`` or vLLM's)."""
+        """The server's error text (OpenAI shape ``{"error": {"message"}}`` or vLLM's), on one
+        line; an HTML page (a server that is not vLLM) is named by its title, not pasted."""
         data = self.json()
         if isinstance(data, dict):
             err = data.get("error", data)
             if isinstance(err, dict) and err.get("message"):
-                return str(err["message"])
+                return _one_line(str(err["message"]))
             if isinstance(data.get("detail"), str):
-                return str(data["detail"])
+                return _one_line(str(data["detail"]))
             if isinstance(err, str):
-                return err
-        return self.text.strip()[:300] or f"HTTP {self.status}"
+                return _one_line(err)
+        if self.is_html:
+            title = TITLE.search(self.body)
+            named = f" titled {_one_line(title.group(1).decode('utf-8', 'replace'))!r}" if title else ""
+            return f"an HTML page{named}, not an OpenAI API answer"
+        return _one_line(self.text) or f"HTTP {self.status}"
+
+    @property
+    def is_html(self) -> bool:
+        kind = self.headers.get("content-type", "")
+        return "html" in kind or self.body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
 
 
 @dataclass
@@ -111,16 +136,23 @@ class Endpoint:
         try:
             conn.request(method, self.prefix + path, body=payload, headers=self.headers(auth=auth))
             return conn.getresponse()
-        except (ConnectionRefusedError, socket.gaierror, OSError) as exc:
+        except (http.client.HTTPException, OSError) as exc:
             conn.close()
             if isinstance(exc, TimeoutError):
-                raise EndpointUnreachable(
-                    f"{self.base_url} did not answer {method} {path} in time "
-                    f"({exc.__class__.__name__}); is the server still loading the model?"
-                ) from None
-            raise EndpointUnreachable(
-                f"cannot reach {self.base_url} ({_reason(exc)}); start the server or pass the right --url"
-            ) from None
+                raise self.timed_out(method, path, conn.timeout) from None
+            if isinstance(exc, http.client.HTTPException):  # something answered, not in HTTP
+                raise EndpointUnreachable(f"{self.base_url} answered {method} {path} with something "
+                                          f"that is not HTTP ({_reason(exc)}); is this the server's "
+                                          "port?") from None
+            raise EndpointUnreachable(f"cannot reach {self.base_url} ({_reason(exc)}); start the "
+                                      "server or pass the right --url") from None
+
+    def timed_out(self, method: str, path: str, seconds: float | None) -> EndpointTimeout:
+        waited = seconds or self.timeout
+        why = ("a vLLM server that is up answers it at once: is it hung, or is another program on "
+               "this port?" if waited < self.timeout else "is it overloaded? --timeout waits longer")
+        return EndpointTimeout(f"{self.base_url} took the connection but did not answer {method} "
+                               f"{path} within {waited:g} s; {why}")
 
     def request(self, method: str, path: str, body: Any = None, *, auth: bool = True,
                 timeout: float | None = None) -> Response:
@@ -131,12 +163,18 @@ class Endpoint:
             data = resp.read()
             return Response(resp.status, data, {k.lower(): v for k, v in resp.getheaders()},
                             time.perf_counter() - start)
+        except TimeoutError:
+            raise self.timed_out(method, path, conn.timeout) from None
         except (http.client.HTTPException, OSError) as exc:
             raise EndpointUnreachable(
                 f"{self.base_url} dropped the connection during {method} {path} ({_reason(exc)})"
             ) from None
         finally:
             conn.close()
+
+    def probe(self, path: str, **kwargs: Any) -> Response:
+        """A GET that a server which is up answers at once: waits ``PROBE_TIMEOUT`` at most."""
+        return self.request("GET", path, timeout=min(self.timeout, PROBE_TIMEOUT), **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
@@ -154,13 +192,13 @@ class Endpoint:
 
     def server_info(self) -> ServerInfo:
         """``/version``, the models listed and the cache configuration the server reports."""
-        version = self.get("/version", auth=False)
-        models = self.get("/v1/models")
+        version = self.probe("/version", auth=False)
+        models = self.probe("/v1/models")
         info = ServerInfo(status=models.status)
         if version.status == 200 and isinstance(version.json(), dict):
             info.version = str(version.json().get("version"))
         if models.status == 200:
-            for item in (models.json() or {}).get("data", []):
+            for item in models.obj().get("data", []):
                 if isinstance(item, dict) and item.get("id"):
                     info.models.append(str(item["id"]))
                     info.roots[str(item["id"])] = str(item.get("root") or "")
@@ -169,9 +207,11 @@ class Endpoint:
                           "the server's key" if not self.api_key else
                           f"401 Unauthorized: the key in ${self.api_key_env} is not this server's key")
         else:
-            info.error = f"/v1/models answered {models.status}: {models.error_message()}"
+            info.not_openai = True
+            info.error = (f"/v1/models answered {models.status} ({models.error_message()}): this is not "
+                          "a vLLM OpenAI server; pass its address with --url")
         try:
-            text = self.get("/metrics", auth=False)
+            text = self.probe("/metrics", auth=False)
             if text.status == 200:
                 info.cache_config = parse_metrics(text.text)[1].get("vllm:cache_config_info", {})
         except EndpointUnreachable:
@@ -188,7 +228,7 @@ class Endpoint:
             conn.close()
             message = Response(resp.status, data, {}, 0.0).error_message()
             return Stream(resp.status, started, iter(()), error=message)
-        return Stream(200, started, _sse_events(conn, resp))
+        return Stream(200, started, _sse_events(self, conn, resp, path))
 
 
 @dataclass
@@ -199,6 +239,7 @@ class ServerInfo:
     roots: dict[str, str] = field(default_factory=dict)  # served name -> model path or id
     cache_config: dict[str, str] = field(default_factory=dict)  # vllm:cache_config_info labels
     error: str | None = None
+    not_openai: bool = False  # /v1/models answered neither 200 nor 401
 
     def to_json(self) -> dict[str, Any]:
         keep = ("enable_prefix_caching", "block_size", "cache_dtype", "gpu_memory_utilization",
@@ -229,13 +270,23 @@ def parse_metrics(text: str) -> tuple[dict[str, float], dict[str, dict[str, str]
     return values, infos
 
 
-def _sse_events(conn: http.client.HTTPConnection,
-                resp: http.client.HTTPResponse) -> Iterator[StreamEvent]:
+def _sse_events(endpoint: Endpoint, conn: http.client.HTTPConnection,
+                resp: http.client.HTTPResponse, path: str) -> Iterator[StreamEvent]:
+    """The ``data:`` events of a stream; raises EndpointUnreachable (EndpointTimeout) when the
+    stream is cut (or stalls) before ``data: [DONE]``: a cut stream is a failed request."""
+    events = 0
     try:
         while True:
-            line = resp.readline()
+            try:
+                line = resp.readline()
+            except TimeoutError:
+                raise endpoint.timed_out("POST", path, conn.timeout) from None
+            except (http.client.HTTPException, OSError) as exc:
+                raise EndpointUnreachable(f"{endpoint.base_url} broke the stream of POST {path} after "
+                                          f"{events} event(s) ({_reason(exc)})") from None
             if not line:
-                return
+                raise EndpointUnreachable(f"{endpoint.base_url} closed the stream of POST {path} after "
+                                          f"{events} event(s), before data: [DONE]")
             at = time.perf_counter()
             text = line.decode("utf-8", errors="replace").strip()
             if not text.startswith("data:"):
@@ -248,9 +299,15 @@ def _sse_events(conn: http.client.HTTPConnection,
             except ValueError:
                 continue
             if isinstance(data, dict):
+                events += 1
                 yield StreamEvent(at, data)
     finally:
         conn.close()
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _reason(exc: BaseException) -> str:
@@ -270,7 +327,7 @@ def normalize_url(url: str) -> str:
     if "://" not in raw:
         raw = "http://" + raw
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not HOST.fullmatch(parts.hostname or ""):
         raise UsageError(f"must look like http://HOST:PORT; got {url!r}", option="url")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -290,13 +347,17 @@ def resolve_endpoint(url: str, *, api_key_env: str | None = None, timeout: float
     ``env``: where to read it (default: the process environment).
     """
     key = None
-    if api_key_env:
-        if not api_key_env.replace("_", "").isalnum():
-            raise UsageError(f"takes a variable NAME (e.g. VLLM_API_KEY), got {api_key_env!r}",
+    if api_key_env is not None:
+        # The value is echoed only when it looks like a variable's name: given the key itself
+        # by mistake, the message must not print it.
+        if not VARIABLE.fullmatch(api_key_env):
+            raise UsageError("takes the NAME of the variable that holds the key (e.g. VLLM_API_KEY), "
+                             "not a value; what was given is not shown, in case it is the key itself",
                              option="api_key_env")
         key = (os.environ if env is None else env).get(api_key_env) or None
         if key is None and required_key:
-            raise UsageError(f"{api_key_env}: that environment variable is not set or empty",
+            shown = api_key_env if SHOWN_NAME.fullmatch(api_key_env) else "the variable it names"
+            raise UsageError(f"{shown}: that environment variable is not set or empty",
                              option="api_key_env")
     return Endpoint(normalize_url(url), api_key=key, api_key_env=api_key_env if key else None,
                     timeout=timeout)

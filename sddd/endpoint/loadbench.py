@@ -116,8 +116,8 @@ def stream_completion(endpoint: Endpoint, model: str, prompt: str, max_tokens: i
             if usage:
                 result.output_tokens = int(usage.get("completion_tokens") or 0)
                 result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-    except OSError as exc:  # the connection broke mid-stream
-        return RequestResult(False, error=f"stream broken: {exc}")
+    except EndpointUnreachable as exc:  # cut, or stalled, before data: [DONE]: not a completion
+        return RequestResult(False, error=exc.message)
     if chunks == 0:
         return RequestResult(False, error="the stream ended without a token")
     result.latency = last - stream.started
@@ -147,7 +147,7 @@ class PromptMaker:
         sample = self.words(400)
         try:
             resp = endpoint.post("/tokenize", {"model": model, "prompt": sample, "add_special_tokens": False})
-            count = (resp.json() or {}).get("count") if resp.status == 200 else None
+            count = resp.obj().get("count") if resp.status == 200 else None
         except EndpointUnreachable:
             count = None
         return float(count) / 400 if count else 1.3  # 1.3: English words in a BPE vocabulary

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sddd.core.config import Config
-from sddd.core.errors import SdddError, UsageError
-from sddd.endpoint.client import DEFAULT_TIMEOUT, Endpoint, ServerInfo, resolve_endpoint
+from sddd.core.errors import EngineError, SdddError, UsageError
+from sddd.endpoint.client import DEFAULT_TIMEOUT, Endpoint, ServerInfo, normalize_url, resolve_endpoint
 
 KEY_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 SECRET_FLAGS = ("--api-key", "--hf-token")
@@ -93,7 +93,9 @@ def resolve_target(config: Config, profile: str | None, url: str | None, *,
     - neither: the canonical profile of sddd.yaml.
     """
     ref: ProfileRef | None = None
-    if profile or not url:
+    if url is not None:
+        normalize_url(url)  # `--url ''` is a mistake to say, not a reason to use the profile's port
+    if profile or url is None:
         ref = profile_ref(config, profile or config.canonical_profile)
         if not url:
             if ref.host_port is None:
@@ -126,7 +128,7 @@ def served_model(endpoint: Endpoint, ref: ProfileRef | None,
     """The served model to measure (``wanted``, else the profile's) and the server's facts."""
     info = endpoint.server_info()
     if info.error:
-        raise UsageError(f"{endpoint.base_url}: {info.error}")
+        raise (EngineError if info.not_openai else UsageError)(f"{endpoint.base_url}: {info.error}")
     if wanted:
         if wanted not in info.models:
             raise UsageError(f"{wanted!r} is not served here; /v1/models lists "

@@ -149,7 +149,7 @@ def _timed(name: str, fn: Callable[[], CheckResult]) -> CheckResult:
 
 
 def check_health(run: _Run) -> CheckResult:
-    resp = run.endpoint.get("/health", auth=False)
+    resp = run.endpoint.probe("/health", auth=False)  # a hung server costs seconds, not minutes
     if resp.status == 200:
         body = ("an empty body, which is vLLM's normal answer" if not resp.body.strip()
                 else repr(resp.text[:80]))
@@ -167,11 +167,14 @@ def _unauthorized(run: _Run, resp: Response) -> str:
 
 
 def check_auth(run: _Run) -> CheckResult:
-    resp = run.endpoint.get("/v1/models")
+    resp = run.endpoint.probe("/v1/models")
     run.models_response = resp
     if resp.status == 401:
         run.authorized = False
         return CheckResult("", FAIL, _unauthorized(run, resp))
+    if resp.status != 200:  # only an answer to a request without a key says none is needed
+        return CheckResult("", FAIL, f"cannot tell: /v1/models answered {resp.status} "
+                                     f"({resp.error_message()}); is this a vLLM OpenAI server?")
     if run.endpoint.api_key:
         return CheckResult("", PASS, f"requests carry the key from ${run.endpoint.api_key_env}; accepted")
     return CheckResult("", PASS, "the server accepts requests without a key (no --api-key set)")
@@ -183,7 +186,7 @@ def check_models(run: _Run) -> CheckResult:
         if resp is None:
             return CheckResult("", FAIL, "/v1/models was not asked")
         return CheckResult("", FAIL, f"/v1/models answered {resp.status}: {resp.error_message()}")
-    data = resp.json() or {}
+    data = resp.obj()
     listed = [str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)]
     roots = {str(m.get("id")): str(m.get("root") or "") for m in data.get("data", []) if isinstance(m, dict)}
     if not listed:
@@ -198,7 +201,7 @@ def check_models(run: _Run) -> CheckResult:
         run.model = found
     else:
         run.model = listed[0]
-    version = run.endpoint.get("/version", auth=False)
+    version = run.endpoint.probe("/version", auth=False)
     if version.status == 200 and isinstance(version.json(), dict):
         run.version = str(version.json().get("version"))
     extra = f"; vLLM {run.version}" if run.version else "; /version not served"
@@ -222,11 +225,11 @@ def check_chat(run: _Run) -> CheckResult:
     resp = run.endpoint.post("/v1/chat/completions", _chat_body(run))
     if resp.status != 200:
         return CheckResult("", FAIL, f"chat completion answered {resp.status}: {resp.error_message()}")
-    choice = ((resp.json() or {}).get("choices") or [{}])[0]
+    choice = (resp.obj().get("choices") or [{}])[0]
     message = choice.get("message") or {}
     run.chat = message
     content = message.get("content") or ""
-    usage = (resp.json() or {}).get("usage") or {}
+    usage = resp.obj().get("usage") or {}
     detail = {"finish_reason": choice.get("finish_reason"), "usage": usage}
     if content.strip():
         return CheckResult("", PASS, f"a chat completion returned {len(content)} characters of content "
@@ -286,7 +289,7 @@ def check_tools(run: _Run) -> CheckResult:
     if resp.status != 200:
         return CheckResult("", FAIL, f"a request with tools and tool_choice \"auto\" answered {resp.status}: "
                                      f"{resp.error_message()}; {TOOL_CAUSES}")
-    message = (((resp.json() or {}).get("choices") or [{}])[0]).get("message") or {}
+    message = ((resp.obj().get("choices") or [{}])[0]).get("message") or {}
     calls = message.get("tool_calls") or []
     if not calls:
         text = (message.get("content") or "").strip()
@@ -351,10 +354,11 @@ def attach_hint(config: Config | None, check: CheckResult) -> None:
 def validate(endpoint: Endpoint, expect: Expectations, *, config: Config | None = None) -> ValidateReport:
     """Run every check in order; later checks are skipped when the server cannot answer them.
 
-    Raises ``EndpointUnreachable`` when nothing answers at all (the first request fails).
+    Raises ``EndpointUnreachable`` when nothing answers at all (the first request fails), or
+    ``EndpointTimeout`` when the server takes the connection and never answers.
     """
     run = _Run(endpoint, expect)
-    checks = [_timed("health", lambda: check_health(run))]  # unreachable -> raises, exit 2
+    checks = [_timed("health", lambda: check_health(run))]  # unreachable: raises, exit 5 (7: hung)
     plan: list[tuple[str, Callable[[_Run], CheckResult], str | None]] = [
         ("auth", check_auth, None),
         ("models", check_models, None),
@@ -374,7 +378,7 @@ def validate(endpoint: Endpoint, expect: Expectations, *, config: Config | None 
         else:
             try:
                 checks.append(_timed(name, functools.partial(fn, run)))
-            except EndpointUnreachable as exc:  # the server died or hung mid-way: a failure, not exit 2
+            except EndpointUnreachable as exc:  # the server died or hung mid-way: a failure, not exit 5
                 checks.append(CheckResult(name, FAIL, exc.message))
     for check in checks:
         if check.status == FAIL:

@@ -1,8 +1,8 @@
 """What the index reads: find the files, tell their kind, turn each into chunks.
 
 Kinds: ``guide`` and ``report`` (Markdown, from front matter or folder), ``profile``
-(compose files), ``archive`` (anything under the archive root). ``.env`` files are
-never read.
+(compose files), ``archive`` (anything under the archive root). ``.env`` files, and files
+that a symbolic link takes out of the repository, are never read (``Discovery.ignored``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sddd.core.config import Config
-from sddd.core.files import glob_files, is_env_file
+from sddd.core.files import glob_files, is_env_file, link_escape, refused_link
+from sddd.core.secrets import redact_fields
 
 ARCHIVE_SUFFIXES = (".md", ".yml", ".yaml")
 
@@ -30,6 +31,10 @@ class Chunk:
     text: str  # what is shown and embedded (secrets redacted)
     title: str = ""
     part: int = 0  # index of the piece when a long section was split
+
+    def redacted(self) -> Chunk:
+        """This chunk with every field that is stored, and so shown, free of secrets."""
+        return redact_fields(self, "heading", "anchor", "title", "text")
 
 
 @dataclass
@@ -62,22 +67,31 @@ def discover(config: Config) -> Discovery:
         if resolved.is_relative_to(index_root):
             return
         rel = config.relpath(path)
-        if rel in seen:
+        if rel in seen or any(rel == ignored for ignored, _ in found.ignored):
             return
         if is_env_file(path.name):
             found.ignored.append((rel, ".env files are never indexed"))
+            return
+        target = link_escape(root, path)
+        if target is not None:
+            found.ignored.append((rel, refused_link(target)))
             return
         if resolved.is_relative_to(archive_root):
             kind = "archive"
         stat = path.stat()
         seen[rel] = SourceFile(path, rel, kind, stat.st_size, stat.st_mtime_ns)
 
+    refused: list[tuple[Path, Path]] = []  # links out of the repository: reported, never read
     for pattern in config.docs:
-        for path in glob_files(root, pattern):
+        for path in glob_files(root, pattern, refused):
             add(path, "guide")
     for pattern in config.profiles:
-        for path in glob_files(root, pattern):
+        for path in glob_files(root, pattern, refused):
             add(path, "profile")
+    for path, target in refused:
+        rel = config.relpath(path)
+        if not any(rel == ignored for ignored, _ in found.ignored):
+            found.ignored.append((rel, refused_link(target)))
     if config.archives_dir.is_dir():
         for dirpath, _dirs, names in os.walk(config.archives_dir):
             for name in names:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sddd.core.atomic import LOCK_HINT, writing
 from sddd.core.config import Config
 from sddd.core.errors import InputError
 from sddd.core.yamlio import read_text
@@ -141,6 +142,8 @@ def build_index(
     report = IndexReport(index=config.relpath(folder))
     with writer_lock(folder):
         found = discover(config)
+        # Files refused before reading (.env, links out of the repository) are skipped lines too.
+        refused = [Skipped(path, reason) for path, reason in found.ignored]
         fingerprint = store_fingerprint(config)
         old = None if rebuild else try_open_store(folder)
         if rebuild:
@@ -165,10 +168,12 @@ def build_index(
             report.files = len(found.files)
             report.chunks = old.count
             report.reused = old.count
-            report.skipped = [Skipped.decode(p, f.skipped) for p, f in old.files.items() if f.skipped]
+            report.skipped = refused + [Skipped.decode(p, f.skipped) for p, f in old.files.items()
+                                        if f.skipped]
             report.seconds = time.perf_counter() - started
             old.close()
             return report
+        report.skipped = refused
         _update(config, found, old, fingerprint, report, progress, as_ensemble(config, encoder))
         if old is not None:
             old.close()
@@ -215,7 +220,8 @@ def _read_file(source: SourceFile, previous: FileRecord | None, old_chunks: list
                           previous.chunks, previous.title), old_chunks
     report.changed_files.append(source.rel)
     try:
-        new_chunks = chunk_file(source, text, embedder.window())
+        # Whatever a chunker made, no secret reaches the store (nor, so, any output).
+        new_chunks = [c.redacted() for c in chunk_file(source, text, embedder.window())]
     except InputError as exc:
         skipped = Skipped(source.rel, exc.message, exc.line)
         report.skipped.append(skipped)
@@ -296,7 +302,9 @@ def _update(
     for position, chunk in enumerate(chunks):
         chunk.id = position
     names = [model_info(name, config.root).name for name in config.model]
-    commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors, {"models": json.dumps(names)}))
+    with writing(config.index_dir, LOCK_HINT):  # a read-only index folder: one line, exit 4
+        commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors,
+                                          {"models": json.dumps(names)}))
     report.written = True
 
 

@@ -73,6 +73,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], int]:
 
 
 def parse_markdown(text: str, source: str) -> MarkdownDoc:
+    text = text.removeprefix("\ufeff")  # a byte-order mark would hide the first heading
     meta, start = split_front_matter(text, source)
     lines = text.split("\n")
     sections = [Section(0, "", None, start + 1, [])]
@@ -102,7 +103,8 @@ def parse_markdown(text: str, source: str) -> MarkdownDoc:
                 raw = line.strip()
         if level:
             custom = ATTR_ID.search(raw)
-            plain = heading_text(raw)
+            # Redacted before the slug is made, so the anchor holds no secret either.
+            plain = redact(heading_text(raw))
             anchor = custom.group(1) if custom else unique(slugify(plain, "-"), used_ids)
             used_ids.add(anchor)
             sections.append(Section(level, plain, anchor, i + 1, []))
@@ -110,7 +112,7 @@ def parse_markdown(text: str, source: str) -> MarkdownDoc:
             continue
         sections[-1].body.append(line)
         i += 1
-    title = str(meta.get("title") or "").strip()
+    title = redact(str(meta.get("title") or "").strip())
     if not title:
         first_h1 = next((s for s in sections if s.level == 1), None)
         title = first_h1.title if first_h1 else ""

@@ -1,8 +1,9 @@
 """``sddd search`` as a library: a question -> ranked passages with snippets.
 
-The query is embedded (from the query cache when it was seen before, so a repeated query
-loads no model) and ranked by ``sddd.index.ranking`` (dense, lexical, or both fused; hybrid by
-default). Results are filtered by kind and path and carry a snippet around the query's words.
+The query is redacted (``sddd.core.secrets``), then embedded (from the query cache when it
+was seen before, so a repeated query loads no model) and ranked by ``sddd.index.ranking``
+(dense, lexical, or both fused; hybrid by default). Results are filtered by kind and path and
+carry a snippet around the query's words.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from sddd.core.config import Config
 from sddd.core.errors import UsageError
+from sddd.core.secrets import redact
 from sddd.index.encoders.base import Encoder
 from sddd.index.encoders.ensemble import Ensemble
 from sddd.index.encoders.models import load_encoder, model_info
@@ -113,6 +115,9 @@ class QueryEncoder:
 
     def encode(self, queries: list[str]) -> list[np.ndarray]:
         """One array per model: row q is query q's vector."""
+        # The index holds no secret, so a token in a query can match nothing: embed the
+        # query without it, and the cache (keyed by a hash) never sees it either.
+        queries = [redact(q) for q in queries]
         return [self._encode(member, queries) for member in range(len(self.names))]
 
     def _encode(self, member: int, queries: list[str]) -> np.ndarray:
@@ -157,6 +162,7 @@ def search(
     """Search the index (brought up to date first unless ``refresh`` is False)."""
     if not query.strip():
         raise UsageError("the query is empty; say what you are looking for")
+    query = redact(query)  # what is searched, cached and shown back holds no secret
     if k < 1:
         raise UsageError(f"must be at least 1; got {k}", option="k")
     validate_filters(kind, mode)

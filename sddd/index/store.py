@@ -30,7 +30,7 @@ from sddd.index.corpus import Chunk
 from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.lexical_index import REBUILD_HINT, LexicalIndex
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: headings, titles and anchors redacted; BOM dropped
 
 
 def faiss_module() -> Any:  # imported lazily: it is not needed to read metadata

@@ -244,3 +244,29 @@ def test_search_sees_archived_files_as_archive_kind(tmp_path, encoder):
     assert all(hit.kind == "archive" for hit in result.results)
     live = search(config, "Qwen2-32B-Instruct-AWQ medium fixed compose", 20, kind="profile")
     assert all(not hit.path.startswith("archives/") for hit in live.results)
+
+
+@pytest.mark.parametrize("use_git", [False, True], ids=["plain", "git"])
+def test_archiving_a_restored_file_again_keeps_its_history(tmp_path, use_git):
+    """Archive, restore, archive again on the same date: the same archived path, twice. The
+    second archiving used to replace the first entry and lose its restored_at."""
+    root = tmp_path / "repo"
+    hashes = make_tree(root, use_git=use_git)
+    name = SEED_NAMES[1]
+    args = ["archive", name, "--date", "2025-10-16", "--yes"]
+    assert run_sddd(*args, "--reason", "first time", cwd=root).returncode == 0
+    assert run_sddd("restore", f"{FOLDER}/{name}", cwd=root).returncode == 0
+    assert run_sddd(*args, "--reason", "second time", cwd=root).returncode == 0
+    manifest = yaml.safe_load((root / FOLDER / "MANIFEST.yaml").read_text())
+    entries = [e for e in manifest["files"] if e["original"] == name]
+    assert [(e["reason"], bool(e["restored_at"])) for e in entries] == [("first time", True),
+                                                                        ("second time", False)]
+    assert entries[0]["restored_to"] == name
+    assert sha256_of(root / FOLDER / name) == hashes[name] and not (root / name).exists()
+    readme = (root / FOLDER / "README.md").read_text()
+    assert "## Restored files" in readme and f"]({name})" in readme
+    [summary] = list_archives(load_config(root / "sddd.yaml"))
+    assert (summary.archived, summary.restored, summary.problems) == (1, 1, [])
+    # And the live entry is the one a restore finds: the round trip works a second time.
+    assert run_sddd("restore", name, cwd=root).returncode == 0
+    assert sha256_of(root / name) == hashes[name]

@@ -8,7 +8,10 @@ manifest, README and git's index agree with the disk.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -38,6 +41,27 @@ def crash(args: list[str], point: str, root) -> None:
     proc = run_sddd(*args, cwd=root, env={"SDDD_CRASH_AT": point})
     assert proc.returncode == -signal.SIGKILL, (point, proc.returncode, proc.stderr)
     assert (root / "archives" / JOURNAL_NAME).exists(), "killed mid-operation: the journal remains"
+
+
+# Every crash point an archive of the seed tree reaches in git: after the journal, after each of
+# the 15 moves (11 by `git mv`, 4 untracked by link + unlink, each linked one also before its
+# unlink), after the manifest and after the README.
+EVERY_GIT_POINT = [
+    "archive-after-journal",
+    *(f"archive-after-move#{n}" for n in range(1, 16)),
+    *(f"move-after-link#{n}" for n in range(1, UNTRACKED + 1)),
+    "archive-after-manifest",
+    "archive-after-readme",
+]
+
+
+def crash_group(args: list[str], point: str, root) -> None:
+    """The whole process group killed (sddd and any git it runs), as a CI runner kills a job."""
+    proc = subprocess.run([sys.executable, "-m", "sddd.cli", *args], cwd=root, capture_output=True,
+                          text=True, timeout=300, start_new_session=True,
+                          env={**os.environ, "SDDD_CRASH_AT": point, "SDDD_CRASH_GROUP": "1"})
+    assert proc.returncode == -signal.SIGKILL, (point, proc.returncode, proc.stderr)
+    assert (root / "archives" / JOURNAL_NAME).exists()
 
 
 def recover(root) -> None:
@@ -101,3 +125,19 @@ def test_restore_killed(tmp_path, point, use_git):
     if use_git:
         index = set(git(root, "ls-files").split())
         assert name in index and f"{FOLDER}/{name}" not in index
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", EVERY_GIT_POINT)
+def test_archive_group_killed_at_every_point_then_any_command_finishes_it(tmp_path, point):
+    """Not only `sddd archive` finishes the job: the next command of any kind does (drift here)."""
+    root = tmp_path / "repo"
+    hashes = make_tree(root, use_git=True, untracked=UNTRACKED)
+    crash_group(ARCHIVE, point, root)
+    proc = run_sddd("drift", "--json", cwd=root)
+    assert proc.returncode in (0, 1) and "finished an interrupted `sddd archive`" in proc.stderr, proc.stderr
+    assert_archived(root, hashes)
+    index = set(git(root, "ls-files").split())
+    tracked = SEED_NAMES[: len(SEED_NAMES) - UNTRACKED]
+    assert not index & set(SEED_NAMES) and {f"{FOLDER}/{n}" for n in tracked} <= index
+    assert not (root / ".git" / "index.lock").exists()

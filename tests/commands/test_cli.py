@@ -34,3 +34,21 @@ def test_errors_are_one_line_with_exit_codes(make_repo, tmp_path):
     assert proc.returncode == 2 and "sddd.yaml:" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_sddd("--config", str(tmp_path / "missing.yaml"), "index", cwd=config.root)
     assert proc.returncode == 2 and "config file not found" in proc.stderr
+
+
+def test_framework_usage_errors_are_one_line_with_exit_2(tmp_path):
+    """Unknown options, missing arguments, bad values: click's errors, as one line naming the
+    command, not typer's five-line box."""
+    cases = [(["index", "--bogus"], "sddd index: No such option: --bogus"),
+             (["search"], "sddd search: Missing argument"),
+             (["search", "-k", "many", "q"], "Invalid value for '-k'"),
+             (["bench", "--compare", "only-one"], "'--compare' requires 2 arguments"),
+             (["no-such-command"], "No such command 'no-such-command'")]
+    for args, expected in cases:
+        proc = run_sddd(*args, cwd=tmp_path)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert len(lines) == 1 and expected in lines[0] and "--help` lists the options" in lines[0], lines
+        assert "╭" not in proc.stderr and "Traceback" not in proc.stderr
+    bare = run_sddd(cwd=tmp_path)  # no command at all: the help, as a user expects
+    assert bare.returncode == 2 and "Usage: sddd" in bare.stdout + bare.stderr

@@ -116,3 +116,23 @@ def test_the_project_passes_its_own_audit():
     assert not [f for f in report.findings if f.severity == "error"]
     result = run_sddd("audit", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_links_out_of_the_repository_are_errors_and_never_read(tmp_path: Path, git: bool):
+    """`ln -s /etc/passwd docs/guides/passwd.md`: audit passed and drift read the target."""
+    seed = build_seed_repo(tmp_path / "repo", git=git)
+    outside = tmp_path / "outside"
+    (outside / "kb").mkdir(parents=True)
+    (outside / "passwd.md").write_text("# Users\n\nThe server listens on port 8999.\n")
+    (seed.root / "docs/passwd.md").symlink_to(outside / "passwd.md")
+    (seed.root / "docs/shared").symlink_to(outside / "kb", target_is_directory=True)
+    (seed.root / "docs/same.md").symlink_to(seed.root / "docs/qwen3/README.md")  # inside: fine
+    audit = json.loads(run_sddd("audit", "--json", cwd=seed.root).stdout)
+    links = {f["path"]: f for f in audit["findings"] if f["rule"] == "link_outside"}
+    assert set(links) == {"docs/passwd.md", "docs/shared"}, links
+    assert links["docs/passwd.md"]["severity"] == "error" and not audit["passed"]
+    assert str(outside / "passwd.md") in links["docs/passwd.md"]["message"]
+    drift = run_sddd("drift", "--json", cwd=seed.root)
+    assert "docs/passwd.md: symbolic link to" in drift.stderr and "(document skipped)" in drift.stderr
+    assert "8999" not in drift.stdout  # the target's claims were never read

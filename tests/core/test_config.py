@@ -6,6 +6,7 @@ import pytest
 
 from sddd.core.config import find_config, load_config
 from sddd.core.errors import ConfigError
+from tests.helpers import run_sddd
 
 
 def test_found_by_walking_up(tmp_path: Path):
@@ -58,11 +59,39 @@ def test_explicit_path_that_does_not_exist(tmp_path: Path):
         load_config(tmp_path / "nope.yaml")
 
 
-def test_default_min_score_follows_the_model(tmp_path):
+def test_models_and_the_one_default_threshold(tmp_path):
+    """Scores are calibrated probabilities whatever the models: one default threshold for all."""
+    (tmp_path / "sddd.yaml").write_text("docs: [docs]\n")
+    config = load_config(tmp_path / "sddd.yaml")
+    assert config.model == ["all-MiniLM-L6-v2", "use-multilingual-v3"] and config.min_score == 0.1
     (tmp_path / "sddd.yaml").write_text("model: use-multilingual-v3\n")
-    assert load_config(tmp_path / "sddd.yaml").min_score == 0.35
-    (tmp_path / "sddd.yaml").write_text("model: all-MiniLM-L6-v2\n")
-    assert load_config(tmp_path / "sddd.yaml").min_score == 0.5
-    # A value in the file always wins.
+    config = load_config(tmp_path / "sddd.yaml")
+    assert config.model == ["use-multilingual-v3"] and config.min_score == 0.1
+    # A value in the file always wins; a threshold is a probability, 0 to 1.
     (tmp_path / "sddd.yaml").write_text("model: use-multilingual-v3\nmin_score: 0.6\n")
     assert load_config(tmp_path / "sddd.yaml").min_score == 0.6
+    (tmp_path / "sddd.yaml").write_text("min_score: -0.2\n")
+    with pytest.raises(ConfigError, match="min_score"):
+        load_config(tmp_path / "sddd.yaml")
+
+
+def test_a_key_written_twice_is_an_error_naming_both_lines(tmp_path: Path):
+    """PyYAML keeps the last of two `targets:` silently: 41 targets became 1 and check passed."""
+    path = tmp_path / "sddd.yaml"
+    path.write_text("docs: ['docs/**/*.md']\ntargets:\n  - query: a\n    expect: docs/a.md\n"
+                    "top_k: 3\ntargets: []\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.exit_code == 2 and caught.value.line == 6
+    assert "duplicate key 'targets', already at line 2" in str(caught.value)
+    # Nested mappings too, and a targets file is held to the same rule (through the CLI).
+    path.write_text("archive:\n  category: old\n  category: new\n")
+    with pytest.raises(ConfigError, match=r"sddd.yaml:3: duplicate key 'category', already at line 2"):
+        load_config(path)
+    path.write_text("docs: ['docs/**/*.md']\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A\n\nport 5002\n")
+    (tmp_path / "targets.yaml").write_text("- query: port\n  expect: docs/a.md\n  query: other\n")
+    proc = run_sddd("check", "--targets", "targets.yaml", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "targets.yaml:3: duplicate key 'query', already at line 1" in proc.stderr

@@ -7,6 +7,8 @@ profiles, which need GPUs, are checked with --dry-run and by the GPU pre-flight.
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -223,3 +225,41 @@ def test_no_wait_returns_once_started(project: Project) -> None:
     assert [s["state"] for s in status if s["project"] == project.name] == ["running"]
     history = json.loads(project.sddd("status", "--history", "--json").stdout)
     assert history[-1]["outcome"] == "started" and history[-1]["seconds"] is None
+
+
+def last_deploy(project: Project) -> dict:
+    history = json.loads((project.root / ".sddd" / "deploy-history.json").read_text())["entries"]
+    return [e for e in history if e["action"] == "deploy"][-1]
+
+
+def test_history_never_stays_starting_when_compose_fails(project: Project) -> None:
+    # Valid for sddd's resolver and lint; the daemon refuses it once Compose asks.
+    project.write(service_yaml(project.name, extra='    network_mode: "container:sddd-no-such"\n'))
+    done = project.sddd("deploy", "--timeout", "30")
+    assert done.returncode == 5 and "docker compose up failed" in one_error_line(done.stderr)
+    entry = last_deploy(project)
+    assert entry["outcome"] == "failed" and "docker compose up failed" in entry["message"]
+
+
+def test_history_never_stays_starting_when_no_container_appears(project: Project) -> None:
+    project.write(service_yaml(project.name, extra="    deploy:\n      replicas: 0\n"))
+    done = project.sddd("deploy", "--timeout", "30")
+    assert done.returncode == 5 and "no container of" in one_error_line(done.stderr)
+    assert last_deploy(project)["outcome"] == "failed"
+
+
+def test_ctrl_c_during_the_wait_is_recorded(project: Project) -> None:
+    project.write(service_yaml(project.name, "echo 'waiting for weights'; sleep 600"))
+    exe = shutil.which("sddd") or "sddd"
+    proc = subprocess.Popen([exe, "deploy", "--timeout", "300"], cwd=project.root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not [c for c in compose_ps(project.name) if c.get("State") == "running"]:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.5)
+    assert last_deploy(project)["outcome"] == "starting"  # waiting: exactly what Ctrl-C interrupts
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    entry = last_deploy(project)
+    assert entry["outcome"] == "interrupted" and "Ctrl-C" in entry["message"]

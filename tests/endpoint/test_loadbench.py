@@ -117,7 +117,7 @@ def test_results_are_saved_with_their_profile_and_compared(prefix_runs):
     assert ("server", "enable_prefix_caching") in differing
     first = cmp["rows"][: len([r for r in settings if r["differs"]])]
     assert all(r["differs"] and r["section"] in ("flags", "server") for r in first)
-    table = run_sddd("bench", "--compare", "-1", "latest", cwd=repo)
+    table = run_sddd("bench", "--compare", "-2", "-1", cwd=repo)
     assert table.returncode == 0 and "enable_prefix_caching" in table.stdout
     unknown = run_sddd("bench", "--compare", "nope", "latest", cwd=repo)
     assert unknown.returncode == 2 and "no benchmark run 'nope'" in unknown.stderr

@@ -48,11 +48,11 @@ def test_url_forms_are_normalised_and_bad_ones_refused():
         normalize_url("http://host:99999")
 
 
-def test_unreachable_url_exits_2_with_one_line(tmp_path: Path):
+def test_unreachable_url_exits_5_with_one_line(tmp_path: Path):
     port = free_port()  # bound then released: nothing listens there
     for command in ("validate", "bench"):
         proc = run_sddd(command, "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
-        assert proc.returncode == 2, proc.stderr
+        assert proc.returncode == 5, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot reach" in lines[0] and "connection refused" in lines[0], lines
         assert "Traceback" not in proc.stderr

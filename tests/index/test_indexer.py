@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import os
 import shutil
 import time
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sddd.core.config import load_config
 from sddd.core.errors import InputError
 from sddd.index.encoders.models import bundled_model_dir
 from sddd.index.indexer import build_index
@@ -14,6 +16,7 @@ from sddd.index.search import search
 from sddd.index.store import open_store
 from tests.fixtures.corpora import INDEXER_CONFIG as CONFIG
 from tests.fixtures.corpora import INDEXER_FILES as FILES
+from tests.helpers import run_sddd
 
 
 def touch_later(path: Path, text: str) -> None:
@@ -64,8 +67,6 @@ def test_model_fingerprint_change_forces_full_rebuild(make_repo, encoder, tmp_pa
     alias = tmp_path / "my-model"
     alias.symlink_to(bundled_model_dir())
     (config.root / "sddd.yaml").write_text(CONFIG + f"model: {alias}\n")
-    from sddd.core.config import load_config
-
     config = load_config(config.root / "sddd.yaml")
     notices: list[str] = []
     report = build_index(config, notice=notices.append)
@@ -124,3 +125,46 @@ def test_archived_copy_moves_kind_to_archive(make_repo, encoder):
     assert kinds["archives/docker_configs_20251016/docker-compose-medium.old.yml"] == "archive"
     assert kinds["profiles/medium.yml"] == "profile"
     shutil.rmtree(config.index_dir)
+
+
+def test_a_link_out_of_the_repository_is_refused_with_a_skipped_line(make_repo, encoder, tmp_path):
+    """`ln -s /etc/passwd docs/guides/passwd.md; sddd index` indexed /etc/passwd silently."""
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Outside\n\nroot:x:0:0:root:/root:/bin/bash\n")
+    (outside / "kb").mkdir()
+    (outside / "kb" / "more.md").write_text("# More outside\n\ndaemon:x:1:1:daemon\n")
+    config = make_repo(FILES, CONFIG)
+    (config.root / "docs/guides/passwd.md").symlink_to(outside / "secret.md")
+    (config.root / "docs/guides/elsewhere").symlink_to(outside / "kb", target_is_directory=True)
+    (config.root / "docs/guides/inside.md").symlink_to(config.root / "docs/guides/memory.md")
+    report = build_index(config, encoder=encoder)
+    refused = {s.path: s.reason for s in report.skipped}
+    # (A linked folder is not entered by `**`; named by a glob, its files are refused too.)
+    assert set(refused) == {"docs/guides/passwd.md"}, refused
+    assert all("symbolic link to" in r and "outside the repository" in r for r in refused.values())
+    assert str(outside / "secret.md") in refused["docs/guides/passwd.md"]
+    store = open_store(config.index_dir)
+    assert "docs/guides/inside.md" in store.files  # a link that stays inside is a file like any other
+    assert all("root:x:0:0" not in c.text and "daemon:x" not in c.text for c in store.chunks())
+    assert not build_index(config, encoder=encoder).written  # refused again, without a rewrite
+    (config.root / "sddd.yaml").write_text("docs: ['docs/**/*.md', 'docs/guides/elsewhere/*.md']\n")
+    named = build_index(load_config(config.root / "sddd.yaml"), encoder=encoder)
+    assert {s.path for s in named.skipped} == {"docs/guides/passwd.md", "docs/guides/elsewhere/more.md"}
+    proc = run_sddd("index", cwd=config.root)
+    assert proc.returncode == 0
+    assert "skipped docs/guides/passwd.md: symbolic link to" in proc.stderr
+    found = run_sddd("search", "--json", "root:x:0:0 bash daemon", cwd=config.root)
+    assert "/bin/bash" not in found.stdout and "passwd.md" not in found.stdout
+
+
+def test_a_byte_order_mark_keeps_the_first_heading(make_repo, encoder):
+    config = make_repo(FILES, CONFIG)
+    text = "# Windows notes\n\n## PowerShell quoting\n\nUse single quotes around --api-key values.\n"
+    (config.root / "docs/guides/windows.md").write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    build_index(config, encoder=encoder)
+    store = open_store(config.index_dir)
+    chunks = [c for c in store.chunks() if c.path == "docs/guides/windows.md"]
+    assert [(c.title, c.heading, c.anchor) for c in chunks] == [
+        ("Windows notes", "Windows notes › PowerShell quoting", "powershell-quoting")]
+    assert store.files["docs/guides/windows.md"].title == "Windows notes"
