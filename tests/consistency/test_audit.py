@@ -41,9 +41,26 @@ def test_budgets_of_the_restoration_plan(report):
     assert len(rules(report, "budget")) == 3 and all(f.severity == "error" for f in rules(report, "budget"))
 
 
-def test_variants_come_from_the_archive_detector(seed, report):
+def test_variants_come_from_the_archive_detector_and_one_budget_finding_lists_them(seed, report):
     detected = {c.path for c in detect_variants(load_config(seed.config_path))}
-    assert {f.path for f in rules(report, "variant")} == detected == set(VARIANTS)
+    assert detected == set(VARIANTS)
+    over = [f for f in rules(report, "budget") if "compose files outside profiles" in f.message]
+    assert len(over) == 1 and set(over[0].files) == detected
+    at = ("sddd.yaml", seed.line("sddd.yaml", "max_compose_outside_profiles"))
+    assert (over[0].path, over[0].line) == at
+    for name in VARIANTS:  # each file named whole, with what makes it look superseded
+        assert name in over[0].message
+    assert "docker-compose-micro-qwen3-new.yml (-new)" in over[0].message
+    # The budget already says it: no warning per variant file repeating it.
+    assert not rules(report, "variant")
+
+
+def test_variants_are_warned_one_by_one_when_no_budget_covers_them(tmp_path: Path):
+    seed = build_seed_repo(tmp_path / "repo", git=False)
+    write(seed.root, "sddd.yaml", seed.config_path.read_text().replace("max_compose_outside_profiles: 3",
+                                                                       "max_compose_outside_profiles: 9"))
+    report = run_audit(load_config(seed.config_path))
+    assert {f.path for f in rules(report, "variant")} == set(VARIANTS)
     assert all("sddd archive" in f.message for f in rules(report, "variant"))
 
 
@@ -79,7 +96,7 @@ def test_cli_json_github_and_exit_code(seed):
     assert FAKE_HF_TOKEN not in result.stdout
     github = run_sddd("audit", "--format", "github", cwd=seed.root)
     assert "::error file=.env,line=1,title=sddd audit%3A secret::" in github.stdout
-    table = run_sddd("audit", cwd=seed.root)
+    table = run_sddd("audit", "--format", "table", cwd=seed.root)
     assert "Entropy budget" in table.stdout and "over" in table.stdout
     assert FAKE_HF_TOKEN not in table.stdout + table.stderr
 

@@ -147,7 +147,8 @@ def test_config_errors_and_severity_overrides(tmp_path: Path):
     write(seed.root, "sddd.yaml", text + "drift:\n  fail_on: fatal\n")
     result = run_sddd("drift", cwd=seed.root)
     assert result.returncode == 2
-    assert "sddd.yaml:8" in result.stderr and "fail_on" in result.stderr and "Traceback" not in result.stderr
+    # The line of the nested key itself (fail_on, 9), not its section's (drift:, 8).
+    assert "sddd.yaml:9:" in result.stderr and "fail_on" in result.stderr and "Traceback" not in result.stderr
     relaxed = ("drift:\n  fail_on: error\n  severity: {value_mismatch: warning, unknown_model: warning, "
                "stale_reference: info}\n")
     write(seed.root, "sddd.yaml", text + relaxed)
