@@ -139,17 +139,19 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
 
 def _nothing(config: Config, documents: int, skipped: int, profiles: list[str]) -> str | None:
     """What drift looked for and where, when it found nothing to compare."""
-    where = f"under {config.root}"
+    missing = []
     if not profiles:
-        return (f"no compose profile: `profiles:` ({', '.join(config.profiles)}) matched none {where}; "
-                "point `profiles:` in sddd.yaml at the compose files")
-    if documents:
+        missing.append(f"no compose profile (`profiles:` {', '.join(config.profiles)} matched none)")
+    if not documents and skipped:
+        missing.append(f"no guide (the {skipped} document(s) `docs:` {', '.join(config.docs)} matched "
+                       "are all reports, which drift skips: --all checks them)")
+    elif not documents:
+        missing.append(f"no document (`docs:` {', '.join(config.docs)} matched no Markdown file)")
+    if not missing:
         return None
-    if skipped:
-        return (f"no guide: the {skipped} document(s) that `docs:` ({', '.join(config.docs)}) matched "
-                f"{where} are all reports, which drift skips; pass --all to check them")
-    return (f"no document: `docs:` ({', '.join(config.docs)}) matched no Markdown file {where}; "
-            "point `docs:` in sddd.yaml at the guides")
+    return (f"{' and '.join(missing)} under {config.root}; point "
+            f"{' and '.join(k for k, m in (('`profiles:`', not profiles), ('`docs:`', not documents)) if m)}"
+            " in sddd.yaml at them")
 
 
 def _dedupe(findings: list[DriftFinding]) -> list[DriftFinding]:

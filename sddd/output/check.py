@@ -19,6 +19,7 @@ from rich.table import Table
 from sddd.core.atomic import atomic_write_text
 from sddd.output import github
 from sddd.output.console import out, write_text
+from sddd.output.findings import Row, plain_lines
 from sddd.output.junit import Case, suite_xml
 
 if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
@@ -116,6 +117,33 @@ def suggest_json(report: SuggestReport) -> dict[str, Any]:
     }
 
 
+# --- plain lines -------------------------------------------------------------------------
+
+
+def rows(report: CheckReport) -> list[Row]:
+    """One row per target at its expected document (where a failure is fixed), then failed gates."""
+    out_rows = []
+    for r in report.results:
+        t = r.target
+        first = t.expect[0]
+        defined = f"target at {t.source}:{t.line}" if t.source and t.line else ""
+        if r.passed:
+            message = (f"{t.query!r} finds {r.matched.where if r.matched else first} at rank {r.rank}/"
+                       f"{t.top_k}, score {_score(r.score)} >= {t.min_score:g}")
+            out_rows.append(Row("pass", t.id, first.path, first.line, message, note=defined))
+        else:
+            out_rows.append(Row("error", t.id, first.path, first.line, explain(r), note=defined))
+    for g in report.gates:
+        if not g.passed:
+            out_rows.append(Row("error", "gate", None, None, str(g)))
+    return out_rows
+
+
+def to_plain(report: CheckReport) -> str:
+    """``path:line: severity: target: message`` per target, then the summary line."""
+    return "\n".join(plain_lines(rows(report), f"sddd check: {summary_line(report)}")) + "\n"
+
+
 # --- JUnit -----------------------------------------------------------------------------
 
 
@@ -171,7 +199,9 @@ def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
         render_gates(report)
         out.print(summary_line(report))
         return
-    if fmt == "table":
+    if fmt == "plain":
+        body = to_plain(report)
+    elif fmt == "table":
         recorder = Console(record=True, width=160, file=io.StringIO())
         recorder.print(table(report))
         recorder.print(summary_line(report))

@@ -37,7 +37,7 @@ def drift_summary(report: DriftReport) -> str:
     c = report.counts()
     verdict = "passed" if report.passed else "FAILED"
     return (f"sddd drift {verdict}: {report.documents} documents, {report.claims} claims, profiles "
-            f"{', '.join(report.profiles)}: {c['error']} error(s), {c['warning']} warning(s), "
+            f"{', '.join(report.profiles) or 'none'}: {c['error']} error(s), {c['warning']} warning(s), "
             f"{c['info']} info (fails on {report.fail_on} and above)"
             + (f"; {report.skipped_reports} report(s) skipped (--all checks them)" if report.skipped_reports
                else ""))

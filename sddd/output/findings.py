@@ -24,7 +24,7 @@ from sddd.output import github
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim", "pass": "green", "skip": "dim"}
 MIN_MESSAGE = 30  # narrower than this, a message column is unreadable: use blocks instead
-GAP = 2  # SIMPLE_HEAD without edge padding puts two spaces between columns
+GAP = 2  # without edges, a cell's padding puts two spaces between columns
 
 
 @dataclass
@@ -74,19 +74,21 @@ def table(rows: Sequence[Row], *, kind: str, where: str, other: str | None = Non
     kind_w = max([len(kind), *(len(r.kind) for r in rows)])
     where_w = max([len(where), *(len(r.where or "-") for r in rows)])
     other_w = max([len(other), *(len(r.other or "-") for r in rows)]) if other else 0
+    # A message column narrower than its longest word would break that word (a file name): blocks.
+    need = max([MIN_MESSAGE, *(len(w) for r in rows for w in f"{r.message} {r.other or ''}".split())])
     fixed = sev_w + kind_w + where_w + 3 * GAP
-    if other and width - fixed - other_w - GAP >= MIN_MESSAGE:
+    if other and width - fixed - other_w - GAP >= need:
         return _grid(rows, [("severity", sev_w), (kind, kind_w), (where, where_w), (other, other_w)],
                      inline_other=False)
-    if width - fixed >= MIN_MESSAGE:
+    if width - fixed >= need:
         return _grid(rows, [("severity", sev_w), (kind, kind_w), (where, where_w)], inline_other=True)
     return blocks(rows)
 
 
 def _grid(rows: Sequence[Row], columns: list[tuple[str, int]], *, inline_other: bool) -> Table:
-    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=True)
     for name, width in columns:
-        grid.add_column(name, no_wrap=True, min_width=width)
+        grid.add_column(name, no_wrap=True, min_width=width, max_width=width)
     grid.add_column("finding", overflow="fold", ratio=1, min_width=MIN_MESSAGE)
     for row in rows:
         cells = [f"[{_style(row.severity)}]{row.severity}[/]", escape(row.kind), escape(row.where or "-")]
