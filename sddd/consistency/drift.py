@@ -238,7 +238,8 @@ class _Checker:
         if any(_same(flag, claim.value, e.value) for _s, e in runs):
             return
         svc, run = runs[0]
-        source = svc.flag_source(flag) if not run.is_default else svc.source_of("command")
+        source = {"set": svc.flag_source(flag), "off": svc.flag_source("--no-" + flag[2:])}.get(
+            run.how, svc.source_of("command"))
         self.emit("value_mismatch", self._mismatch(flag, claim.value, runs), claim, svc, source, key=flag,
                   doc_value=claim.value, profile_value=run.value,
                   default_source=run.source if run.is_default else None)

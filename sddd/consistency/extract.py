@@ -101,15 +101,20 @@ def extract_claims(text: str, rel: str, profiles: list[str], extra_flags: frozen
                 _table_row(w, table, table_cells(line), line, lineno, flags)
                 _references(w, result, line, lineno)
                 continue
-        _inline(w, line, lineno, flags)
-        _prose_key(w, line, lineno, flags)
-        _generic(w, line, lineno, "prose")
-        feature_states(w, line, lineno, "prose")
-        runs_model(w, line, lineno, "prose")
-        _references(w, result, line, lineno)
+        _prose_line(w, result, line, lineno, flags)
     result.claims = _dedupe(w.claims)
     result.references += w.refs
     return result
+
+
+def _prose_line(w: Walker, result: DocClaims, line: str, lineno: int, flags: frozenset[str]) -> None:
+    """Claims and references of a line of prose (a paragraph, a list item, a quote)."""
+    _inline(w, line, lineno, flags)
+    _prose_key(w, line, lineno, flags)
+    _generic(w, line, lineno, "prose")
+    feature_states(w, line, lineno, "prose")
+    runs_model(w, line, lineno, "prose")
+    _references(w, result, line, lineno)
 
 
 def _dedupe(claims: list[Claim]) -> list[Claim]:
@@ -288,13 +293,12 @@ def _table_row(w: Walker, header: list[str], cells: list[str], line: str, lineno
 
 
 def _cell_value(cell: str) -> str | None:
-    """A flag's value in a table cell: None for on (``on``, ``✅``: the switch is set), ``false``
-    for off (``❌``, ``désactivé``), else the value as written."""
+    """A flag's value in a table cell: ``true`` for on (``on``, ``✅``), ``false`` for off
+    (``❌``, ``désactivé``), else the value as written (None when the cell is empty)."""
     state = state_of(cell)
-    if state is not None and not re.match(r"^\s*[`*]*\d", cell):
-        return None if state == "true" else "false"
-    value = value_of(cell)
-    return None if value.lower() == "on" else value
+    if state is not None:
+        return state
+    return value_of(cell) or None
 
 
 def _model_cell(cell: str) -> str | None:

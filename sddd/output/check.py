@@ -121,16 +121,17 @@ def suggest_json(report: SuggestReport) -> dict[str, Any]:
 
 
 def rows(report: CheckReport) -> list[Row]:
-    """One row per target at its expected document (where a failure is fixed), then failed gates."""
+    """One row per target: a pass at the passage found, a failure at the expected document (where
+    it is fixed); then the failed gates."""
     out_rows = []
     for r in report.results:
         t = r.target
         first = t.expect[0]
         defined = f"target at {t.source}:{t.line}" if t.source and t.line else ""
-        if r.passed:
-            message = (f"{t.query!r} finds {r.matched.where if r.matched else first} at rank {r.rank}/"
-                       f"{t.top_k}, score {_score(r.score)} >= {t.min_score:g}")
-            out_rows.append(Row("pass", t.id, first.path, first.line, message, note=defined))
+        if r.passed and r.matched is not None:
+            message = (f"{t.query!r} finds {r.matched.where} at rank {r.rank}/{t.top_k}, score "
+                       f"{_score(r.score)} >= {t.min_score:g}")
+            out_rows.append(Row("pass", t.id, r.matched.path, r.matched.line, message, note=defined))
         else:
             out_rows.append(Row("error", t.id, first.path, first.line, explain(r), note=defined))
     for g in report.gates:

@@ -1,5 +1,5 @@
 """`sddd search` results as a table that fits the terminal, query words in bold, or as plain
-lines for a pipe: ``path:line: #rank score: kind: heading: passage`` (the passage on one line)."""
+lines for a pipe: ``path:line: #rank score: kind: heading (#anchor): passage`` (on one line)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def plain_lines(result: SearchResult, explain: bool = False) -> list[str]:
             lexical = f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-"
             ranks = f" (dense #{hit.dense_rank or '-'}, bm25 #{lexical})"
         snippet = " ".join(hit.snippet.split())
+        anchor = f" (#{hit.anchor})" if hit.anchor else ""
         lines.append(f"{hit.path}:{hit.line}: #{hit.rank} {hit.score:.3f}{ranks}: {hit.kind}: "
-                     f"{hit.heading}: {snippet}")
+                     f"{hit.heading}{anchor}: {snippet}")
     count = f"{len(result.results)} result(s)" if result.results else "no results"
     lines.append(f"sddd search: {count} for {result.query!r} ({result.mode})")
     return lines

@@ -10,7 +10,7 @@ import pytest
 from sddd.compose.variants import detect_variants
 from sddd.consistency.audit import run_audit
 from sddd.core.config import load_config
-from tests.fixtures.seed_repo import FAKE_HF_TOKEN, SCRIPTS, VARIANTS, build_seed_repo
+from tests.fixtures.seed_repo import FAKE_HF_TOKEN, MEDIUM, SCRIPTS, VARIANTS, build_seed_repo
 from tests.helpers import REPO, run_sddd, write
 
 
@@ -133,3 +133,56 @@ def test_the_project_passes_its_own_audit():
     assert not [f for f in report.findings if f.severity == "error"]
     result = run_sddd("audit", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the seeds' GPU mistakes ----------------------------------------------------------------------
+
+def lint_findings(report, rule):
+    return [f for f in report.findings if f.rule == f"lint:{rule}"]
+
+
+def test_runtime_nvidia_beside_a_reservation_and_a_variable_device_id(tmp_path: Path):
+    """Seed 002's "fix" (runtime: nvidia) kept beside the reservation, and its real cause: a
+    device_ids entry holding ${CUDA_VISIBLE_DEVICES_MEDIUM}, unset here (so never "0,1" to see)."""
+    medium = (MEDIUM.replace("    ipc: host\n", "    ipc: host\n    runtime: nvidia\n")
+              .replace("device_ids: ['0', '1']", "device_ids: ['${CUDA_VISIBLE_DEVICES_MEDIUM}']"))
+    seed = build_seed_repo(tmp_path / "repo", extra={"profiles/medium.yml": medium})
+    report = run_audit(load_config(seed.config_path))
+    runtime = {(f.path, f.line): f for f in lint_findings(report, "gpu-reservation")}
+    beside = runtime[("profiles/medium.yml", seed.line("profiles/medium.yml", "runtime: nvidia"))]
+    assert "beside the GPU reservation" in beside.message and "remove runtime: nvidia" in beside.message
+    alone = runtime[("profiles/micro.yml", seed.line("profiles/micro.yml", "runtime: nvidia"))]
+    assert "deploy.resources.reservations.devices" in alone.message  # what to use instead
+    [ids] = lint_findings(report, "gpu-one-id-per-entry")
+    assert (ids.path, ids.line) == ("profiles/medium.yml", seed.line("profiles/medium.yml", "device_ids"))
+    assert "'${CUDA_VISIBLE_DEVICES_MEDIUM}' is a variable" in ids.message and "ONE id" in ids.message
+
+
+def test_a_base_service_that_a_size_profile_leaves_without_image(tmp_path: Path):
+    """A base declaring every size's service: each size file gives only its own an image."""
+    base = "services:\n  vllm-large:\n    ipc: host\n    shm_size: 16gb\nvolumes:\n  hf-cache: {}\n"
+    seed = build_seed_repo(tmp_path / "repo", extra={"profiles/base.yml": base})
+    report = run_audit(load_config(seed.config_path))
+    [missing] = [f for f in lint_findings(report, "image-pinned")]
+    at = ("profiles/base.yml", seed.line("profiles/base.yml", "vllm-large:"))
+    assert (missing.path, missing.line) == at
+    message = missing.message
+    assert "service vllm-large is declared in profiles/base.yml" in message
+    for size in ("medium", "micro", "mini"):
+        assert f"profiles/{size}.yml" in message
+    assert "has no image; set image" not in message  # the old message, naming nothing
+    # One mistake, one finding: no healthcheck or GPU finding for that service.
+    assert not [f for f in report.findings if f.path == "profiles/base.yml" and f is not missing]
+
+
+def test_nothing_to_audit_exits_4_unless_allowed(tmp_path: Path):
+    write(tmp_path, "sddd.yaml", "profiles: ['compose/*.yml']\n")
+    write(tmp_path, "docs/a.md", "# A\n")
+    result = run_sddd("audit", cwd=tmp_path)
+    assert result.returncode == 4 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert "no compose profile" in line and "compose/*.yml" in line and str(tmp_path) in line
+    assert "--allow-empty" in line
+    allowed = run_sddd("audit", "--allow-empty", cwd=tmp_path)
+    assert allowed.returncode == 0
+    assert allowed.stdout.rstrip().splitlines()[-1].startswith("sddd audit passed")
