@@ -66,11 +66,11 @@ def extract_claims(text: str, rel: str, profiles: list[str], extra_flags: frozen
     w = Walker(rel, lines, profiles, meta_profiles)
     w.paras = paragraphs(lines, body_start)
     flags = known_flags() | extra_flags
-    fence, vllm_cont, table, before = False, False, None, None
+    fence, vllm_cont, table, before = False, "", None, None
     for index in range(body_start, len(lines)):
         line, lineno = lines[index], index + 1
         if FENCE.match(line):
-            fence, vllm_cont = not fence, False
+            fence, vllm_cont = not fence, ""
             w.block = before if fence else None
             continue
         if fence:
@@ -156,21 +156,25 @@ def _flag_tokens(w: Walker, tokens: list[str], lineno: int, line: str, where: st
         i += 1
 
 
-def _code_line(w: Walker, line: str, lineno: int, cont: bool, flags: frozenset[str]) -> bool:
-    """Claims of one line of a fenced block; returns whether the next line continues a command."""
+def _code_line(w: Walker, line: str, lineno: int, cont: str, flags: frozenset[str]) -> str:
+    """Claims of one line of a fenced block. ``cont`` and the result say whether the line goes
+    on a command: ``vllm`` (a vllm serve command), ``other`` (``python bench.py \\``: its
+    ``--endpoint`` is not vLLM's) or ``""``."""
     stripped = line.strip()
     if (item := YAML_ITEM.match(line)) is not None:
         w.flag(item.group(1), item.group(2), lineno, line, "code")
-        return False
+        return ""
+    if cont == "other":
+        return "other" if stripped.endswith("\\") else ""
     is_vllm = cont or "vllm serve" in stripped or "api_server" in stripped or stripped.startswith("--")
     if is_vllm:
         tokens = _tokens(stripped)
         if tokens[:2] == ["vllm", "serve"] and len(tokens) > 2 and not tokens[2].startswith("-"):
             w.flag("--model", tokens[2], lineno, line, "code")
         _flag_tokens(w, tokens, lineno, line, "code")
-        return stripped.endswith("\\")
+        return "vllm" if stripped.endswith("\\") else ""
     _prose_key(w, re.sub(r"\s#.*$", "", line), lineno, flags)
-    return False
+    return "other" if stripped.endswith("\\") else ""
 
 
 def _inline(w: Walker, line: str, lineno: int, flags: frozenset[str]) -> None:

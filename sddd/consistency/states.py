@@ -75,9 +75,10 @@ def feature_flag(name: str) -> str | None:
 
 def feature_states(w: Walker, line: str, lineno: int, where: str) -> None:
     """Claims of the sentences of ``line`` that say a feature is on or off."""
+    item = re.match(r"^\s*(?:[-*+]|\d+[.)])\s", line) is not None  # a list item is its own sentence
     for flag, value, pattern in PATTERNS:
         for m in pattern.finditer(line):
-            sentence = w.sentence(lineno, m.start())[0] if where == "prose" else line
+            sentence = w.sentence(lineno, m.start())[0] if where == "prose" and not item else line
             if HEDGES.search(sentence) or EXAMPLE_WORDS.search(sentence):
                 continue
             if NEGATION.search(line[max(0, m.start() - 30):m.start()]):
