@@ -120,6 +120,13 @@ def test_check_and_search(seed):
     assert_whole(lines, f"{ARCH}:{found['line']}", "pass", "architecture", f"finds {ARCH}")
     assert_whole(lines, "docs/RESTORATION_PLAN_V2.md:1", "error", "never-first",
                  "'point quotidien du 3 octobre' should find docs/RESTORATION_PLAN_V2.md in the top 1")
+    # On an 80-column terminal: every location whole (blocks when the table has no room for them).
+    text = on_terminal(seed.root, 80, "check")
+    assert all(len(line.rstrip()) <= 80 for line in text.splitlines())
+    for t in report["targets"]:
+        wanted = t["matched"] or {"path": t["expect"][0].split("#")[0], "anchor": None}
+        location = wanted["path"] + (f"#{wanted['anchor']}" if wanted.get("anchor") else "")
+        assert location in text, (location, text)
     query = "prefix caching désactivé"
     hits = json.loads(run_sddd("search", query, "--json", cwd=seed.root).stdout)["results"]
     code, lines = piped(seed, "search", query)
