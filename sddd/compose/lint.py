@@ -112,11 +112,16 @@ def _device_entries(svc: ResolvedService) -> list[tuple[KeyPath, str, str]]:
             if not isinstance(device, dict):
                 continue
             raw_device = raw_list[d] if isinstance(raw_list, list) and d < len(raw_list) else {}
-            written = raw_device.get("device_ids") if isinstance(raw_device, dict) else None
-            for i, value in enumerate(device.get("device_ids") or []):
-                as_written = written[i] if isinstance(written, list) and i < len(written) else value
+            written = _as_list(raw_device.get("device_ids") if isinstance(raw_device, dict) else None)
+            for i, value in enumerate(_as_list(device.get("device_ids"))):
+                as_written = written[i] if i < len(written) else value
                 out.append(((*prefix, d, "device_ids", i), str(as_written), str(value)))
     return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    """``device_ids: "0,1"`` (a string where Compose wants a list) is one entry, as Compose reads it."""
+    return value if isinstance(value, list) else ([] if value is None else [value])
 
 
 def _at(data: Any, keys: KeyPath) -> Any:
