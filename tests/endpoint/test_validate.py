@@ -49,6 +49,7 @@ def test_url_forms_are_normalised_and_bad_ones_refused():
 
 
 def test_unreachable_url_exits_2_with_one_line(tmp_path: Path):
+    (tmp_path / "sddd.yaml").write_text("")  # else a first line says no sddd.yaml was found
     port = free_port()  # bound then released: nothing listens there
     for command in ("validate", "bench"):
         proc = run_sddd(command, "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
