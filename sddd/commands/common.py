@@ -1,4 +1,6 @@
-"""What every command needs: the config from the global ``--config``, the output format."""
+"""What every command needs: the config from ``--config`` (before or after the command) or
+found upwards, the output format (a table on a terminal, plain lines elsewhere), and the rule
+that a gate with nothing to check exits 4."""
 
 from __future__ import annotations
 
@@ -66,7 +68,8 @@ def _store_config(ctx: typer.Context, value: Path | None) -> None:
 
 
 def _config_option() -> Any:
-    """``--config`` as typer builds an option from a signature, so its help shows like the others."""
+    """``--config`` built by typer's own parameter builder (``typer.main._get_param``, which makes
+    every option of a signature): a bare click.Option would be missing from typer's help."""
     from typer.main import _get_param
     from typer.models import ParamMeta
 
