@@ -318,7 +318,10 @@ class _Checker:
 
     def _gpu(self, claim: Claim, svcs: list[ResolvedService]) -> None:
         ids = set((claim.value or "").split(","))
-        with_ids = [(s, s.gpu.device_ids) for s in svcs if s.gpu and s.gpu.device_ids]
+        # An id that is an unset variable (${CUDA_VISIBLE_DEVICES_MEDIUM}) says nothing: audit's lint
+        # reports the variable; drift has no GPUs to compare against.
+        with_ids = [(s, s.gpu.device_ids) for s in svcs
+                    if s.gpu and s.gpu.device_ids and all(i.strip() for i in s.gpu.device_ids)]
         if not with_ids:
             return
         for _svc, device_ids in with_ids:

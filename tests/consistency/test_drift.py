@@ -266,3 +266,10 @@ def test_any_well_formed_model_id_exists_and_prose_claims_are_compared(make_repo
     assert "Qwen2 was released in" in next(f.message for f in report.findings if f.type == "unknown_model")
     # "runs meta-llama/..." documents --model; --max-model-len is explained nowhere.
     assert [f.key for f in report.findings if f.type == "undocumented"] == ["--max-model-len"]
+
+
+def test_gpu_ids_from_an_unset_variable_are_not_compared(tmp_path: Path):
+    medium = MEDIUM.replace("device_ids: ['0', '1']", "device_ids: ['${CUDA_VISIBLE_DEVICES_MEDIUM}']")
+    seed = build_seed_repo(tmp_path / "repo", extra={"profiles/medium.yml": medium})
+    report = run_drift(load_config(seed.config_path))
+    assert not [f for f in report.findings if f.key == "gpus" and f.profile == "medium"]
