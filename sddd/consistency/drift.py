@@ -237,6 +237,11 @@ class _Checker:
             return
         if any(_same(flag, claim.value, e.value) for _s, e in runs):
             return
+        if all(e.is_default and e.value not in ("true", "false") for _s, e in runs):
+            # A value vLLM picks by itself (0.9, auto) that the guide states otherwise: the profile
+            # does not say, so it stays a flag the profile does not set, with the default named.
+            self._not_in_profile(claim, flag, svcs, runs[0][1])
+            return
         svc, run = runs[0]
         source = {"set": svc.flag_source(flag), "off": svc.flag_source("--no-" + flag[2:])}.get(
             run.how, svc.source_of("command"))
@@ -244,13 +249,20 @@ class _Checker:
                   doc_value=claim.value, profile_value=run.value,
                   default_source=run.source if run.is_default else None)
 
-    def _not_in_profile(self, claim: Claim, flag: str, svcs: list[ResolvedService]) -> None:
+    def _not_in_profile(self, claim: Claim, flag: str, svcs: list[ResolvedService],
+                        default: Effective | None = None) -> None:
         if claim.value is None and len(svcs) > 1:
             return
         shown = f" {claim.value}" if claim.value is not None else ""
-        self.emit("unknown_flag", f"{flag}{shown} is a vLLM flag that {self._where(svcs)} does not set",
+        runs = ""
+        if default is not None:
+            version = f"vLLM {default.version}" if default.version else "vLLM"
+            runs = f" (so {version} runs it at its default, {default.value})"
+        self.emit("unknown_flag", f"{flag}{shown} is a vLLM flag that {self._where(svcs)} does not set{runs}",
                   claim, svcs[0], svcs[0].source_of("command"), "unknown_flag.not_in_profile", key=flag,
-                  doc_value=claim.value, reason="not_in_profile")
+                  doc_value=claim.value, reason="not_in_profile",
+                  profile_value=default.value if default else None,
+                  default_source=default.source if default else None)
 
     @staticmethod
     def _mismatch(flag: str, said: str, runs: list[tuple[ResolvedService, Effective]]) -> str:

@@ -234,17 +234,23 @@ def test_defaults_follow_the_image_version_and_the_engine(make_repo):
             "profiles/medium.yml": f"services:\n  vllm-medium:\n    image: {image}\n{env}"
                                    "    command: [--model=Qwen/Qwen3-32B-AWQ]\n",
             "docs/guide.md": guide})
-        return [(f.doc_line, f.key, f.profile_value) for f in run_drift(config).findings
-                if f.type == "value_mismatch"]
+        found = [f for f in run_drift(config).findings if f.type != "undocumented"]
+        messages.extend(f.message for f in found)
+        return [(f.doc_line, f.type, f.key, f.profile_value) for f in found]
 
-    assert drift_on("vllm/vllm-openai:v0.11.0") == [(7, "--enable-prefix-caching", "true"),
-                                                    (9, "--gpu-memory-utilization", "0.9")]
+    messages: list[str] = []
+    # A switch said off while vLLM runs it on: an error. A value vLLM picks by itself (0.9) said
+    # otherwise: a flag the profile does not set (info), with the default named; 1 agrees.
+    prefix = (7, "value_mismatch", "--enable-prefix-caching", "true")
+    memory = (9, "unknown_flag", "--gpu-memory-utilization", "0.9")
+    assert drift_on("vllm/vllm-openai:v0.11.0") == [prefix, memory]
+    assert "(so vLLM 0.11.0 runs it at its default, 0.9)" in messages[1]
     # Before V1 (0.8.0), or with VLLM_USE_V1=0, prefix caching was off unless asked for.
-    assert drift_on("vllm/vllm-openai:v0.7.3") == [(9, "--gpu-memory-utilization", "0.9")]
-    assert drift_on("vllm/vllm-openai:v0.9.2", "    environment: {VLLM_USE_V1: '0'}\n") == [
-        (9, "--gpu-memory-utilization", "0.9")]
+    assert drift_on("vllm/vllm-openai:v0.7.3") == [memory]
+    assert drift_on("vllm/vllm-openai:v0.9.2", "    environment: {VLLM_USE_V1: '0'}\n") == [memory]
     # latest names no version: only the defaults every V1 version shares are compared.
-    assert drift_on("vllm/vllm-openai:latest") == [(7, "--enable-prefix-caching", "true")]
+    assert drift_on("vllm/vllm-openai:latest") == [
+        prefix, (9, "unknown_flag", "--gpu-memory-utilization", None)]
 
 
 # --- model ids ---------------------------------------------------------------------------------
