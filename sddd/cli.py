@@ -43,7 +43,8 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     config: Path | None = typer.Option(
-        None, "--config", "-c", envvar="SDDD_CONFIG", help="Use this sddd.yaml instead of searching upwards.",
+        None, "--config", "-c", envvar="SDDD_CONFIG",
+        help="Use this sddd.yaml instead of searching upwards (also accepted after the command).",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."

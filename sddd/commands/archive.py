@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.output.console import out, print_json
@@ -26,34 +26,39 @@ def _confirm(count: int, yes: bool) -> bool:
     return True
 
 
-def list_archives(config: Config, *, due: bool = False, as_json: bool = False) -> int:
+FORMATS = ("table", "plain", "json")
+
+
+def list_archives(config: Config, *, due: bool = False, as_json: bool = False, fmt: str = "table") -> int:
     """Every archive and its review date; 1 when a manifest disagrees with the disk."""
     from sddd.archive.archiving import list_archives as run_list
     from sddd.output.archive import render_list
 
     summaries = run_list(config, due_only=due)
-    if as_json:
+    if as_json or fmt == "json":
         print_json({"archives": [asdict(s) for s in summaries]})
     else:
-        render_list(summaries, due)
+        render_list(summaries, due, fmt)
     return EXIT_FAILED if any(s.problems for s in summaries) else EXIT_OK
 
 
 def archive(config: Config, paths: list[str], *, reason: str | None = None, category: str | None = None,
             date: str | None = None, detect: bool = False, apply: bool = False, yes: bool = False,
-            dry_run: bool = False, as_json: bool = False, cwd: Path | None = None) -> int:
+            dry_run: bool = False, as_json: bool = False, cwd: Path | None = None,
+            fmt: str = "table") -> int:
     """Archive ``paths`` (or, with ``detect``, the superseded-looking files) into a dated folder."""
     from sddd.archive.archiving import ArchiveResult, apply_archive, plan_archive
     from sddd.compose.variants import detect_variants
     from sddd.output import archive as render
 
+    as_json = as_json or fmt == "json"
     if detect:
         candidates = detect_variants(config)
         if not apply or not candidates:
             if as_json:
                 print_json({"candidates": [asdict(c) for c in candidates]})
             else:
-                render.render_candidates(candidates)
+                render.render_candidates(candidates, fmt)
             return EXIT_OK
         reasons: str | dict[str, str] = reason or {c.path: c.reason for c in candidates}
         plan = plan_archive(config, [c.path for c in candidates], reasons, category=category,
@@ -136,7 +141,11 @@ def register(app: typer.Typer) -> None:
         list_: bool = typer.Option(False, "--list", help="List archives and their review dates."),
         due: bool = typer.Option(False, "--due", help="With --list: only archives past review."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; move nothing."),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        fmt: str | None = typer.Option(
+            None, "--format", "-f", metavar="FORMAT",
+            help="For --detect and --list: table (the default on a terminal), plain (the default "
+                 "when stdout is not a terminal: one `path: severity: type: message` line each) or json."),
+        as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
     ) -> None:
         """Move superseded configs into archives/<category>_<YYYYMMDD>/, losing nothing.
 
@@ -154,11 +163,12 @@ def register(app: typer.Typer) -> None:
         """
         paths = paths or []
         _check_switches(paths, detect, apply, list_, due)
+        fmt = choose_format(fmt, as_json, FORMATS)
         config = get_config(ctx)
         if list_:
-            raise typer.Exit(list_archives(config, due=due, as_json=as_json))
+            raise typer.Exit(list_archives(config, due=due, fmt=fmt))
         raise typer.Exit(archive(config, paths, reason=reason, category=category, date=date,
-                                 detect=detect, apply=apply, yes=yes, dry_run=dry_run, as_json=as_json))
+                                 detect=detect, apply=apply, yes=yes, dry_run=dry_run, fmt=fmt))
 
     @app.command("restore", cls=SdddCommand)
     def restore_command(

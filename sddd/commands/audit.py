@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
+from sddd.commands.common import (
+    ALLOW_EMPTY_HELP,
+    JSON_HELP,
+    SdddCommand,
+    choose_format,
+    get_config,
+    nothing_to_check,
+)
 from sddd.commands.drift import FORMAT_HELP, FORMATS
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK
 
 
-def audit(config: Config, *, fmt: str = "table") -> int:
-    """Audit the repository; 0 within budget and clean, 1 a rule fired."""
+def audit(config: Config, *, fmt: str = "table", allow_empty: bool = False) -> int:
+    """Audit the repository; 0 within budget and clean, 1 a rule fired, 4 no profile to audit
+    unless ``allow_empty``."""
     from sddd.consistency.audit import run_audit
     from sddd.output import consistency
 
     report = run_audit(config)
+    nothing_to_check("audit", report.nothing, allow_empty)
     consistency.emit(report, fmt)
     return EXIT_OK if report.passed else EXIT_FAILED
 
@@ -24,8 +33,9 @@ def register(app: typer.Typer) -> None:
     @app.command("audit", cls=SdddCommand)
     def audit_command(
         ctx: typer.Context,
-        fmt: str = typer.Option("table", "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
+        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
         as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
+        allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
     ) -> None:
         """Audit the repository: entropy budget, naming, secrets, compose lint.
 
@@ -36,6 +46,8 @@ def register(app: typer.Typer) -> None:
         and every profile with the lint rules deploy's pre-flight runs.
 
         Exit 0: within budget, nothing at or above audit.fail_on (default error).
-        1: over budget or a rule fired. 2: usage or config error.
+        1: over budget or a rule fired. 2: usage or config error. 4: no profile to audit
+        (--allow-empty: 0).
         """
-        raise typer.Exit(audit(get_config(ctx), fmt=choose_format(fmt, as_json, FORMATS)))
+        raise typer.Exit(audit(get_config(ctx), fmt=choose_format(fmt, as_json, FORMATS),
+                               allow_empty=allow_empty))

@@ -6,12 +6,20 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
+from sddd.commands.common import (
+    ALLOW_EMPTY_HELP,
+    JSON_HELP,
+    SdddCommand,
+    choose_format,
+    format_help,
+    get_config,
+    nothing_to_check,
+)
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.output.console import notice, print_json
 
-FORMATS = ("table", "json", "junit", "github")
+FORMATS = ("table", "plain", "json", "junit", "github")
 
 
 def gates_from(fail_under_mrr: float | None, fail_under_hit_at_k: float | None) -> dict[str, float]:
@@ -25,15 +33,32 @@ def gates_from(fail_under_mrr: float | None, fail_under_hit_at_k: float | None) 
     return gates
 
 
+def _no_targets(config: Config, targets_file: Path | None) -> str:
+    """Where check looked for targets, for the line that says it found none."""
+    if targets_file is not None:
+        return f"no target in {targets_file}; add some (a list of query/expect), or pass another --targets"
+    if config.path is None:
+        return (f"no target: no sddd.yaml in {config.root} or above it, so no `targets:`; create one "
+                "with targets (see docs/guides/writing-targets.md) or pass --targets FILE")
+    return (f"no target under `targets:` in {config.relpath(config.path)}; add some (see "
+            "docs/guides/writing-targets.md) or pass --targets FILE")
+
+
 def check(config: Config, *, targets_file: Path | None = None, tags: list[str] | None = None,
-          fmt: str = "table", output: Path | None = None, gates: dict[str, float] | None = None) -> int:
-    """Run the targets; 0 when every target and gate passes, 1 otherwise."""
-    from sddd.check.evaluate import run_checks  # numpy, FAISS: only when checking
+          fmt: str = "table", output: Path | None = None, gates: dict[str, float] | None = None,
+          allow_empty: bool = False) -> int:
+    """Run the targets; 0 when every target and gate passes, 1 otherwise, 4 when there is no
+    target at all (unless ``allow_empty``)."""
+    from sddd.check.evaluate import CheckReport, run_checks, summarise  # numpy, FAISS: when checking
     from sddd.check.targets import load_targets, select
     from sddd.output.check import emit
 
     targets = load_targets(config, targets_file)
-    quiet = fmt != "table" and output is None
+    if not targets:
+        nothing_to_check("check", _no_targets(config, targets_file), allow_empty)
+        emit(CheckReport([], summarise([]), [], False, 0.0), fmt, output)  # 0/0 targets pass
+        return EXIT_OK
+    quiet = fmt not in ("table", "plain") and output is None
     result = run_checks(config, select(targets, tags or []), gates=gates,
                         notice=None if quiet else notice)
     emit(result, fmt, output)
@@ -46,6 +71,7 @@ def suggest(config: Config, path: Path, *, targets_file: Path | None = None, fmt
     from sddd.check.targets import load_targets
     from sddd.output.check import render_suggestions, suggest_json
 
+    fmt = "table" if fmt == "plain" else fmt  # suggestions are not findings: a table when piped too
     if fmt not in ("table", "json"):
         raise UsageError("--suggest prints a table or JSON; use --format table or json")
     targets = load_targets(config, targets_file)
@@ -66,9 +92,9 @@ def register(app: typer.Typer) -> None:
             help="Read targets from this YAML file instead of `targets:` in sddd.yaml."),
         tags: list[str] = typer.Option(
             [], "--tag", metavar="TAG", help="Only targets with this tag (repeat for several)."),
-        fmt: str = typer.Option(
-            "table", "--format", "-f", metavar="FORMAT",
-            help="table, json, junit (one testcase per target) or github (workflow annotations)."),
+        fmt: str | None = typer.Option(
+            None, "--format", "-f", metavar="FORMAT",
+            help=format_help("json", "junit (one testcase per target)", "github (workflow annotations)")),
         output: Path | None = typer.Option(
             None, "--output", "-o", metavar="FILE",
             help="Write the report to FILE (atomically); print only the summary line."),
@@ -83,6 +109,7 @@ def register(app: typer.Typer) -> None:
             help="Propose queries for PATH (its title and headings) with the rank and score "
                  "they reach now, to write new targets."),
         as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
+        allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
     ) -> None:
         """Check that each target's query still finds its expected document.
 
@@ -90,13 +117,14 @@ def register(app: typer.Typer) -> None:
         ranks within top_k documents with a cosine score of at least min_score.
 
         Exit 0: every target and gate passed. 1: one failed. 2: usage or config error.
+        4: no target to check (--allow-empty: 0).
 
         Query embeddings are cached in the index: a second run with the same
         documents and targets does not load the model.
         """
-        fmt = choose_format(fmt, as_json, FORMATS)
+        fmt = choose_format(fmt, as_json, FORMATS) if fmt or as_json or output is None else "plain"
         if suggest_path is not None:
             raise typer.Exit(suggest(get_config(ctx), suggest_path, targets_file=targets_file, fmt=fmt))
         gates = gates_from(fail_under_mrr, fail_under_hit_at_k)
         raise typer.Exit(check(get_config(ctx), targets_file=targets_file, tags=tags, fmt=fmt,
-                               output=output, gates=gates))
+                               output=output, gates=gates, allow_empty=allow_empty))

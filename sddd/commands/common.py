@@ -1,7 +1,10 @@
-"""What every command needs: the config from the global ``--config``, the output format."""
+"""What every command needs: the config from ``--config`` (before or after the command) or
+found upwards, the output format (a table on a terminal, plain lines elsewhere), and the rule
+that a gate with nothing to check exits 4."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +13,21 @@ from typer.core import TyperCommand
 
 from sddd.archive.journal import recover_pending
 from sddd.core.config import Config, load_config
-from sddd.core.errors import SdddError, UsageError
+from sddd.core.errors import InputError, SdddError, UsageError
 from sddd.output.console import notice, warn
 
 JSON_HELP = "Print the result as JSON on stdout."
 JOURNAL_COMMANDS = ("archive", "restore")  # they must finish an interrupted one before their own
+CONFIG_HELP = "Use this sddd.yaml instead of searching upwards (also accepted before the command)."
+ALLOW_EMPTY_HELP = "Pass (exit 0) when there is nothing to check, instead of exit 4."
+
+
+def format_help(*others: str) -> str:
+    """The help of ``--format``: table or plain chosen by where stdout goes, then ``others``."""
+    rest = ", ".join(others)
+    return ("table (the default on a terminal), plain (the default when stdout is not a terminal: "
+            f"one `path:line: severity: type: message` line each, then the summary){', ' if rest else ''}"
+            f"{rest}.")
 
 
 def get_config(ctx: typer.Context) -> Config:
@@ -23,6 +36,8 @@ def get_config(ctx: typer.Context) -> Config:
     if root is not None and root.obj and root.obj.get("config"):
         path = root.obj["config"]
     config = load_config(path)
+    if config.discovery:
+        warn(config.discovery)
     # Finish an archive/restore that a crash interrupted (one stat when there is none).
     try:
         recover_pending(config, notice=notice)
@@ -34,18 +49,50 @@ def get_config(ctx: typer.Context) -> Config:
     return config
 
 
-def choose_format(fmt: str, as_json: bool, formats: tuple[str, ...]) -> str:
-    """``--format`` checked against ``formats``; ``--json`` means ``--format json``."""
+def choose_format(fmt: str | None, as_json: bool, formats: tuple[str, ...]) -> str:
+    """``--format`` checked against ``formats``; ``--json`` means ``--format json``; no
+    ``--format``: a table on a terminal, plain lines anywhere else (a pipe, a file, a CI log)."""
     if as_json:
         return "json"
+    if fmt is None:
+        return "table" if sys.stdout.isatty() or "plain" not in formats else "plain"
     if fmt not in formats:
         raise UsageError(f"--format must be one of {', '.join(formats)}; got {fmt!r}")
     return fmt
 
 
+def nothing_to_check(gate: str, nothing: str | None, allow_empty: bool) -> None:
+    """A gate that found nothing to look at does not pass: exit 4, unless --allow-empty."""
+    if nothing and not allow_empty:
+        raise InputError(f"sddd {gate} has nothing to check: {nothing}; or pass --allow-empty")
+
+
+def _store_config(ctx: typer.Context, value: Path | None) -> None:
+    """``sddd drift --config x``: the same as ``sddd --config x drift`` (the later one wins)."""
+    if value is not None:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "config": value}
+
+
+def _config_option() -> Any:
+    """``--config`` built by typer's own parameter builder (``typer.main._get_param``, which makes
+    every option of a signature): a bare click.Option would be missing from typer's help."""
+    from typer.main import _get_param
+    from typer.models import ParamMeta
+
+    option = typer.Option(None, "--config", "-c", metavar="PATH", expose_value=False,
+                          callback=_store_config, help=CONFIG_HELP)
+    return _get_param(ParamMeta(name="config", default=option, annotation=Path | None))
+
+
 class SdddCommand(TyperCommand):
     """A command whose library errors name its own flags: a core error about ``option="kind"``
-    is shown as ``--kind must be one of ...``."""
+    is shown as ``--kind must be one of ...``; it also takes ``--config`` after its name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any("--config" in getattr(p, "opts", ()) for p in self.params):
+            self.params.append(_config_option())
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_OK
 from sddd.index.choices import MODES
 from sddd.output.console import notice, print_json
 
+FORMATS = ("table", "plain", "json")
+
 
 def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, path: str | None = None,
-           mode: str = "hybrid", explain: bool = False, as_json: bool = False) -> int:
+           mode: str = "hybrid", explain: bool = False, as_json: bool = False, fmt: str = "table") -> int:
     """Print the passages that answer ``query``, best first."""
+    as_json = as_json or fmt == "json"
     from sddd.index.search import search as run_search
     from sddd.output.search import render
 
@@ -22,7 +25,7 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
     if as_json:
         print_json(result.to_json(explain))
     else:
-        render(result, explain)
+        render(result, explain, fmt)
     return EXIT_OK
 
 
@@ -50,7 +53,11 @@ def register(app: typer.Typer) -> None:
                                      "with --json, adds dense_rank, lexical_rank, lexical_score, "
                                      "fused_score and mode.",
         ),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        fmt: str | None = typer.Option(
+            None, "--format", "-f", metavar="FORMAT",
+            help="table (the default on a terminal), plain (the default when stdout is not a "
+                 "terminal: one `path:line: #rank score: kind: heading: passage` line each) or json."),
+        as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
     ) -> None:
         """Find the passages that answer QUERY, best first, with their score (cosine).
 
@@ -61,5 +68,6 @@ def register(app: typer.Typer) -> None:
         (model: use-multilingual-v3). If files changed since the last `sddd index`, the index
         is brought up to date first, so answers always come from the files as they are.
         """
+        fmt = choose_format(fmt, as_json, FORMATS)
         raise typer.Exit(search(get_config(ctx), query, k=k, kind=kind, path=path, mode=mode,
-                                explain=explain, as_json=as_json))
+                                explain=explain, fmt=fmt))

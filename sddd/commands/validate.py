@@ -8,9 +8,9 @@ from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_conf
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.endpoint.client import DEFAULT_TIMEOUT
-from sddd.output.console import print_json, write_text
+from sddd.output.console import print_json, write_lines, write_text
 
-FORMATS = ("table", "json", "junit")
+FORMATS = ("table", "plain", "json", "junit")
 
 
 def validate(config: Config, profile: str | None = None, *, url: str | None = None,
@@ -20,7 +20,7 @@ def validate(config: Config, profile: str | None = None, *, url: str | None = No
     from sddd.endpoint.target import resolve_target
     from sddd.endpoint.validate import expectations
     from sddd.endpoint.validate import validate as run_validate
-    from sddd.output.validate import render, to_junit
+    from sddd.output.validate import plain, render, to_junit
 
     if timeout <= 0:
         raise UsageError(f"--timeout must be positive; got {timeout}")
@@ -30,6 +30,8 @@ def validate(config: Config, profile: str | None = None, *, url: str | None = No
         print_json({**report.to_json(), "profile": ref.to_json() if ref else None})
     elif fmt == "junit":
         write_text(to_junit(report))
+    elif fmt == "plain":
+        write_lines(plain(report, ref))
     else:
         render(report, ref)
     return EXIT_OK if report.passed else EXIT_FAILED
@@ -61,7 +63,10 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(
             DEFAULT_TIMEOUT, "--timeout", help="Seconds to wait for each request (/health, /v1/models "
             "and /version: at most 5 s, which a server that is up never needs)."),
-        fmt: str = typer.Option("table", "--format", help="Output: table, json or junit."),
+        fmt: str | None = typer.Option(
+            None, "--format", "-f", metavar="FORMAT",
+            help="table (the default on a terminal), plain (the default when stdout is not a terminal: "
+                 "one `severity: check: what was seen` line each, then the summary), json or junit."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Check a running vLLM server: health, models, chat, reasoning, tool calls, streaming, key.
@@ -70,8 +75,6 @@ def register(app: typer.Typer) -> None:
         Exit 0 when every check passes, 1 when one fails, 2 bad usage, 5 when nothing answers at
         the URL, 7 when the server takes the connection but does not answer in time.
         """
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
         raise typer.Exit(validate(get_config(ctx), profile, url=url, api_key_env=api_key_env,
                                   reasoning=reasoning, tools=tools, timeout=timeout,
                                   fmt=choose_format(fmt, as_json, FORMATS)))

@@ -15,6 +15,7 @@ from typing import Any
 
 from sddd.compose.service import ResolvedService, Source
 from sddd.core.errors import ConfigError
+from sddd.core.yamlio import KeyPath
 
 ERROR, WARNING = "error", "warning"
 MIN_SHM_BYTES = 1 << 30  # tensor parallel needs more than Docker's 64 MB default
@@ -73,16 +74,14 @@ def _gpu_applied(svc: ResolvedService) -> list[tuple[str, Source | None]]:
         out.append(("GPU devices under deploy.resources.limits are not applied; move them to "
                     "deploy.resources.reservations.devices", svc.source_of("deploy", "resources", "limits")))
     gpu = svc.gpu
+    if svc.spec.get("runtime") == "nvidia":
+        out.append((_runtime_message(gpu.via if gpu else "runtime"), svc.source_of("runtime")))
     if gpu is None:
         if is_vllm(svc):
             out.append(("no GPU reserved: vLLM will fail with 'Failed to infer device type'; add "
                         "deploy.resources.reservations.devices: [{driver: nvidia, device_ids: ['0'], "
                         "capabilities: [gpu]}]", svc.source_of()))
         return out
-    if gpu.via == "runtime":
-        out.append(("`runtime: nvidia` only works where that runtime is registered with the daemon; "
-                    "reserve GPUs with deploy.resources.reservations.devices instead",
-                    svc.source_of("runtime")))
     if gpu.via == "deploy":
         where = svc.source_of("deploy", "resources", "reservations", "devices")
         if "gpu" not in gpu.capabilities:
@@ -94,18 +93,59 @@ def _gpu_applied(svc: ResolvedService) -> list[tuple[str, Source | None]]:
     return out
 
 
+def _runtime_message(via: str) -> str:
+    if via == "runtime":
+        return ("`runtime: nvidia` only works where that runtime is registered with the Docker daemon; "
+                "reserve GPUs with deploy.resources.reservations.devices (driver: nvidia, device_ids, "
+                "capabilities: [gpu]) or `gpus:` (Compose 2.30+) instead, and remove runtime: nvidia")
+    return ("`runtime: nvidia` beside the GPU reservation: that runtime only works where it is "
+            "registered with the Docker daemon, and the reservation already gives the container its "
+            "GPUs; remove runtime: nvidia")
+
+
+def _device_entries(svc: ResolvedService) -> list[tuple[KeyPath, str, str]]:
+    """(key path, entry as written, entry as interpolated) of every device_ids entry."""
+    out: list[tuple[KeyPath, str, str]] = []
+    for prefix in (("deploy", "resources", "reservations", "devices"), ("gpus",)):
+        raw_list, list_ = _at(svc.raw, prefix), _at(svc.spec, prefix)
+        for d, device in enumerate(list_ if isinstance(list_, list) else []):
+            if not isinstance(device, dict):
+                continue
+            raw_device = raw_list[d] if isinstance(raw_list, list) and d < len(raw_list) else {}
+            written = _as_list(raw_device.get("device_ids") if isinstance(raw_device, dict) else None)
+            for i, value in enumerate(_as_list(device.get("device_ids"))):
+                as_written = written[i] if i < len(written) else value
+                out.append(((*prefix, d, "device_ids", i), str(as_written), str(value)))
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    """``device_ids: "0,1"`` (a string where Compose wants a list) is one entry, as Compose reads it."""
+    return value if isinstance(value, list) else ([] if value is None else [value])
+
+
+def _at(data: Any, keys: KeyPath) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
 def _one_id_per_entry(svc: ResolvedService) -> list[tuple[str, Source | None]]:
-    gpu = svc.gpu
-    if gpu is None or gpu.via == "runtime":
-        return []
-    bad = [i for i in gpu.device_ids if re.search(r"[,\s]", i.strip())]
-    if not bad:
-        return []
-    ids = [p for b in bad for p in re.split(r"[,\s]+", b) if p]
-    fixed = ", ".join(f"'{i}'" for i in ids)
-    key = ("deploy", "resources", "reservations", "devices") if gpu.via == "deploy" else ("gpus",)
-    return [(f"device_ids entry {bad[0]!r} is ONE id, not {len(ids)}; write one id per entry: "
-             f"device_ids: [{fixed}]", svc.source_of(*key, 0, "device_ids"))]
+    out: list[tuple[str, Source | None]] = []
+    for keys, written, value in _device_entries(svc):
+        ids = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+        fixed = ", ".join(f"'{i}'" for i in ids) if ids else "'0', '1'"
+        if "$" in written:
+            held = f"here it is {value!r}" if value else "it is unset here"
+            out.append((f"device_ids entry {written!r} is a variable: whatever it holds is ONE id "
+                        f"(\"0,1\" would be one id, which no GPU has; {held}); write the ids themselves, "
+                        f"one per entry: device_ids: [{fixed}]", svc.source_of(*keys)))
+        elif len(ids) > 1:
+            out.append((f"device_ids entry {written!r} is ONE id, not {len(ids)}; write one id per entry: "
+                        f"device_ids: [{fixed}]", svc.source_of(*keys)))
+    return out
 
 
 def _tp_matches(svc: ResolvedService) -> list[tuple[str, Source | None]]:
@@ -136,10 +176,24 @@ def _tool_choice(svc: ResolvedService) -> list[tuple[str, Source | None]]:
     return []
 
 
+def missing_image(service: str, base: str, sizes: list[str]) -> str:
+    """A service the base declares and no size file gives an image, in words, with the fix."""
+    them = " or ".join(sizes)
+    return (f"service {service} is declared in {base} but {them} never gives it an image, so "
+            f"`docker compose -f {base} -f {sizes[0]} up` stops ('neither an image nor a build "
+            f"context'); declare {service} in its own size profile instead of {base} (a base holds "
+            f"what every profile shares), or set its image in {base}")
+
+
 def _pinned_image(svc: ResolvedService) -> list[tuple[str, Source | None]]:
     image = svc.image or ""
+    if not image and svc.base_only:
+        return [(missing_image(svc.name, svc.files[0], svc.files[1:]), svc.source_of())]
     if not image:
-        return [("the service has no image; set image: NAME:TAG", svc.source_of())]
+        where = (f"neither {' nor '.join(svc.declared_in)} sets one" if len(svc.declared_in) > 1
+                 else f"{svc.declared_in[0]} sets none")
+        return [(f"service {svc.name} has no image: {where}; add image: NAME:TAG (a pinned "
+                 f"tag, e.g. vllm/vllm-openai:v0.11.0) to it in {svc.files[-1]}", svc.source_of())]
     if "@sha256:" in image:
         return []
     last = image.rsplit("/", 1)[-1]
@@ -173,6 +227,8 @@ RULES: list[Rule] = [
 
 def lint_service(svc: ResolvedService, rules: list[Rule] | None = None) -> list[Finding]:
     findings: list[Finding] = []
+    if not svc.image and svc.base_only:  # one mistake (where the service is declared), one finding
+        rules = [r for r in rules or RULES if r.id == "image-pinned"]
     for rule in rules or RULES:
         for message, source in rule.check(svc):
             findings.append(Finding(rule.id, rule.severity, message, svc.profile, svc.name,

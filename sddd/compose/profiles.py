@@ -123,7 +123,8 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
     env_path = _env_path(config, env_file)
     env = environment(env_path, config.relpath(env_path) if env_path else None)
     interp = Interpolator(env)
-    docs, shown = [], []
+    docs, raws, shown = [], [], []
+    declared: dict[str, list[str]] = {}  # service -> the files that name it
     sources: dict[KeyPath, Source] = {}
     for file in paths:
         rel = config.relpath(file)
@@ -141,15 +142,20 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
             raise InputError("services: must be a mapping of service names", path=rel,
                              line=doc.line_of("services"))
         docs.append(interp.data(data, rel, doc.lines))
+        raws.append(data)
+        for svc_name in data.get("services") or {}:
+            declared.setdefault(str(svc_name), []).append(rel)
         for key_path, line in doc.lines.items():
             sources[key_path] = Source(rel, line)
         sources.setdefault((), Source(rel, 1))
     if interp.missing and strict:
         raise missing_error(interp, config.relpath(env_path) if env_path else None)
     merged = merge_files(docs)
+    raw = merge_files(raws).get("services") or {}  # as written: ${VAR} left in (lint reads it)
     project = str(merged.get("name") or _project_from_dir(paths[0].parent))
     services = [
-        resolve_service(name, shown, project, svc_name, spec or {}, sources)
+        resolve_service(name, shown, project, svc_name, spec or {}, sources,
+                        declared_in=declared.get(svc_name), raw=raw.get(svc_name) or {})
         for svc_name, spec in (merged.get("services") or {}).items()
     ]
     if not services:

@@ -75,6 +75,13 @@ class ResolvedService:
     spec: dict[str, Any]
     sources: dict[KeyPath, Source] = field(default_factory=dict, repr=False)
     config_hash: str = ""
+    declared_in: list[str] = field(default_factory=list)  # the profile's files that name the service
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # merged, before interpolation
+
+    @property
+    def base_only(self) -> bool:
+        """Declared by the base file alone: the size file never mentions the service."""
+        return len(self.files) > 1 and self.declared_in == self.files[:1]
 
     @property
     def container_name(self) -> str | None:
@@ -82,7 +89,7 @@ class ResolvedService:
 
     @property
     def tensor_parallel(self) -> int:
-        value = self.vllm.get("--tensor-parallel-size", self.vllm.get("-tp"))
+        value = self.vllm.get("--tensor-parallel-size")
         try:
             return int(value) if value else 1
         except ValueError:
@@ -119,7 +126,8 @@ class ResolvedService:
 
 
 def resolve_service(profile: str, files: list[str], project: str, name: str, spec: dict[str, Any],
-                     all_sources: dict[KeyPath, Source]) -> ResolvedService:
+                    all_sources: dict[KeyPath, Source], *, declared_in: list[str] | None = None,
+                    raw: dict[str, Any] | None = None) -> ResolvedService:
     spec = mask_spec(spec)
     prefix = ("services", name)
     sources = {k[2:]: v for k, v in all_sources.items() if k[:2] == prefix}
@@ -133,6 +141,7 @@ def resolve_service(profile: str, files: list[str], project: str, name: str, spe
         model=vllm.get("--model"), args=args, vllm=vllm, gpu=gpu_reservation(spec),
         ports=parse_ports(spec.get("ports") or []), environment=dict(env),
         healthcheck=parse_healthcheck(spec.get("healthcheck")), spec=spec, sources=sources,
+        declared_in=list(declared_in or files), raw=raw or {},
     )
     canonical = json.dumps({"project": project, "service": name, "spec": spec}, sort_keys=True,
                            default=str)
@@ -151,7 +160,7 @@ def mask_spec(spec: dict[str, Any]) -> dict[str, Any]:
         for arg in parse_vllm_args(tokens):
             if arg.value and is_secret_name(arg.flag.lstrip("-")):
                 token = tokens[arg.index]
-                tokens[arg.index] = (f"{arg.flag}={mask_value(arg.value)}" if "=" in token
+                tokens[arg.index] = (f"{arg.written or arg.flag}={mask_value(arg.value)}" if "=" in token
                                      else token)
                 if "=" not in token and arg.index + 1 < len(tokens):
                     tokens[arg.index + 1] = mask_value(arg.value)

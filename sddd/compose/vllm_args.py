@@ -1,8 +1,11 @@
 """Read vLLM server arguments out of a compose ``command`` (list or string).
 
 ``--flag=value``, ``--flag value`` and bare ``--flag`` are all accepted, as vLLM's own
-argument parser accepts them. The positional model of ``vllm serve MODEL`` counts as
-``--model``. Shared by the index, profiles, drift and the site.
+argument parser accepts them, and flag names are normalised as that parser does: underscores
+become dashes (``--max_num_seqs`` is ``--max-num-seqs``) and the short aliases are spelled out
+(``-tp 2`` is ``--tensor-parallel-size 2``). ``--no-<flag>`` (argparse's
+``BooleanOptionalAction``) stays as written; ``switch_state`` reads it. The positional model
+of ``vllm serve MODEL`` counts as ``--model``. Shared by the index, profiles, drift and the site.
 """
 
 from __future__ import annotations
@@ -16,11 +19,34 @@ from typing import Any
 NOT_VLLM = {"sh", "bash", "ash", "dash", "env", "httpd", "busybox", "sleep", "true", "echo"}
 
 
+# vLLM's short aliases (vllm/engine/arg_utils.py, add_cli_args).
+SHORT = {"-tp": "--tensor-parallel-size", "-pp": "--pipeline-parallel-size",
+         "-dp": "--data-parallel-size", "-q": "--quantization"}
+
+
 @dataclass(frozen=True)
 class VllmArg:
-    flag: str  # always with its leading dashes, e.g. "--max-num-seqs"
+    flag: str  # normalised, with its leading dashes, e.g. "--max-num-seqs"
     value: str | None  # None for a bare switch
     index: int  # position in the command list (for line lookup)
+    written: str = ""  # the flag as the command writes it ("--max_num_seqs", "-tp")
+
+
+def normalize_flag(flag: str) -> str:
+    """``--Max_Num_Seqs`` / ``-tp`` -> ``--max-num-seqs`` / ``--tensor-parallel-size``."""
+    if flag in SHORT:
+        return SHORT[flag]
+    return "--" + flag.lstrip("-").lower().replace("_", "-")
+
+
+def base_flag(flag: str) -> str:
+    """The flag a ``--no-`` form turns off: ``--no-enable-prefix-caching`` -> ``--enable-prefix-caching``."""
+    flag = normalize_flag(flag)
+    return "--" + flag[5:] if flag.startswith("--no-") else flag
+
+
+def _is_flag(token: str) -> bool:
+    return token.startswith("--") or token.split("=", 1)[0] in SHORT
 
 
 def command_tokens(command: Any) -> list[str]:
@@ -53,15 +79,15 @@ def parse_vllm_args(command: Any) -> list[VllmArg]:
         i = 1
     while i < len(tokens):
         token = tokens[i]
-        if token.startswith("--"):
+        if _is_flag(token):
             if "=" in token:
                 flag, value = token.split("=", 1)
-                args.append(VllmArg(flag, value, i))
-            elif i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
-                args.append(VllmArg(token, tokens[i + 1], i))
+                args.append(VllmArg(normalize_flag(flag), value, i, flag))
+            elif i + 1 < len(tokens) and not _is_flag(tokens[i + 1]):
+                args.append(VllmArg(normalize_flag(token), tokens[i + 1], i, token))
                 i += 1
             else:
-                args.append(VllmArg(token, None, i))
+                args.append(VllmArg(normalize_flag(token), None, i, token))
         i += 1
     return args
 

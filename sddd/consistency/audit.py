@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sddd.compose.lint import lint_service
-from sddd.compose.profiles import load_profile, profile_files, profile_names
+from sddd.compose.lint import lint_service, missing_image
+from sddd.compose.profiles import base_path, load_profile, profile_files, profile_names
 from sddd.compose.variants import detect_variants
 from sddd.consistency.drift import doc_files
 from sddd.consistency.report import FindingsReport, severity_order
@@ -50,13 +50,15 @@ class Budget:
     count: int
     limit: int | None  # None: counted, no limit set
     files: list[str]
+    key: tuple[str, ...] = ()  # where sddd.yaml sets the limit: ("audit", "max_scripts")
 
     @property
     def over(self) -> bool:
         return self.limit is not None and self.count > self.limit
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "over": self.over}
+        return {**{k: v for k, v in self.__dict__.items() if k != "key"}, "over": self.over,
+                "setting": ".".join(self.key)}
 
 
 @dataclass
@@ -67,6 +69,7 @@ class AuditFinding:
     message: str
     path: str | None = None
     line: int | None = None
+    files: list[str] | None = None  # budget: every file counted against it
 
     @property
     def where(self) -> str:
@@ -82,11 +85,12 @@ class AuditReport(FindingsReport):
     budgets: list[Budget] = field(default_factory=list)
     in_git: bool = False
     notes: list[str] = field(default_factory=list)
+    nothing: str | None = None  # set when there was no profile to audit: what was looked for, where
 
     def to_json(self) -> dict[str, Any]:
         return {"passed": self.passed, "fail_on": self.fail_on, "git": self.in_git, "counts": self.counts(),
                 "budgets": [b.to_json() for b in self.budgets], "notes": self.notes,
-                "findings": [f.to_json() for f in self.findings]}
+                "nothing_to_check": self.nothing, "findings": [f.to_json() for f in self.findings]}
 
 
 class _Audit:
@@ -98,11 +102,14 @@ class _Audit:
         self.used: set[str] = set()  # variables some profile interpolates
         self._example: tuple[str, dict[str, int]] | None = None
         self._example_read = False
+        self.candidates = detect_variants(config)
+        self.folded: set[str] = set()  # variant files the compose budget's finding already lists
+        self.missing_images: dict[tuple[str, str | None, int | None], list[str]] = {}
 
     def add(self, rule: str, message: str, path: str | None = None, line: int | None = None,
-            severity: str | None = None) -> None:
+            severity: str | None = None, files: list[str] | None = None) -> None:
         level = severity or (self.opts.get("severity") or {}).get(rule) or DEFAULT_SEVERITY[rule]
-        self.findings.append(AuditFinding(rule, level, message, path, line))
+        self.findings.append(AuditFinding(rule, level, message, path, line, files))
 
     def _files(self) -> list[str]:
         """The repository's files (git's view: tracked and not ignored), archives and index left out."""
@@ -121,11 +128,12 @@ class _Audit:
 
     def budgets(self) -> list[Budget]:
         opts, out = self.opts, []
-        outside = [c.path for c in detect_variants(self.config) if "outside-profiles" in c.causes]
+        outside = [c.path for c in self.candidates if "outside-profiles" in c.causes]
         out.append(Budget("compose files outside profiles", len(outside),
-                          opts["max_compose_outside_profiles"], outside))
+                          opts["max_compose_outside_profiles"], outside,
+                          ("audit", "max_compose_outside_profiles")))
         scripts = [f for f in self.files if _matches(f, opts["scripts"])]
-        out.append(Budget("scripts", len(scripts), opts["max_scripts"], scripts))
+        out.append(Budget("scripts", len(scripts), opts["max_scripts"], scripts, ("audit", "max_scripts")))
         kinds: dict[str, list[str]] = {"guide": [], "report": []}
         for path in doc_files(self.config):
             rel = self.config.relpath(path)
@@ -136,14 +144,29 @@ class _Audit:
             kinds[doc_kind(meta, rel, "guide")].append(rel)
         limits = opts["max_docs"] or {}
         for kind, files in kinds.items():
-            out.append(Budget(f"{kind} documents", len(files), limits.get(kind), files))
+            out.append(Budget(f"{kind} documents", len(files), limits.get(kind), files,
+                              ("audit", "max_docs", kind)))
         out.append(Budget("documents in all", sum(map(len, kinds.values())), limits.get("total"),
-                          sorted(f for files in kinds.values() for f in files)))
+                          sorted(f for files in kinds.values() for f in files),
+                          ("audit", "max_docs", "total")))
         for budget in out:
             if budget.over and budget.limit is not None:
-                self.add("budget", f"{budget.count} {budget.name}, budget {budget.limit}: archive "
-                         f"{budget.count - budget.limit} (`sddd archive`) or raise the budget in sddd.yaml")
+                self._over(budget)
         return out
+
+    def _over(self, budget: Budget) -> None:
+        assert budget.limit is not None
+        """One finding per budget exceeded, at the line of sddd.yaml that sets it, listing its files
+        (the variant copies among them are not warned about again one by one)."""
+        marks = {c.path: _marks(c.causes) for c in self.candidates}
+        listed = ", ".join(f"{f} ({marks[f]})" if marks.get(f) else f for f in budget.files)
+        if budget.key[-1] == "max_compose_outside_profiles":
+            self.folded = set(budget.files)
+        config = self.config
+        self.add("budget", f"{budget.count} {budget.name}, budget {budget.limit}: {listed}; archive "
+                 f"{budget.count - budget.limit} of them (`sddd archive`) or raise {'.'.join(budget.key)} "
+                 "in sddd.yaml", config.relpath(config.path) if config.path else None,
+                 config.line_of(*budget.key), files=list(budget.files))
 
     def naming(self) -> None:
         pattern = self.opts["profile_name"]
@@ -152,9 +175,11 @@ class _Audit:
             if not re.fullmatch(pattern, name):
                 self.add("naming", f"profile name {name!r} breaks the convention profiles/{{size}}.yml "
                          f"(size matching {pattern}); rename it or archive it", rel, 1)
-        for candidate in detect_variants(self.config):
+        for candidate in self.candidates:
             if candidate.causes == ["outside-profiles"] and not candidate.near_duplicate:
                 continue  # a standalone compose file: counted by the budget
+            if candidate.path in self.folded:
+                continue  # listed by the compose budget's finding
             self.add("variant", f"{candidate.reason}: {'; '.join(candidate.reasons)}; "
                      f"archive it with `sddd archive {candidate.path}`", candidate.path)
 
@@ -173,11 +198,21 @@ class _Audit:
                 self.add("naming", f"service {svc.name!r} in profile {name} should be named {expected!r}",
                          source.path if source else None, source.line if source else None)
             for service in profile.services:
+                if not service.image and service.base_only:  # said once, naming every size file
+                    where = service.source_of()
+                    key = (service.name, where.path if where else None, where.line if where else None)
+                    self.missing_images.setdefault(key, []).extend(service.files[1:])
+                    continue
                 for lint in lint_service(service):
                     self.add("profile", f"[{lint.rule}] {lint.message}", lint.path, lint.line,
                              severity=lint.severity)
                     self.findings[-1].rule = f"lint:{lint.rule}"
             self._variables(name, profile.variables, profile.files)
+        for (service_name, path, line), sizes in self.missing_images.items():
+            base = self.config.relpath(base_path(self.config))
+            self.add("profile", f"[image-pinned] {missing_image(service_name, base, sizes)}", path, line,
+                     severity="error")
+            self.findings[-1].rule = "lint:image-pinned"
 
     def _variables(self, name: str, used: list[str], files: list[str]) -> None:
         self.used.update(used)
@@ -278,6 +313,13 @@ def _real_secret(kind: str, value: str, rel: str) -> bool:
                                 or name.lower() in PLAIN_SECRET_KEYS)
 
 
+def _marks(causes: list[str]) -> str:
+    """``["marker:fixed", "outside-profiles"]`` -> ``-fixed``: what makes a file look superseded."""
+    words = [f"-{c[7:]}" for c in causes if c.startswith("marker:")]
+    words += [c for c in causes if c in ("dated-copy", "editor-backup")]
+    return ", ".join(words)
+
+
 def _matches(rel: str, patterns: list[str]) -> bool:
     """fnmatch with ``**/`` also matching no folder at all (``**/*.sh`` matches ``run.sh``)."""
     return any(fnmatch.fnmatch(rel, p) or (p.startswith("**/") and fnmatch.fnmatch(rel, p[3:]))
@@ -306,7 +348,11 @@ def run_audit(config: Config) -> AuditReport:
     audit.secrets()
     notes = [] if audit.in_git else [
         "not a git work tree: the tracked-file checks (.env, secrets) were skipped"]
-    findings = sorted(audit.findings, key=lambda f: (severity_order(f.severity), f.rule, f.path or "",
-                                                     f.line or 0))
+    unique = {(f.rule, f.path, f.line, f.message): f for f in audit.findings}  # a base file's line,
+    findings = sorted(unique.values(), key=lambda f: (severity_order(f.severity), f.rule,  # once
+                                                      f.path or "", f.line or 0))
+    nothing = None if profile_names(config) else (
+        f"no compose profile: `profiles:` ({', '.join(config.profiles)}) matched none under "
+        f"{config.root}; point `profiles:` in sddd.yaml at the compose files")
     return AuditReport(findings=findings, fail_on=audit.opts["fail_on"], budgets=budgets,
-                       in_git=audit.in_git, notes=notes)
+                       in_git=audit.in_git, notes=notes, nothing=nothing)

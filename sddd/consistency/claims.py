@@ -31,11 +31,18 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from sddd.compose.vllm_args import base_flag, normalize_flag
 from sddd.index.chunking import FENCE
 from sddd.index.markdown_chunks import ATX
 
 FLAG = r"--[A-Za-z][\w-]*"
 MODEL = re.compile(r"(?<![\w/.-])(?:Qwen/)?Qwen\d(?:\.\d+)?(?:-[A-Za-z][\w.]*)*-\d+(?:\.\d+)?B(?:-[\w.]+)*")
+# Any org/name whose name carries a parameter size (meta-llama/Llama-3.1-8B-Instruct,
+# mistralai/Mixtral-8x7B-Instruct-v0.1, google/gemma-2-9b-it): a model id wherever it is written.
+SIZED_ID = re.compile(r"(?<![\w/.-])[A-Za-z0-9][\w.-]*/[A-Za-z][\w.-]*?[-_](?:\d+x)?\d+(?:\.\d+)?[BbMm]"
+                      r"(?![A-Za-z0-9])[\w.-]*(?![\w/:])")
+ORG_NAME = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.+-]*")
+FILE_EXT = re.compile(r"\.(?:md|ya?ml|json|py|sh|ps1|txt|toml|cfg|ini)$", re.IGNORECASE)
 IMAGE = re.compile(r"(?<![\w/.-])([a-z0-9][\w.-]*/[\w.-]+):([A-Za-z0-9][\w.-]*)")
 PORT_URL = re.compile(r"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d{2,5})\b")
 PORT_WORD = re.compile(r"(?<![-\w])[Pp]ort\**\s*:?\s*\**\s*(\d{4,5})\b")
@@ -110,14 +117,28 @@ def _data_lines(name: str) -> list[str]:
     return [ln.split("#", 1)[0].strip() for ln in text.splitlines() if ln.split("#", 1)[0].strip()]
 
 
-def normalize_flag(flag: str) -> str:
-    return "--" + flag.lstrip("-").lower().replace("_", "-")
-
-
 def is_vllm_flag(flag: str, extra: frozenset[str] = frozenset()) -> bool:
     flag = normalize_flag(flag)
     flags = known_flags() | extra
     return flag in flags or (flag.startswith("--no-") and "--" + flag[5:] in flags)
+
+
+def model_mentions(text: str) -> list[tuple[int, str]]:
+    """(offset, id) of the model ids written in ``text``: Qwen names with or without ``Qwen/``,
+    and any ``org/name`` carrying a size; files (``docs/qwen3-8b.md``) are not models."""
+    found: list[tuple[int, int, str]] = []
+    for pattern in (MODEL, SIZED_ID):
+        for m in pattern.finditer(text):
+            model = m.group(0).rstrip(".")
+            if FILE_EXT.search(model) or any(s <= m.start() < e for s, e, _ in found):
+                continue
+            found.append((m.start(), m.end(), model))
+    return sorted((s, model) for s, _e, model in found)
+
+
+def is_model_value(value: str) -> bool:
+    """A value after ``Model:`` / in a model column that is an id: ``org/name`` or a Qwen name."""
+    return bool(MODEL.match(value) or (ORG_NAME.fullmatch(value) and not FILE_EXT.search(value)))
 
 
 def names_in(text: str, profiles: list[str]) -> list[str]:
@@ -221,6 +242,10 @@ class Walker:
         flag = normalize_flag(flag)
         if value is not None:
             value = value.strip().strip("\"'`")
+        if flag.startswith("--no-") and where in ("code", "table") and base_flag(flag) in known_flags():
+            # In a command or a flag table, --no-enable-prefix-caching says the switch is off; in a
+            # sentence (`--no-enable-prefix-caching` turns it off) it only names the flag.
+            flag, value = base_flag(flag), "false"
         if flag == "--model" and value:
             self.add("model", "model", value, lineno, line, where, **ctx)
         self.add("flag", flag, value or None, lineno, line, where, **ctx)

@@ -2,10 +2,15 @@
 
 ``run_drift(config, include_reports=False) -> DriftReport``. Finding types (``TYPES``):
 
-- ``value_mismatch``: a flag, port, image, GPU id or model differs from the profile's;
+- ``value_mismatch``: a flag, port, image, GPU id or model differs from the profile's. A flag
+  the profile leaves out is compared with vLLM's default for the image's version
+  (``sddd.compose.vllm_defaults``): "prefix caching is disabled" beside a profile without
+  ``--no-enable-prefix-caching`` is a mismatch, since vLLM's V1 engine turns it on;
 - ``unknown_flag``: a flag vLLM does not have (``reason: not_in_vllm``), or a vLLM flag the
-  profile does not set (``reason: not_in_profile``, reported at its own, lower severity);
-- ``unknown_model``: a model id that does not exist (sddd/data/known_models.txt);
+  profile does not set and whose default is not known (``reason: not_in_profile``, reported
+  at its own, lower severity);
+- ``unknown_model``: a model id that cannot exist (``sddd.consistency.models``: ids the seeds
+  invented, Qwen sizes a generation never had); any other well-formed id is taken to exist;
 - ``undocumented``: a profile flag that no guide explains;
 - ``stale_reference``: a link, inline-code path or front-matter profile that no longer exists
   (an archived file is named with its archive path).
@@ -17,19 +22,22 @@ Each finding carries the document's ``file:line`` and the profile's (``svc.flag_
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sddd.compose.profiles import load_all_profiles
 from sddd.compose.service import ResolvedService, Source
-from sddd.consistency.claims import Claim, DocClaims, Reference, is_vllm_flag, known_models
+from sddd.compose.vllm_args import base_flag
+from sddd.compose.vllm_defaults import Effective, effective
+from sddd.consistency.claims import Claim, DocClaims, Reference, is_vllm_flag
 from sddd.consistency.extract import extract_claims
+from sddd.consistency.models import model_key, model_problem, same_model
+from sddd.consistency.references import References
 from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
-from sddd.core.files import git_files, glob_files, in_work_tree, refused_link
+from sddd.core.files import glob_files, refused_link
 from sddd.core.yamlio import read_text
 
 TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
@@ -53,6 +61,7 @@ class DriftFinding:
     profile_value: str | None = None
     rule: str | None = None  # how the claim was tied to the profile
     reason: str | None = None  # unknown_flag: not_in_vllm / not_in_profile
+    default_source: str | None = None  # the profile leaves the flag out: where vLLM's default is defined
 
     @property
     def where(self) -> str:
@@ -72,11 +81,12 @@ class DriftReport(FindingsReport):
     profiles: list[str] = field(default_factory=list)
     skipped_reports: int = 0
     problems: list[str] = field(default_factory=list)  # unreadable documents, skipped
+    nothing: str | None = None  # set when there was nothing to compare: what was looked for, where
 
     def to_json(self) -> dict[str, Any]:
         return {"passed": self.passed, "fail_on": self.fail_on, "documents": self.documents,
                 "claims": self.claims, "profiles": self.profiles, "skipped_reports": self.skipped_reports,
-                "counts": self.counts(), "problems": self.problems,
+                "counts": self.counts(), "problems": self.problems, "nothing_to_check": self.nothing,
                 "findings": [f.to_json() for f in self.findings]}
 
 
@@ -126,7 +136,25 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
         severity_order(f.severity), f.doc_path or "~", f.doc_line or 0, f.type, f.key or ""))
     return DriftReport(findings=findings, fail_on=opts["fail_on"], documents=len(docs),
                        claims=sum(len(d.claims) for d in docs), profiles=names,
-                       skipped_reports=skipped, problems=problems)
+                       skipped_reports=skipped, problems=problems,
+                       nothing=_nothing(config, len(docs), skipped, names))
+
+
+def _nothing(config: Config, documents: int, skipped: int, profiles: list[str]) -> str | None:
+    """What drift looked for and where, when it found nothing to compare."""
+    missing = []
+    if not profiles:
+        missing.append(f"no compose profile (`profiles:` {', '.join(config.profiles)} matched none)")
+    if not documents and skipped:
+        missing.append(f"no guide (the {skipped} document(s) `docs:` {', '.join(config.docs)} matched "
+                       "are all reports, which drift skips: --all checks them)")
+    elif not documents:
+        missing.append(f"no document (`docs:` {', '.join(config.docs)} matched no Markdown file)")
+    if not missing:
+        return None
+    return (f"{' and '.join(missing)} under {config.root}; point "
+            f"{' and '.join(k for k, m in (('`profiles:`', not profiles), ('`docs:`', not documents)) if m)}"
+            " in sddd.yaml at them")
 
 
 def _dedupe(findings: list[DriftFinding]) -> list[DriftFinding]:
@@ -139,23 +167,15 @@ def _dedupe(findings: list[DriftFinding]) -> list[DriftFinding]:
     return out
 
 
-def _model_key(model: str) -> str:
-    return model.lower().rsplit("/", 1)[-1]
-
-
-def model_exists(model: str, extra: list[str]) -> bool:
-    known = {_model_key(m) for m in known_models()} | {_model_key(m) for m in extra}
-    return _model_key(model) in known
-
-
 def _same(flag: str, doc: str | None, prof: str | None) -> bool:
-    if prof is None:  # a switch the profile turns on
-        return (doc or "").strip().lower() not in FALSE
+    if prof is None or prof.lower() in ("true", "false"):  # a switch: on (bare, true) or off
+        on = prof is None or prof.lower() == "true"
+        return ((doc or "").strip().lower() not in FALSE) == on
     if doc is None:
         return True
     a, b = doc.strip().strip("\"'"), prof.strip().strip("\"'")
     if flag == "--model":
-        return _model_key(a) == _model_key(b)
+        return model_key(a) == model_key(b)
     if a.startswith("{") and b.startswith("{"):
         try:
             return bool(json.loads(a) == json.loads(b))
@@ -178,6 +198,7 @@ class _Checker:
         self.config, self.opts, self.services, self.extra_flags = config, opts, services, extra_flags
         self.findings: list[DriftFinding] = []
         self.documented: set[tuple[str, str]] = set()  # (profile, flag) a guide mentions
+        self.references = References(config)
 
     def emit(self, type_: str, message: str, claim: Claim | Reference | None, svc: ResolvedService | None,
              source: Source | None, severity_key: str | None = None, **extra: Any) -> None:
@@ -198,58 +219,93 @@ class _Checker:
         return svcs[0].profile if len(svcs) == 1 else "any of " + ", ".join(s.profile for s in svcs)
 
     def _flag(self, claim: Claim, svcs: list[ResolvedService]) -> None:
-        flag = claim.key
-        base = "--" + flag[5:] if flag.startswith("--no-") else flag
+        flag = base_flag(claim.key)
         for svc in svcs:
-            self.documented.add((svc.profile, base))
+            self.documented.add((svc.profile, flag))
         if flag == "--model" and claim.value:
             return  # checked as a model claim
-        if not is_vllm_flag(flag, self.extra_flags):
-            self.emit("unknown_flag", f"{flag} is not a vLLM serve flag (vLLM v0.11.0); fix the name or "
-                      "remove it", claim, svcs[0], svcs[0].flag_source(flag), key=flag,
+        if not is_vllm_flag(claim.key, self.extra_flags):
+            self.emit("unknown_flag", f"{claim.key} is not a vLLM serve flag (vLLM v0.11.0); fix the name or "
+                      "remove it", claim, svcs[0], svcs[0].flag_source(flag), key=claim.key,
                       doc_value=claim.value, reason="not_in_vllm")
             return
-        if flag != base:
-            return  # --no-X mentioned: documents X, asserts nothing checkable here
-        setting = [s for s in svcs if flag in s.vllm]
-        if not setting:
-            if claim.value is not None or len(svcs) == 1:
-                shown = f" {claim.value}" if claim.value is not None else ""
-                self.emit("unknown_flag", f"{flag}{shown} is a vLLM flag that {self._where(svcs)} does not "
-                          "set", claim, svcs[0], svcs[0].source_of("command"),
-                          "unknown_flag.not_in_profile", key=flag, doc_value=claim.value,
-                          reason="not_in_profile")
+        if claim.key != flag:
+            return  # a --no-X the extractor did not turn into X=false: documents X, asserts nothing
+        runs = [(s, e) for s in svcs if (e := effective(s, flag, self.opts["vllm_version"])) is not None]
+        if claim.value is None:  # a mention: it holds when some profile sets the flag or has it on
+            if not any(not e.is_default or e.value == "true" for _s, e in runs):
+                self._not_in_profile(claim, flag, svcs)
             return
-        if claim.value is None or any(_same(flag, claim.value, s.vllm[flag]) for s in setting):
+        if not runs:
+            self._not_in_profile(claim, flag, svcs)
             return
-        svc = setting[0]
-        have = ", ".join(f"{s.profile} has {s.vllm[flag] if s.vllm[flag] is not None else 'on'}"
-                         for s in setting)
-        self.emit("value_mismatch", f"{flag} is {claim.value} here but {have}; update the document",
-                  claim, svc, svc.flag_source(flag), key=flag, doc_value=claim.value,
-                  profile_value=svc.vllm[flag] if svc.vllm[flag] is not None else "on")
+        if any(_same(flag, claim.value, e.value) for _s, e in runs):
+            return
+        if all(e.is_default and e.value not in ("true", "false") for _s, e in runs):
+            # A value vLLM picks by itself (0.9, auto) that the guide states otherwise: the profile
+            # does not say, so it stays a flag the profile does not set, with the default named.
+            self._not_in_profile(claim, flag, svcs, runs[0][1])
+            return
+        svc, run = runs[0]
+        source = {"set": svc.flag_source(flag), "off": svc.flag_source("--no-" + flag[2:])}.get(
+            run.how, svc.source_of("command"))
+        self.emit("value_mismatch", self._mismatch(flag, claim.value, runs), claim, svc, source, key=flag,
+                  doc_value=claim.value, profile_value=run.value,
+                  default_source=run.source if run.is_default else None)
+
+    def _not_in_profile(self, claim: Claim, flag: str, svcs: list[ResolvedService],
+                        default: Effective | None = None) -> None:
+        if claim.value is None and len(svcs) > 1:
+            return
+        shown = f" {claim.value}" if claim.value is not None else ""
+        runs = ""
+        if default is not None:
+            version = f"vLLM {default.version}" if default.version else "vLLM"
+            runs = f" (so {version} runs it at its default, {default.value})"
+        self.emit("unknown_flag", f"{flag}{shown} is a vLLM flag that {self._where(svcs)} does not set{runs}",
+                  claim, svcs[0], svcs[0].source_of("command"), "unknown_flag.not_in_profile", key=flag,
+                  doc_value=claim.value, reason="not_in_profile",
+                  profile_value=default.value if default else None,
+                  default_source=default.source if default else None)
+
+    @staticmethod
+    def _mismatch(flag: str, said: str, runs: list[tuple[ResolvedService, Effective]]) -> str:
+        """``--x is A here but medium has B`` / ``... leaves it unset: vLLM 0.11.0 runs it at B``."""
+        parts = []
+        for svc, run in runs:
+            shown = {"true": "on", "false": "off"}.get(run.value, run.value)
+            if run.how == "set":
+                parts.append(f"{svc.profile} has {shown}")
+            elif run.how == "off":
+                parts.append(f"{svc.profile} turns it off (--no-{flag[2:]})")
+            else:
+                version = f"vLLM {run.version}" if run.version else "vLLM"
+                parts.append(f"{svc.profile} leaves it unset, so {version} runs it {shown} by default")
+        said = {"true": "on", "false": "off"}.get(said.lower(), said)
+        fix = "update the document"
+        if any(run.is_default for _s, run in runs) and said == "off" and flag.startswith("--enable-"):
+            fix = f"add --no-{flag[2:]} to the profile or update the document"
+        return f"{flag} is {said} here but {'; '.join(parts)}; {fix}"
 
     def _model(self, claim: Claim, svcs: list[ResolvedService]) -> None:
         model = claim.value or ""
         svc = svcs[0]
-        if not model_exists(model, self.opts["known_models"]):
+        for s in svcs:
+            self.documented.add((s.profile, "--model"))
+        problem = model_problem(model, self.opts["known_models"])
+        if problem:
             runs = ", ".join(f"{s.profile} runs {s.model}" for s in svcs if s.model)
-            self.emit("unknown_model", f"model {model} does not exist ({runs}); use a real model id "
-                      "(or add it to drift.known_models)", claim, svc, svc.flag_source("--model"),
+            self.emit("unknown_model", f"model {model} does not exist: {problem} ({runs}); use a real model "
+                      "id (or add it to drift.known_models)", claim, svc, svc.flag_source("--model"),
                       key="model", doc_value=model, profile_value=svc.model)
             return
-        for s in svcs:
-            if not s.model:
-                continue
-            mine, theirs = _model_key(model), _model_key(s.model)
-            if mine == theirs or (not claim.explicit and theirs.startswith(mine + "-")):
-                return
         with_model = [s for s in svcs if s.model]
-        if with_model:
-            s = with_model[0]
-            self.emit("value_mismatch", f"model {model} here but {self._where(with_model)} runs "
-                      f"{', '.join(x.model or '' for x in with_model)}; update the document", claim, s,
-                      s.flag_source("--model"), key="model", doc_value=model, profile_value=s.model)
+        if not with_model or any(same_model(model, s.model or "", exact=claim.explicit) for s in with_model):
+            return
+        s = with_model[0]
+        self.emit("value_mismatch", f"model {model} here but {self._where(with_model)} runs "
+                  f"{', '.join(x.model or '' for x in with_model)}; update the document", claim, s,
+                  s.flag_source("--model"), key="model", doc_value=model, profile_value=s.model)
 
     def _port(self, claim: Claim, svcs: list[ResolvedService]) -> None:
         port = int(claim.value or 0)
@@ -278,7 +334,10 @@ class _Checker:
 
     def _gpu(self, claim: Claim, svcs: list[ResolvedService]) -> None:
         ids = set((claim.value or "").split(","))
-        with_ids = [(s, s.gpu.device_ids) for s in svcs if s.gpu and s.gpu.device_ids]
+        # An id that is an unset variable (${CUDA_VISIBLE_DEVICES_MEDIUM}) says nothing: audit's lint
+        # reports the variable; drift has no GPUs to compare against.
+        with_ids = [(s, s.gpu.device_ids) for s in svcs
+                    if s.gpu and s.gpu.device_ids and all(i.strip() for i in s.gpu.device_ids)]
         if not with_ids:
             return
         for _svc, device_ids in with_ids:
@@ -295,49 +354,13 @@ class _Checker:
     def undocumented(self, guides: list[DocClaims]) -> None:
         for svc in self.services.values():
             for flag in svc.vllm:
-                if (svc.profile, flag) not in self.documented:
+                if (svc.profile, base_flag(flag)) not in self.documented:
                     self.emit("undocumented", f"{flag} is set in profile {svc.profile} but no guide explains "
                               "it; add it to the profile's table in a guide", None, svc,
                               svc.flag_source(flag), key=flag, profile_value=svc.vllm[flag])
 
     def reference(self, ref: Reference, names: list[str]) -> None:
-        if ref.how == "front-matter":
-            if ref.target not in names:
-                self.emit("stale_reference", f"front matter names profile {ref.target!r}, which does "
-                          f"not exist (profiles: {', '.join(names)})", ref, None, None, key="profile",
-                          doc_value=ref.target)
-            return
-        target = ref.target.split("#", 1)[0]
-        if not target:
-            return
-        doc_dir = (self.config.root / ref.path).parent
-        candidates = [doc_dir / target, self.config.root / target]
-        if any(os.path.lexists(c) for c in candidates):
-            return
-        if ref.how == "inline" and "/" not in target.rstrip("/") and self._tracked_name(target):
-            return  # a bare name of a file that lives elsewhere in the repository
-        archived = self._archived(target)
-        if archived:
-            message = f"{ref.target} was archived to {archived}; point to the profile that replaced it"
-        else:
-            message = f"{ref.target} does not exist; fix or remove the reference"
-        self.emit("stale_reference", message, ref, None, None, key=ref.how, doc_value=ref.target)
-
-    def _files(self) -> list[str]:
-        if not hasattr(self, "_file_list"):
-            root = self.config.root
-            self._file_list = git_files(root) if in_work_tree(root) else [
-                self.config.relpath(p) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
-        return self._file_list
-
-    def _tracked_name(self, name: str) -> bool:
-        archive = self.config.relpath(self.config.archives_dir) + "/"
-        return any(f.rsplit("/", 1)[-1] == name and not f.startswith(archive) for f in self._files())
-
-    def _archived(self, target: str) -> str | None:
-        root = self.config.archives_dir
-        if not root.is_dir():
-            return None
-        name = target.rstrip("/").rsplit("/", 1)[-1]
-        hits = sorted(p for p in root.rglob(name) if p.is_file())
-        return self.config.relpath(hits[0]) if hits else None
+        found = self.references.stale(ref, names)
+        if found is not None:
+            message, key = found
+            self.emit("stale_reference", message, ref, None, None, key=key, doc_value=ref.target)

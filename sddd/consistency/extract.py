@@ -7,6 +7,7 @@ import re
 import shlex
 from typing import Any
 
+from sddd.compose.vllm_args import normalize_flag
 from sddd.consistency.claims import (
     CONNECTOR,
     EXAMPLE_WORDS,
@@ -19,7 +20,6 @@ from sddd.consistency.claims import (
     IMAGE,
     INLINE,
     LINK,
-    MODEL,
     NOT_VLLM_KEYS,
     PATH_EXT,
     PATH_TOKEN,
@@ -34,15 +34,17 @@ from sddd.consistency.claims import (
     DocClaims,
     Reference,
     Walker,
+    is_model_value,
     is_vllm_flag,
     known_flags,
-    normalize_flag,
+    model_mentions,
     one_name,
     paragraphs,
     plain_cell,
     table_cells,
     value_of,
 )
+from sddd.consistency.states import feature_flag, feature_states, runs_model, state_of
 from sddd.index.chunking import FENCE
 from sddd.index.markdown_chunks import ATX, doc_kind, split_front_matter
 
@@ -64,17 +66,18 @@ def extract_claims(text: str, rel: str, profiles: list[str], extra_flags: frozen
     w = Walker(rel, lines, profiles, meta_profiles)
     w.paras = paragraphs(lines, body_start)
     flags = known_flags() | extra_flags
-    fence, vllm_cont, table, before = False, False, None, None
+    fence, vllm_cont, table, before = False, "", None, None
     for index in range(body_start, len(lines)):
         line, lineno = lines[index], index + 1
         if FENCE.match(line):
-            fence, vllm_cont = not fence, False
+            fence, vllm_cont = not fence, ""
             w.block = before if fence else None
             continue
         if fence:
             w.block = one_name(line, profiles) or w.block
             vllm_cont = _code_line(w, line, lineno, vllm_cont, flags)
             _generic(w, line, lineno, "code")
+            feature_states(w, line, lineno, "code")
             continue
         if (heading := ATX.match(line)) is not None:
             level = len(heading.group(1))
@@ -98,13 +101,20 @@ def extract_claims(text: str, rel: str, profiles: list[str], extra_flags: frozen
                 _table_row(w, table, table_cells(line), line, lineno, flags)
                 _references(w, result, line, lineno)
                 continue
-        _inline(w, line, lineno, flags)
-        _prose_key(w, line, lineno, flags)
-        _generic(w, line, lineno, "prose")
-        _references(w, result, line, lineno)
+        _prose_line(w, result, line, lineno, flags)
     result.claims = _dedupe(w.claims)
     result.references += w.refs
     return result
+
+
+def _prose_line(w: Walker, result: DocClaims, line: str, lineno: int, flags: frozenset[str]) -> None:
+    """Claims and references of a line of prose (a paragraph, a list item, a quote)."""
+    _inline(w, line, lineno, flags)
+    _prose_key(w, line, lineno, flags)
+    _generic(w, line, lineno, "prose")
+    feature_states(w, line, lineno, "prose")
+    runs_model(w, line, lineno, "prose")
+    _references(w, result, line, lineno)
 
 
 def _dedupe(claims: list[Claim]) -> list[Claim]:
@@ -146,21 +156,25 @@ def _flag_tokens(w: Walker, tokens: list[str], lineno: int, line: str, where: st
         i += 1
 
 
-def _code_line(w: Walker, line: str, lineno: int, cont: bool, flags: frozenset[str]) -> bool:
-    """Claims of one line of a fenced block; returns whether the next line continues a command."""
+def _code_line(w: Walker, line: str, lineno: int, cont: str, flags: frozenset[str]) -> str:
+    """Claims of one line of a fenced block. ``cont`` and the result say whether the line goes
+    on a command: ``vllm`` (a vllm serve command), ``other`` (``python bench.py \\``: its
+    ``--endpoint`` is not vLLM's) or ``""``."""
     stripped = line.strip()
     if (item := YAML_ITEM.match(line)) is not None:
         w.flag(item.group(1), item.group(2), lineno, line, "code")
-        return False
+        return ""
+    if cont == "other":
+        return "other" if stripped.endswith("\\") else ""
     is_vllm = cont or "vllm serve" in stripped or "api_server" in stripped or stripped.startswith("--")
     if is_vllm:
         tokens = _tokens(stripped)
         if tokens[:2] == ["vllm", "serve"] and len(tokens) > 2 and not tokens[2].startswith("-"):
             w.flag("--model", tokens[2], lineno, line, "code")
         _flag_tokens(w, tokens, lineno, line, "code")
-        return stripped.endswith("\\")
+        return "vllm" if stripped.endswith("\\") else ""
     _prose_key(w, re.sub(r"\s#.*$", "", line), lineno, flags)
-    return False
+    return "other" if stripped.endswith("\\") else ""
 
 
 def _inline(w: Walker, line: str, lineno: int, flags: frozenset[str]) -> None:
@@ -198,7 +212,7 @@ def _prose_key(w: Walker, line: str, lineno: int, flags: frozenset[str]) -> None
     if not re.fullmatch(r"\S+(?:\s*\(.*\))?", tail):
         return  # "`--trust-remote-code`: Qwen3 is supported natively": a definition, not a value
     if key.lower() in ("model", "modèle", "modele") or key.upper().startswith("MODEL_NAME"):
-        if MODEL.match(value):
+        if is_model_value(value):
             w.add("model", "model", value, lineno, line, "prose", pos=0)
         return
     if key.lower() in NOT_VLLM_KEYS or not value or "`" in key:
@@ -211,10 +225,9 @@ def _generic(w: Walker, line: str, lineno: int, where: str, column: str | None =
              row: str | None = None) -> None:
     """Model ids, images, ports and GPU ids anywhere in a line."""
     ctx: dict[str, Any] = {"column": column, "row": row}
-    for m in MODEL.finditer(line):
-        model = m.group(0).rstrip(".")
+    for start, model in model_mentions(line):
         if not any(c.kind == "model" and c.line == lineno and c.value == model for c in w.claims):
-            w.add("model", "model", model, lineno, line, where, explicit=False, pos=m.start(), **ctx)
+            w.add("model", "model", model, lineno, line, where, explicit=False, pos=start, **ctx)
     for m in IMAGE.finditer(line):
         w.add("image", "image", f"{m.group(1)}:{m.group(2).rstrip('.')}", lineno, line, where,
               pos=m.start(), **ctx)
@@ -255,24 +268,23 @@ def _table_row(w: Walker, header: list[str], cells: list[str], line: str, lineno
     flag_col = next((i for i, r in roles.items() if r == "flag"), None)
     key = plain_cell(cells[flag_col]) if flag_col is not None else ""
     value_col = next((i for i, r in roles.items() if r == "value"), None)
+    _feature_row(w, roles, cells, line, lineno, row_profile)
     if key and re.fullmatch(r"(--)?[A-Za-z][\w-]*", key) and (key.startswith("--") or
                                                               normalize_flag(key) in flags):
         if value_col is not None:
-            value = value_of(cells[value_col])
-            w.flag(key, None if value.lower() == "on" else value, lineno, line, "table", **ctx)
+            w.flag(key, _cell_value(cells[value_col]), lineno, line, "table", **ctx)
         for i, role in roles.items():
             if role.startswith("profile:"):
                 value = value_of(cells[i])
-                if value and value.lower() not in ("same", "-", "idem"):
-                    w.flag(key, None if value.lower() == "on" else value, lineno, line, "table",
-                           column=role[8:])
+                if (value or state_of(cells[i])) and value.lower() not in ("same", "-", "idem"):
+                    w.flag(key, _cell_value(cells[i]), lineno, line, "table", column=role[8:])
     for i, role in roles.items():
         cell = cells[i]
         column = role[8:] if role.startswith("profile:") else None
         if column:
             _setting_cell(w, key.lower(), cell, lineno, line, column)
-        elif role == "model" and (m := MODEL.search(cell)) is not None:
-            w.add("model", "model", m.group(0), lineno, line, "table", **ctx)
+        elif role == "model" and (model := _model_cell(cell)) is not None:
+            w.add("model", "model", model, lineno, line, "table", **ctx)
         elif role == "port" and (m := re.match(r"^\D{0,3}(\d{2,5})\b", plain_cell(cell))) is not None:
             w.add("port", "port", m.group(1), lineno, line, "table", **ctx)
         elif role == "gpu" and (m := GPU_CELL.match(plain_cell(cell))) is not None:
@@ -282,6 +294,40 @@ def _table_row(w: Walker, header: list[str], cells: list[str], line: str, lineno
             continue
         _inline(w, cell, lineno, flags)
         _generic(w, cell, lineno, "table", row=row_profile)
+
+
+def _cell_value(cell: str) -> str | None:
+    """A flag's value in a table cell: ``true`` for on (``on``, ``✅``), ``false`` for off
+    (``❌``, ``désactivé``), else the value as written (None when the cell is empty)."""
+    state = state_of(cell)
+    if state is not None:
+        return state
+    return value_of(cell) or None
+
+
+def _model_cell(cell: str) -> str | None:
+    """The model id a Model column's cell holds (Qwen names, any org/name), or None."""
+    value = plain_cell(cell).split(" ")[0].strip(".,;")
+    if is_model_value(value):
+        return value
+    mentions = model_mentions(cell)
+    return mentions[0][1] if mentions else None
+
+
+def _feature_row(w: Walker, roles: dict[int, str], cells: list[str], line: str, lineno: int,
+                 row_profile: str | None) -> None:
+    """``| Prefix caching | ❌ |``: a row whose first cell names a feature, its state per column."""
+    flag = feature_flag(plain_cell(cells[0])) if cells else None
+    if flag is None or plain_cell(cells[0]).startswith("-") or normalize_flag(plain_cell(cells[0])) == flag:
+        return  # `--enable-prefix-caching` itself: a flag row, read as one
+    for i, role in roles.items():
+        value = state_of(cells[i]) if i else None
+        if value is None:
+            continue
+        if role.startswith("profile:"):
+            w.flag(flag, value, lineno, line, "table", column=role[8:])
+        elif role == "value":
+            w.flag(flag, value, lineno, line, "table", row=row_profile)
 
 
 def _setting_cell(w: Walker, key: str, cell: str, lineno: int, line: str, column: str) -> None:
@@ -296,8 +342,8 @@ def _setting_cell(w: Walker, key: str, cell: str, lineno: int, line: str, column
         ids = re.findall(r"\d+", cell)
         if ids:
             w.add("gpu", "gpus", ",".join(ids), lineno, line, "table", column=column)
-    for m in MODEL.finditer(cell):
-        w.add("model", "model", m.group(0), lineno, line, "table", column=column, explicit=False)
+    for _start, model in model_mentions(cell):
+        w.add("model", "model", model, lineno, line, "table", column=column, explicit=False)
 
 
 def _references(w: Walker, result: DocClaims, line: str, lineno: int) -> None:

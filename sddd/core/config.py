@@ -1,9 +1,12 @@
 """sddd.yaml -> Config.
 
 The file is found by walking up from the working directory, as git finds ``.git``;
-``--config PATH`` overrides. Every key is optional; its default is declared once, in
-``sddd.core.schema``. Unknown keys and wrong types are errors that name the file, the line
-and the key.
+``--config PATH`` overrides. With none found, the repository root is the top of the git work
+tree around the working directory (or the working directory itself outside git), every key
+takes its default, and ``Config.discovery`` says so in one sentence for the CLI to show.
+Every key is optional; its default is declared once, in ``sddd.core.schema``. Unknown keys
+and wrong types are errors that name the file, the line of the offending key (nested keys
+included) and the key.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Config:
     # The validated nested sections (archive, drift, audit); see section().
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     doc: YamlDoc | None = None
+    # Set when no sddd.yaml was found: how the root was chosen, for the CLI to say on stderr.
+    discovery: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.model, str):  # `model: NAME` and callers setting one name
@@ -94,6 +99,24 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
+def find_git_root(start: Path) -> Path | None:
+    """The top folder of the git work tree holding ``start`` (a ``.git`` folder or file), or None."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _defaults(start: Path) -> Config:
+    """The config of a repository without sddd.yaml: every default, rooted as git would be."""
+    git_root = find_git_root(start)
+    root = git_root or start
+    how = "the top of its git work tree" if git_root else "the current folder (not in a git work tree)"
+    return Config(root=root, path=None, discovery=(
+        f"no {CONFIG_NAME} in {start} or any folder above it: using the defaults, with {how} "
+        f"{root} as the repository root (create {root / CONFIG_NAME} to configure sddd)"))
+
+
 def load_config(path: Path | str | None = None, *, start: Path | None = None) -> Config:
     """Load ``path`` (or the sddd.yaml found from ``start``); defaults when there is none."""
     if path is not None:
@@ -103,7 +126,7 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
     else:
         path = find_config(start)
     if path is None:
-        return Config(root=(start or Path.cwd()).resolve(), path=None)
+        return _defaults((start or Path.cwd()).resolve())
     path = path.resolve()
     try:
         doc = load_yaml(path)
@@ -131,5 +154,6 @@ def _validate(data: dict[str, Any], doc: YamlDoc, path: Path) -> dict[str, Any]:
         try:
             values[key] = SCHEMA[key].validate(value)
         except opt.OptionError as exc:
-            raise ConfigError(f"{key}: {exc}", path=str(path), line=doc.line_of(key)) from None
+            # The line of the offending key itself (archive.retention_months), not its section's.
+            raise ConfigError(f"{key}: {exc}", path=str(path), line=doc.line_of(key, *exc.keys)) from None
     return values

@@ -13,7 +13,12 @@ from typing import Any
 
 
 class OptionError(ValueError):
-    """A value does not fit its option; the message says what is expected."""
+    """A value does not fit its option; the message says what is expected. ``keys`` is the path
+    below the option to the value at fault (a nested key, a list index), for its line."""
+
+    def __init__(self, message: str, keys: tuple[str | int, ...] = ()):
+        super().__init__(message)
+        self.keys = keys
 
 
 def _type_name(value: Any) -> str:
@@ -50,8 +55,12 @@ class StrList(Option):
     def validate(self, value: Any) -> list[str]:
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        if not isinstance(value, list):
             raise OptionError(f"expected a list of strings, got {_type_name(value)}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise OptionError(f"expected a list of strings, item {index + 1} is {_type_name(item)}",
+                                  (index,))
         return list(value)
 
 
@@ -89,13 +98,13 @@ class Mapping(Option):
         for key in value:
             if key not in schema:
                 known = ", ".join(sorted(schema))
-                raise OptionError(f"unknown key {key!r} (known keys: {known})")
+                raise OptionError(f"unknown key {key!r} (known keys: {known})", (key,))
         for key, option in schema.items():
             if key in value and value[key] is not None:
                 try:
                     out[key] = option.validate(value[key])
                 except OptionError as exc:
-                    raise OptionError(f"{key}: {exc}") from None
+                    raise OptionError(f"{key}: {exc}", (key, *exc.keys)) from None
             else:
                 out[key] = option.default
         return out
@@ -119,5 +128,5 @@ class ListOf(Option):
             try:
                 out.append(self.item(entry))
             except OptionError as exc:
-                raise OptionError(f"item {index + 1}: {exc}") from None
+                raise OptionError(f"item {index + 1}: {exc}", (index, *exc.keys)) from None
         return out

@@ -59,6 +59,9 @@ SCHEMA: dict[str, opt.Option] = {
         }, help="severity per finding type (unset: the built-in default)"),
         "known_models": opt.StrList(default=[], help="model ids that exist, besides sddd's list"),
         "known_flags": opt.StrList(default=[], help="vLLM flags your version has, besides sddd's list"),
+        "vllm_version": opt.Str(default=None, pattern=r"v?\d+\.\d+(?:\.\d+)?\S*",
+                                help="the vLLM version whose defaults apply when an image tag names "
+                                     "none (latest)"),
     }, help="`sddd drift`: docs that contradict the profiles"),
     "audit": opt.Mapping(schema={
         "fail_on": opt.Str(default="error", choices=("error", "warning", "info"),

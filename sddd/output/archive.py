@@ -1,40 +1,86 @@
-"""`sddd archive` / `restore` for people: candidates, plans, results and the archive list."""
+"""`sddd archive` / `restore` for people: candidates, plans, results and the archive list, as
+tables on a terminal (file names never broken: a narrow terminal gets one block per file) and as
+``path: severity: type: message`` lines for pipes (``plain_candidates``, ``plain_list``)."""
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from sddd.archive.archiving import ArchivePlan, ArchiveResult, ArchiveSummary, RestoreResult
 from sddd.compose.variants import Candidate
-from sddd.output.console import out, warn
+from sddd.output.console import out, warn, write_lines
+from sddd.output.findings import Row, plain_lines
 
 MAX_DIFFS = 8
+APPLY_HINT = ("Archive them: sddd archive --detect --apply (shows the plan and asks), or name files: "
+              "sddd archive FILE... --reason TEXT")
 
 
 def _value(value: str | None) -> str:
     return "[dim](unset)[/dim]" if value is None else escape(value) if value else '""'
 
 
-def render_candidates(candidates: list[Candidate]) -> None:
+def _diffs(c: Candidate) -> list[str]:
+    if c.closest is None:
+        return []
+    shown = [f"{escape(d.key)}: {_value(d.candidate)} vs {_value(d.profile)}"
+             for d in c.closest.differences[:MAX_DIFFS]]
+    more = len(c.closest.differences) - MAX_DIFFS
+    return shown + ([f"[dim]... {more} more (--json)[/dim]"] if more > 0 else [])
+
+
+def _candidate_table(candidates: list[Candidate], width: int) -> RenderableType:
+    longest = max(len(c.path) for c in candidates)
+    title = f"sddd archive --detect: {len(candidates)} candidate(s)"
+    if width - longest - 6 < 2 * 30:  # no room for two readable columns beside the names: blocks
+        parts: list[RenderableType] = [Text(title, style="italic")]
+        for c in candidates:
+            lines = [f"- {escape(r)}" for r in c.reasons] + [f"[dim]reason: {escape(c.reason)}[/dim]"]
+            if c.closest is not None:
+                lines += [f"differs from {escape(c.closest.profile)}: {d}" for d in _diffs(c)]
+            parts += [Text(c.path, style="bold cyan"), Padding("\n".join(lines), (0, 0, 0, 4))]
+        return Group(*parts)
+    table = Table(title=title, title_justify="left", show_lines=True, expand=True)
+    table.add_column("file", style="cyan", no_wrap=True, min_width=longest)
+    table.add_column("why", ratio=1, overflow="fold")
+    table.add_column("what differs from the closest profile", ratio=1, overflow="fold")
+    for c in candidates:
+        why = "\n".join(f"- {escape(r)}" for r in c.reasons)
+        table.add_row(escape(c.path), why + f"\n[dim]reason: {escape(c.reason)}[/dim]", "\n".join(_diffs(c)))
+    return table
+
+
+def candidate_rows(candidates: list[Candidate]) -> list[Row]:
+    rows = []
+    for c in candidates:
+        message = f"{c.reason}: {'; '.join(c.reasons)}"
+        if c.closest is not None and c.closest.differences:
+            diffs = "; ".join(f"{d.key}: {d.candidate if d.candidate is not None else '(unset)'} vs "
+                              f"{d.profile if d.profile is not None else '(unset)'}"
+                              for d in c.closest.differences)
+            message += f"; differs from {c.closest.profile} ({c.closest.score:.0%} identical): {diffs}"
+        rows.append(Row("info", ",".join(c.causes), c.path, None, message))
+    return rows
+
+
+def plain_candidates(candidates: list[Candidate]) -> list[str]:
+    summary = (f"sddd archive --detect: {len(candidates)} candidate(s); {APPLY_HINT}" if candidates
+               else "sddd archive --detect: no superseded-looking config found, nothing to archive")
+    return plain_lines(candidate_rows(candidates), summary)
+
+
+def render_candidates(candidates: list[Candidate], fmt: str = "table") -> None:
+    if fmt == "plain":
+        write_lines(plain_candidates(candidates))
+        return
     if not candidates:
         out.print("No superseded-looking config found: nothing to archive.")
         return
-    table = Table(title=f"sddd archive --detect: {len(candidates)} candidate(s)", title_justify="left",
-                  show_lines=True, expand=True)
-    table.add_column("file", style="cyan", overflow="fold", ratio=2)
-    table.add_column("why", ratio=4, overflow="fold")
-    table.add_column("what differs from the closest profile", ratio=4, overflow="fold")
-    for c in candidates:
-        diffs = ""
-        if c.closest is not None:
-            shown = [f"{escape(d.key)}: {_value(d.candidate)} vs {_value(d.profile)}"
-                     for d in c.closest.differences[:MAX_DIFFS]]
-            more = len(c.closest.differences) - MAX_DIFFS
-            diffs = "\n".join(shown + ([f"[dim]... {more} more (--json)[/dim]"] if more > 0 else []))
-        why = "\n".join(f"- {escape(r)}" for r in c.reasons)
-        table.add_row(escape(c.path), why + f"\n[dim]reason: {escape(c.reason)}[/dim]", diffs)
-    out.print(table)
+    out.print(_candidate_table(candidates, out.width))
     out.print("Archive them: [bold]sddd archive --detect --apply[/bold] (shows the plan and asks), "
               "or name files: sddd archive FILE... --reason TEXT")
 
@@ -63,7 +109,25 @@ def render_result(result: ArchiveResult) -> None:
         warn(warning)
 
 
-def render_list(summaries: list[ArchiveSummary], due_only: bool) -> None:
+def plain_list(summaries: list[ArchiveSummary], due_only: bool) -> list[str]:
+    rows = []
+    for s in summaries:
+        files = f"{s.archived} file(s)" + (f" ({s.restored} restored)" if s.restored else "")
+        status = "due for review" if s.due else "kept"
+        rows.append(Row("warning" if s.due else "info", "archive", f"{s.folder}/", None,
+                        f"{files}, review {s.review_date}: {status}"))
+        rows += [Row("error", "manifest", f"{s.folder}/", None, p) for p in s.problems]
+    due = sum(s.due for s in summaries)
+    problems = sum(len(s.problems) for s in summaries)
+    what = "past review" if due_only else "in all"
+    return plain_lines(rows, f"sddd archive --list: {len(summaries)} archive(s) {what}, {due} due for "
+                             f"review, {problems} problem(s)")
+
+
+def render_list(summaries: list[ArchiveSummary], due_only: bool, fmt: str = "table") -> None:
+    if fmt == "plain":
+        write_lines(plain_list(summaries, due_only))
+        return
     if not summaries:
         out.print("No archive is past its review date." if due_only else "No archive yet.")
         return

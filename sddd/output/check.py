@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from sddd.core.atomic import atomic_write_text
 from sddd.output import github
 from sddd.output.console import out, write_text
+from sddd.output.findings import Row, plain_lines
 from sddd.output.junit import Case, suite_xml
 
 if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
@@ -54,6 +57,43 @@ def explain(result: TargetResult) -> str:
 # --- table -----------------------------------------------------------------------------
 
 
+def _locations(r: TargetResult) -> list[str]:
+    found = [r.matched.where] if r.matched is not None else [str(e) for e in r.target.expect]
+    return found + ([f"{r.best_wrong.where} ({r.best_wrong.score:.3f})"] if r.best_wrong else [])
+
+
+def _longest(report: CheckReport) -> int:
+    """The widest location cell line ("above: " included)."""
+    return max((len(loc) + 7 for r in report.results for loc in _locations(r)), default=20)
+
+
+def fits(report: CheckReport, width: int) -> bool:
+    """Whether the table's location column can hold every location whole at ``width``."""
+    return width - (1 + 5 + 11 + 6 + 5 * 3 + 20) >= _longest(report)  # fixed columns, gaps, targets
+
+
+def blocks(report: CheckReport) -> Group:
+    """One block per target for a narrow terminal: its verdict and figures, then its locations whole."""
+    parts: list[RenderableType] = [Text("sddd check", style="italic")]
+    for r in sorted(report.results, key=lambda r: r.passed):
+        t = r.target
+        head = Text()
+        head.append("✓ " if r.passed else "✗ ", style="green" if r.passed else "bold red")
+        head.append(t.id, style="bold")
+        rank = "-" if r.rank is None else f"{r.rank}/{t.top_k}"
+        margin = "" if r.margin is None else f"  margin {r.margin:+.3f}"
+        head.append(f"  rank {rank}  score {_score(r.score)} ≥{t.min_score:g}{margin}")
+        lines = [Text(t.query, style="dim")] + ([Text(r.reason, style="red")] if not r.passed else [])
+        if r.matched is not None:
+            lines.append(Text(f"found: {r.matched.where}", style="cyan"))
+        else:
+            lines += [Text(f"expected: {e}", style="cyan") for e in t.expect]
+        if r.best_wrong:
+            lines.append(Text(f"above: {r.best_wrong.where} ({r.best_wrong.score:.3f})", style="red"))
+        parts += [head, Padding(Group(*lines), (0, 0, 0, 2))]  # room for a long path#anchor
+    return Group(*parts)
+
+
 def table(report: CheckReport) -> Table:
     """Failed targets first (with the document that won), then the ones that pass."""
     grid = Table(title="sddd check", title_justify="left", expand=True, box=box.SIMPLE_HEAD, show_lines=True,
@@ -63,7 +103,7 @@ def table(report: CheckReport) -> Table:
     grid.add_column("rank", justify="right", width=5)
     grid.add_column("score", justify="right", width=11)
     grid.add_column("margin", justify="right", width=6)
-    grid.add_column("found / ranked above it", overflow="fold", ratio=3)
+    grid.add_column("found / ranked above it", overflow="fold", ratio=3, min_width=_longest(report))
     for r in sorted(report.results, key=lambda r: r.passed):
         t = r.target
         mark = "[green]✓[/green]" if r.passed else "[bold red]✗[/bold red]"
@@ -114,6 +154,34 @@ def suggest_json(report: SuggestReport) -> dict[str, Any]:
             for s in report.suggestions
         ],
     }
+
+
+# --- plain lines -------------------------------------------------------------------------
+
+
+def rows(report: CheckReport) -> list[Row]:
+    """One row per target: a pass at the passage found, a failure at the expected document (where
+    it is fixed); then the failed gates."""
+    out_rows = []
+    for r in report.results:
+        t = r.target
+        first = t.expect[0]
+        defined = f"target at {t.source}:{t.line}" if t.source and t.line else ""
+        if r.passed and r.matched is not None:
+            message = (f"{t.query!r} finds {r.matched.where} at rank {r.rank}/{t.top_k}, score "
+                       f"{_score(r.score)} >= {t.min_score:g}")
+            out_rows.append(Row("pass", t.id, r.matched.path, r.matched.line, message, note=defined))
+        else:
+            out_rows.append(Row("error", t.id, first.path, first.line, explain(r), note=defined))
+    for g in report.gates:
+        if not g.passed:
+            out_rows.append(Row("error", "gate", None, None, str(g)))
+    return out_rows
+
+
+def to_plain(report: CheckReport) -> str:
+    """``path:line: severity: target: message`` per target, then the summary line."""
+    return "\n".join(plain_lines(rows(report), f"sddd check: {summary_line(report)}")) + "\n"
 
 
 # --- JUnit -----------------------------------------------------------------------------
@@ -167,11 +235,13 @@ def render_gates(report: CheckReport) -> None:
 def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
     """The report in ``fmt`` on stdout, or written to ``output`` (atomically) with a summary line."""
     if fmt == "table" and output is None:
-        out.print(table(report))
+        out.print(table(report) if fits(report, out.width) else blocks(report))
         render_gates(report)
         out.print(summary_line(report))
         return
-    if fmt == "table":
+    if fmt == "plain":
+        body = to_plain(report)
+    elif fmt == "table":
         recorder = Console(record=True, width=160, file=io.StringIO())
         recorder.print(table(report))
         recorder.print(summary_line(report))

@@ -8,7 +8,7 @@ from rich.table import Table
 from sddd.consistency.audit import AuditReport
 from sddd.consistency.drift import DriftReport
 from sddd.output.console import out, print_json, write_lines
-from sddd.output.findings import Row, github_lines, table
+from sddd.output.findings import Row, github_lines, plain_lines, table
 
 
 def drift_rows(report: DriftReport) -> list[Row]:
@@ -17,7 +17,7 @@ def drift_rows(report: DriftReport) -> list[Row]:
         prof = f"{f.profile_path}:{f.profile_line}" if f.profile_path and f.profile_line else f.profile_path
         path, line = (f.doc_path, f.doc_line) if f.doc_path else (f.profile_path, f.profile_line)
         note = f"profile by {f.rule}" if f.rule and f.doc_path and f.profile else ""
-        rows.append(Row(f.severity, f.type, path, line, f.message, prof, note))
+        rows.append(Row(f.severity, f.type, path, line, f.message, prof if f.doc_path else None, note))
     return rows
 
 
@@ -25,11 +25,19 @@ def audit_rows(report: AuditReport) -> list[Row]:
     return [Row(f.severity, f.rule, f.path, f.line, f.message) for f in report.findings]
 
 
+def drift_plain(report: DriftReport) -> list[str]:
+    return plain_lines(drift_rows(report), drift_summary(report))
+
+
+def audit_plain(report: AuditReport) -> list[str]:
+    return plain_lines(audit_rows(report), audit_summary(report))
+
+
 def drift_summary(report: DriftReport) -> str:
     c = report.counts()
     verdict = "passed" if report.passed else "FAILED"
     return (f"sddd drift {verdict}: {report.documents} documents, {report.claims} claims, profiles "
-            f"{', '.join(report.profiles)}: {c['error']} error(s), {c['warning']} warning(s), "
+            f"{', '.join(report.profiles) or 'none'}: {c['error']} error(s), {c['warning']} warning(s), "
             f"{c['info']} info (fails on {report.fail_on} and above)"
             + (f"; {report.skipped_reports} report(s) skipped (--all checks them)" if report.skipped_reports
                else ""))
@@ -53,7 +61,8 @@ def audit_github(report: AuditReport) -> list[str]:
 
 def render_drift(report: DriftReport) -> None:
     if report.findings:
-        out.print(table(drift_rows(report), kind="type", where="document", other="profile"))
+        out.print(table(drift_rows(report), kind="type", where="document", other="profile",
+                        width=out.width))
     out.print(drift_summary(report), markup=False, highlight=False)
 
 
@@ -69,16 +78,18 @@ def render_audit(report: AuditReport) -> None:
         budgets.add_row(b.name, str(b.count), "-" if b.limit is None else str(b.limit), mark)
     out.print(budgets)
     if report.findings:
-        out.print(table(audit_rows(report), kind="rule", where="where"))
+        out.print(table(audit_rows(report), kind="rule", where="where", width=out.width))
     for note in report.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
     out.print(audit_summary(report), markup=False, highlight=False)
 
 
 def emit(report: DriftReport | AuditReport, fmt: str) -> None:
-    """A drift or audit report in ``fmt``: json, github (annotations) or table."""
+    """A drift or audit report in ``fmt``: json, github (annotations), plain (lines) or table."""
     if fmt == "json":
         print_json(report.to_json())
+    elif fmt == "plain":
+        write_lines(drift_plain(report) if isinstance(report, DriftReport) else audit_plain(report))
     elif fmt == "github":
         write_lines(drift_github(report) if isinstance(report, DriftReport) else audit_github(report))
     elif isinstance(report, DriftReport):

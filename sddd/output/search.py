@@ -1,4 +1,5 @@
-"""`sddd search` results as a table that fits the terminal, query words in bold."""
+"""`sddd search` results as a table that fits the terminal, query words in bold, or as plain
+lines for a pipe: ``path:line: #rank score: kind: heading (#anchor): passage`` (on one line)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sddd.index.search import SearchResult
-from sddd.output.console import out
+from sddd.output.console import out, write_lines
 
 
 def highlight(snippet: str, terms: list[str]) -> str:
@@ -21,7 +22,27 @@ def highlight(snippet: str, terms: list[str]) -> str:
     return pattern.sub(lambda m: f"[bold yellow]{m.group(0)}[/bold yellow]", text)
 
 
-def render(result: SearchResult, explain: bool = False) -> None:
+def plain_lines(result: SearchResult, explain: bool = False) -> list[str]:
+    """One whole line per passage, best first, then the summary line."""
+    lines = []
+    for hit in result.results:
+        ranks = ""
+        if explain:
+            lexical = f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-"
+            ranks = f" (dense #{hit.dense_rank or '-'}, bm25 #{lexical})"
+        snippet = " ".join(hit.snippet.split())
+        anchor = f" (#{hit.anchor})" if hit.anchor else ""
+        lines.append(f"{hit.path}:{hit.line}: #{hit.rank} {hit.score:.3f}{ranks}: {hit.kind}: "
+                     f"{hit.heading}{anchor}: {snippet}")
+    count = f"{len(result.results)} result(s)" if result.results else "no results"
+    lines.append(f"sddd search: {count} for {result.query!r} ({result.mode})")
+    return lines
+
+
+def render(result: SearchResult, explain: bool = False, fmt: str = "table") -> None:
+    if fmt == "plain":
+        write_lines(plain_lines(result, explain))
+        return
     if not result.results:
         out.print(f"No results for {result.query!r}.")
         return

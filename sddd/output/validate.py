@@ -1,4 +1,5 @@
-"""`sddd validate` for people (a table, each failure with its guide) and for CI (JUnit)."""
+"""`sddd validate` for people (a table, each failure with its guide), for pipes (one
+``severity: check: what was seen`` line each, then the summary) and for CI (JUnit)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rich.table import Table
 from sddd.endpoint.target import ProfileRef
 from sddd.endpoint.validate import FAIL, PASS, SKIP, ValidateReport
 from sddd.output.console import out
+from sddd.output.findings import Row, plain_lines
 from sddd.output.junit import Case, suite_xml
 
 STYLE = {PASS: "[green]pass[/green]", FAIL: "[bold red]FAIL[/bold red]", SKIP: "[dim]skip[/dim]"}
@@ -37,6 +39,28 @@ def render(report: ValidateReport, ref: ProfileRef | None) -> None:
     failed = sum(c.status == FAIL for c in report.checks)
     out.print(f"[bold red]{failed} check(s) failed[/bold red]" if failed
               else "[green]all checks passed[/green]")
+
+
+def _summary(report: ValidateReport, ref: ProfileRef | None) -> str:
+    failed = sum(c.status == FAIL for c in report.checks)
+    verdict = f"{failed} check(s) failed" if failed else "all checks passed"
+    profile = f"profile {ref.name}" if ref else "no profile"
+    return (f"sddd validate {report.endpoint} ({profile}; model {report.model or '?'}; vLLM "
+            f"{report.version or '?'}): {verdict}")
+
+
+def plain(report: ValidateReport, ref: ProfileRef | None) -> list[str]:
+    """One line per check (a failure names the guide section that explains it), then the summary."""
+    rows = []
+    for check in report.checks:
+        severity = {PASS: "pass", FAIL: "error", SKIP: "skip"}[check.status]
+        note = ""
+        if check.hint and check.status == FAIL:
+            note = f"see {check.hint.where}: {check.hint.heading}"
+        elif check.note and check.status == FAIL:
+            note = check.note
+        rows.append(Row(severity, check.name, None, None, check.reason, note=note))
+    return plain_lines(rows, _summary(report, ref))
 
 
 def to_junit(report: ValidateReport) -> str:

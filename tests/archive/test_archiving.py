@@ -181,7 +181,7 @@ def test_usage_errors_are_one_line(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     (root / "sddd.yaml").write_text("archive:\n  retention_month: 6\n")
     proc = run_sddd("archive", "--list", cwd=root)
-    assert proc.returncode == 2 and "sddd.yaml:1" in proc.stderr and "retention_month" in proc.stderr
+    assert proc.returncode == 2 and "sddd.yaml:2:" in proc.stderr and "retention_month" in proc.stderr
 
 
 def test_detect_then_apply_archives_every_candidate(tmp_path):

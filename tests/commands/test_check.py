@@ -155,7 +155,7 @@ def test_usage_errors_exit_2_on_one_line(repo, targets, expected):
 
 def test_bad_format_and_tag_exit_2(repo):
     proc = run_sddd("check", "--format", "xml", cwd=repo.root)
-    assert proc.returncode == 2 and "--format must be one of table, json, junit, github" in proc.stderr
+    assert proc.returncode == 2 and "--format must be one of table, plain, json, junit, github" in proc.stderr
     proc = run_sddd("check", "--tag", "nope", cwd=repo.root)
     assert proc.returncode == 2 and "no target has tag nope; known tags: net" in proc.stderr
 

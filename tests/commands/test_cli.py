@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
-from tests.helpers import run_sddd
+from tests.helpers import run_sddd, write
 
 
 def test_version_and_help(tmp_path):
@@ -52,3 +53,40 @@ def test_framework_usage_errors_are_one_line_with_exit_2(tmp_path):
         assert "╭" not in proc.stderr and "Traceback" not in proc.stderr
     bare = run_sddd(cwd=tmp_path)  # no command at all: the help, as a user expects
     assert bare.returncode == 2 and "Usage: sddd" in bare.stdout + bare.stderr
+
+
+def test_config_before_or_after_the_command(make_repo, tmp_path):
+    config = make_repo({"docs/a.md": "# A\n\ntext\n"}, "docs: ['docs/**/*.md']\ntop_k: 3\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = str(config.root / "sddd.yaml")
+    for args in (("--config", path, "index", "--json"), ("index", "--config", path, "--json"),
+                 ("index", "--json", f"--config={path}"), ("index", "-c", path, "--json")):
+        proc = run_sddd(*args, cwd=elsewhere)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert json.loads(proc.stdout)["files"] == 1
+    proc = run_sddd("audit", "--config", str(tmp_path / "missing.yaml"), cwd=elsewhere)
+    assert proc.returncode == 2 and "config file not found" in proc.stderr and "Usage:" not in proc.stderr
+    assert "--config" in run_sddd("drift", "--help", cwd=elsewhere).stdout
+
+
+def test_no_sddd_yaml_says_so_and_gates_with_nothing_to_check_exit_4(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    sub = tmp_path / "tools" / "x"
+    sub.mkdir(parents=True)
+    for gate, looked_for in (("drift", "no compose profile"), ("audit", "no compose profile"),
+                             ("check", "no target")):
+        proc = run_sddd(gate, cwd=sub)
+        assert proc.returncode == 4, (gate, proc.stdout, proc.stderr)
+        notice, error = proc.stderr.strip().splitlines()
+        assert "no sddd.yaml" in notice and str(tmp_path) in notice and "git work tree" in notice
+        assert error.startswith(f"error: sddd {gate} has nothing to check: {looked_for}")
+        assert "--allow-empty" in error and "passed" not in proc.stdout
+        allowed = run_sddd(gate, "--allow-empty", cwd=sub)
+        assert allowed.returncode == 0, (gate, allowed.stderr)
+    # Only reports: drift says --all would check them.
+    write(tmp_path, "docs/reports/2025-10-01.md", "---\nkind: report\n---\n# R\n")
+    write(tmp_path, "profiles/base.yml", "volumes: {}\n")
+    write(tmp_path, "profiles/medium.yml", "services:\n  vllm-medium:\n    image: vllm/vllm-openai:v0.11.0\n")
+    proc = run_sddd("drift", cwd=sub)
+    assert proc.returncode == 4 and "all reports" in proc.stderr and "--all" in proc.stderr

@@ -34,14 +34,14 @@ services:
 """
 
 
-def lint(tmp_path: Path, text: str, env: str = "") -> list:
+def lint(tmp_path: Path, text: str, env: str = "", strict: bool = True) -> list:
     (tmp_path / "profiles").mkdir(exist_ok=True)
     (tmp_path / "sddd.yaml").write_text("profiles: ['profiles/*.yml']\nbase_profile: profiles/base.yml\n")
     (tmp_path / "profiles/base.yml").write_text("networks: {n: {}}\n")
     (tmp_path / "profiles/one.yml").write_text(text)
     (tmp_path / "t.env").write_text(env)
     config = load_config(tmp_path / "sddd.yaml")
-    return lint_service(load_profile(config, "one", env_file=tmp_path / "t.env").service)
+    return lint_service(load_profile(config, "one", env_file=tmp_path / "t.env", strict=strict).service)
 
 
 def line_of(tmp_path: Path, needle: str) -> int:
@@ -67,8 +67,27 @@ def test_one_gpu_id_per_entry_catches_the_seed_mistake(tmp_path: Path) -> None:
     findings = lint(tmp_path, text, env="CUDA_VISIBLE_DEVICES_MEDIUM=0,1\n")
     assert [f.rule for f in findings] == ["gpu-one-id-per-entry"]
     finding = findings[0]
-    assert "'0,1' is ONE id" in finding.message and "device_ids: ['0', '1']" in finding.message
+    assert "is a variable" in finding.message and "ONE id" in finding.message
+    assert "device_ids: ['0', '1']" in finding.message and "'0,1'" in finding.message
     assert (finding.path, finding.line) == ("profiles/one.yml", line_of(tmp_path, "device_ids"))
+    # Unset, the variable is still the mistake (the seed's "fix" blamed the deploy: syntax).
+    findings = lint(tmp_path, text, env="OTHER=1\n", strict=False)  # as audit loads profiles
+    assert "gpu-one-id-per-entry" in [f.rule for f in findings]
+    assert "is unset here" in next(f for f in findings if f.rule == "gpu-one-id-per-entry").message
+
+
+def test_a_literal_comma_in_one_device_id(tmp_path: Path) -> None:
+    findings = lint(tmp_path, GOOD.replace("device_ids: ['0', '1']", "device_ids: ['0,1']"))
+    assert [f.rule for f in findings] == ["gpu-one-id-per-entry"]
+    assert "'0,1' is ONE id, not 2" in findings[0].message and "device_ids: ['0', '1']" in findings[0].message
+
+
+def test_runtime_nvidia_beside_a_device_reservation(tmp_path: Path) -> None:
+    findings = lint(tmp_path, GOOD.replace("    deploy:", "    runtime: nvidia\n    deploy:"))
+    assert [f.rule for f in findings] == ["gpu-reservation"]
+    assert findings[0].line == line_of(tmp_path, "runtime: nvidia")
+    message = findings[0].message
+    assert "beside the GPU reservation" in message and "remove runtime: nvidia" in message
 
 
 @pytest.mark.parametrize(("old", "new", "rule", "needle"), [

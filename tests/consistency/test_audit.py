@@ -10,7 +10,7 @@ import pytest
 from sddd.compose.variants import detect_variants
 from sddd.consistency.audit import run_audit
 from sddd.core.config import load_config
-from tests.fixtures.seed_repo import FAKE_HF_TOKEN, SCRIPTS, VARIANTS, build_seed_repo
+from tests.fixtures.seed_repo import FAKE_HF_TOKEN, MEDIUM, SCRIPTS, VARIANTS, build_seed_repo
 from tests.helpers import REPO, run_sddd, write
 
 
@@ -41,9 +41,26 @@ def test_budgets_of_the_restoration_plan(report):
     assert len(rules(report, "budget")) == 3 and all(f.severity == "error" for f in rules(report, "budget"))
 
 
-def test_variants_come_from_the_archive_detector(seed, report):
+def test_variants_come_from_the_archive_detector_and_one_budget_finding_lists_them(seed, report):
     detected = {c.path for c in detect_variants(load_config(seed.config_path))}
-    assert {f.path for f in rules(report, "variant")} == detected == set(VARIANTS)
+    assert detected == set(VARIANTS)
+    over = [f for f in rules(report, "budget") if "compose files outside profiles" in f.message]
+    assert len(over) == 1 and set(over[0].files) == detected
+    at = ("sddd.yaml", seed.line("sddd.yaml", "max_compose_outside_profiles"))
+    assert (over[0].path, over[0].line) == at
+    for name in VARIANTS:  # each file named whole, with what makes it look superseded
+        assert name in over[0].message
+    assert "docker-compose-micro-qwen3-new.yml (-new)" in over[0].message
+    # The budget already says it: no warning per variant file repeating it.
+    assert not rules(report, "variant")
+
+
+def test_variants_are_warned_one_by_one_when_no_budget_covers_them(tmp_path: Path):
+    seed = build_seed_repo(tmp_path / "repo", git=False)
+    write(seed.root, "sddd.yaml", seed.config_path.read_text().replace("max_compose_outside_profiles: 3",
+                                                                       "max_compose_outside_profiles: 9"))
+    report = run_audit(load_config(seed.config_path))
+    assert {f.path for f in rules(report, "variant")} == set(VARIANTS)
     assert all("sddd archive" in f.message for f in rules(report, "variant"))
 
 
@@ -79,7 +96,7 @@ def test_cli_json_github_and_exit_code(seed):
     assert FAKE_HF_TOKEN not in result.stdout
     github = run_sddd("audit", "--format", "github", cwd=seed.root)
     assert "::error file=.env,line=1,title=sddd audit%3A secret::" in github.stdout
-    table = run_sddd("audit", cwd=seed.root)
+    table = run_sddd("audit", "--format", "table", cwd=seed.root)
     assert "Entropy budget" in table.stdout and "over" in table.stdout
     assert FAKE_HF_TOKEN not in table.stdout + table.stderr
 
@@ -136,3 +153,56 @@ def test_links_out_of_the_repository_are_errors_and_never_read(tmp_path: Path, g
     drift = run_sddd("drift", "--json", cwd=seed.root)
     assert "docs/passwd.md: symbolic link to" in drift.stderr and "(document skipped)" in drift.stderr
     assert "8999" not in drift.stdout  # the target's claims were never read
+
+
+# --- the seeds' GPU mistakes ----------------------------------------------------------------------
+
+def lint_findings(report, rule):
+    return [f for f in report.findings if f.rule == f"lint:{rule}"]
+
+
+def test_runtime_nvidia_beside_a_reservation_and_a_variable_device_id(tmp_path: Path):
+    """Seed 002's "fix" (runtime: nvidia) kept beside the reservation, and its real cause: a
+    device_ids entry holding ${CUDA_VISIBLE_DEVICES_MEDIUM}, unset here (so never "0,1" to see)."""
+    medium = (MEDIUM.replace("    ipc: host\n", "    ipc: host\n    runtime: nvidia\n")
+              .replace("device_ids: ['0', '1']", "device_ids: ['${CUDA_VISIBLE_DEVICES_MEDIUM}']"))
+    seed = build_seed_repo(tmp_path / "repo", extra={"profiles/medium.yml": medium})
+    report = run_audit(load_config(seed.config_path))
+    runtime = {(f.path, f.line): f for f in lint_findings(report, "gpu-reservation")}
+    beside = runtime[("profiles/medium.yml", seed.line("profiles/medium.yml", "runtime: nvidia"))]
+    assert "beside the GPU reservation" in beside.message and "remove runtime: nvidia" in beside.message
+    alone = runtime[("profiles/micro.yml", seed.line("profiles/micro.yml", "runtime: nvidia"))]
+    assert "deploy.resources.reservations.devices" in alone.message  # what to use instead
+    [ids] = lint_findings(report, "gpu-one-id-per-entry")
+    assert (ids.path, ids.line) == ("profiles/medium.yml", seed.line("profiles/medium.yml", "device_ids"))
+    assert "'${CUDA_VISIBLE_DEVICES_MEDIUM}' is a variable" in ids.message and "ONE id" in ids.message
+
+
+def test_a_base_service_that_a_size_profile_leaves_without_image(tmp_path: Path):
+    """A base declaring every size's service: each size file gives only its own an image."""
+    base = "services:\n  vllm-large:\n    ipc: host\n    shm_size: 16gb\nvolumes:\n  hf-cache: {}\n"
+    seed = build_seed_repo(tmp_path / "repo", extra={"profiles/base.yml": base})
+    report = run_audit(load_config(seed.config_path))
+    [missing] = [f for f in lint_findings(report, "image-pinned")]
+    at = ("profiles/base.yml", seed.line("profiles/base.yml", "vllm-large:"))
+    assert (missing.path, missing.line) == at
+    message = missing.message
+    assert "service vllm-large is declared in profiles/base.yml" in message
+    for size in ("medium", "micro", "mini"):
+        assert f"profiles/{size}.yml" in message
+    assert "has no image; set image" not in message  # the old message, naming nothing
+    # One mistake, one finding: no healthcheck or GPU finding for that service.
+    assert not [f for f in report.findings if f.path == "profiles/base.yml" and f is not missing]
+
+
+def test_nothing_to_audit_exits_4_unless_allowed(tmp_path: Path):
+    write(tmp_path, "sddd.yaml", "profiles: ['compose/*.yml']\n")
+    write(tmp_path, "docs/a.md", "# A\n")
+    result = run_sddd("audit", cwd=tmp_path)
+    assert result.returncode == 4 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert "no compose profile" in line and "compose/*.yml" in line and str(tmp_path) in line
+    assert "--allow-empty" in line
+    allowed = run_sddd("audit", "--allow-empty", cwd=tmp_path)
+    assert allowed.returncode == 0
+    assert allowed.stdout.rstrip().splitlines()[-1].startswith("sddd audit passed")

@@ -27,7 +27,7 @@ def test_flag_table_with_value_column_and_underscored_flag():
     assert (gpu.value, gpu.line, gpu.where) == ("0.95", 5, "table")
     assert (gpu.profiles, gpu.rule) == (["medium"], "heading")
     assert one(text, "flag", "--kv-cache-dtype").value == "fp8"
-    assert one(text, "flag", "--enable-prefix-caching").value is None  # `on`: a switch
+    assert one(text, "flag", "--enable-prefix-caching").value == "true"  # `on`: the switch is on
 
 
 def test_profile_columns_and_row_profiles():

@@ -9,7 +9,7 @@ import pytest
 
 from sddd.consistency.drift import run_drift
 from sddd.core.config import load_config
-from tests.fixtures.seed_repo import FAKE_HF_TOKEN, build_seed_repo
+from tests.fixtures.seed_repo import CHAMPION_GUIDE, CHAMPION_PATH, FAKE_HF_TOKEN, MEDIUM, build_seed_repo
 from tests.helpers import REPO, run_sddd, write
 
 ARCH, PLAN = "docs/docker/ARCHITECTURE.md", "docs/RESTORATION_PLAN_V2.md"
@@ -29,7 +29,8 @@ def report(seed):
 def find(report, type_, path, line, key=None):
     hits = [f for f in report.findings if f.type == type_ and f.doc_path == path and f.doc_line == line
             and (key is None or f.key == key)]
-    assert len(hits) == 1, f"{type_} {path}:{line} {key}: {[f.to_json() for f in report.findings]}"
+    assert len(hits) == 1, f"{type_} {path}:{line} {key}: " + "; ".join(
+        f"{f.type} {f.doc_path}:{f.doc_line} {f.key}" for f in report.findings)
     return hits[0]
 
 
@@ -147,7 +148,8 @@ def test_config_errors_and_severity_overrides(tmp_path: Path):
     write(seed.root, "sddd.yaml", text + "drift:\n  fail_on: fatal\n")
     result = run_sddd("drift", cwd=seed.root)
     assert result.returncode == 2
-    assert "sddd.yaml:8" in result.stderr and "fail_on" in result.stderr and "Traceback" not in result.stderr
+    # The line of the nested key itself (fail_on, 9), not its section's (drift:, 8).
+    assert "sddd.yaml:9:" in result.stderr and "fail_on" in result.stderr and "Traceback" not in result.stderr
     relaxed = ("drift:\n  fail_on: error\n  severity: {value_mismatch: warning, unknown_model: warning, "
                "stale_reference: info}\n")
     write(seed.root, "sddd.yaml", text + relaxed)
@@ -162,3 +164,118 @@ def test_the_projects_own_docs_have_no_drift():
     assert report.documents >= 5 and report.claims >= 50
     result = run_sddd("drift", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- vLLM's defaults, flags normalised on both sides -------------------------------------------
+
+def test_prefix_caching_disabled_beside_a_profile_that_leaves_it_out(tmp_path: Path):
+    """Seeds 001/004: the champion "without prefix caching" ran on v0.11.0, where the V1 engine
+    turns it on: every sentence saying it is off is a value_mismatch error."""
+    seed = build_seed_repo(tmp_path / "repo", extra={CHAMPION_PATH: CHAMPION_GUIDE})
+    report = run_drift(load_config(seed.config_path))
+    command = profile_line(seed, "medium", "command:")
+    for text in ("# enable-prefix-caching: false", "**enable-prefix-caching** : ❌ false",
+                 "Le prefix caching est désactivé"):
+        line = seed.line(CHAMPION_PATH, text)
+        f = find(report, "value_mismatch", CHAMPION_PATH, line, "--enable-prefix-caching")
+        assert (f.severity, f.doc_value, f.profile_value) == ("error", "false", "true")
+        assert (f.profile, f.profile_line) == ("medium", command)
+        assert "vLLM 0.11.0 runs it on by default" in f.message and "--no-enable-prefix-caching" in f.message
+        assert "_set_default_args_v1" in (f.default_source or "")
+    # "Si ... était activé": a hypothesis, not a claim; chunked prefill "true" agrees with the default.
+    hypothesis = seed.line(CHAMPION_PATH, "Si le prefix caching")
+    quiet = {seed.line(CHAMPION_PATH, t)
+             for t in ("--enable-chunked-prefill true", "enable-chunked-prefill**")}
+    guide = [f for f in report.findings if f.doc_path == CHAMPION_PATH]
+    assert not [f for f in guide if f.doc_line in quiet | {hypothesis}]
+    # What agrees with the profile is not drift; the model it "sert" documents --model.
+    assert not [f for f in guide if f.key in ("--max-num-seqs", "model")]
+    undocumented = {(f.profile, f.key) for f in report.findings if f.type == "undocumented"}
+    assert ("medium", "--model") not in undocumented
+
+
+def test_a_profile_that_turns_prefix_caching_off_is_understood(tmp_path: Path):
+    medium = MEDIUM.replace("      - --enable-auto-tool-choice\n",
+                            "      - --enable-auto-tool-choice\n      - --no-enable-prefix-caching\n")
+    seed = build_seed_repo(tmp_path / "repo", extra={
+        CHAMPION_PATH: CHAMPION_GUIDE + "\n## Medium\n\n| Paramètre | Valeur |\n|---|---|\n"
+                                        "| `--enable-prefix-caching` | ✅ |\n",
+        "profiles/medium.yml": medium})
+    report = run_drift(load_config(seed.config_path))
+    said_off = [seed.line(CHAMPION_PATH, t) for t in ("# enable-prefix-caching", "Le prefix caching est")]
+    assert not [f for f in report.findings if f.doc_path == CHAMPION_PATH and f.doc_line in said_off]
+    line = seed.line(CHAMPION_PATH, "| `--enable-prefix-caching` | ✅")
+    f = find(report, "value_mismatch", CHAMPION_PATH, line)
+    assert "medium turns it off (--no-enable-prefix-caching)" in f.message
+    assert f.profile_line == profile_line(seed, "medium", "--no-enable-prefix-caching")
+    # Documented by the guide: --no-enable-prefix-caching is the same flag, not an undocumented one.
+    assert not [f for f in report.findings if f.type == "undocumented" and "prefix-caching" in (f.key or "")]
+
+
+def test_underscores_and_equals_are_the_same_flag_on_both_sides(tmp_path: Path):
+    """vLLM reads --max_num_seqs=16 as --max-num-seqs 16: a guide's 32 contradicts it."""
+    medium = MEDIUM.replace("--max-num-seqs=32", "--max_num_seqs=16")
+    seed = build_seed_repo(tmp_path / "repo",
+                           extra={CHAMPION_PATH: CHAMPION_GUIDE, "profiles/medium.yml": medium})
+    report = run_drift(load_config(seed.config_path))
+    for text in ("--max-num-seqs 32", "**max-num-seqs** : 32"):
+        f = find(report, "value_mismatch", CHAMPION_PATH, seed.line(CHAMPION_PATH, text), "--max-num-seqs")
+        assert (f.doc_value, f.profile_value) == ("32", "16")
+        assert f.profile_line == profile_line(seed, "medium", "--max_num_seqs=16")
+
+
+def test_defaults_follow_the_image_version_and_the_engine(make_repo):
+    guide = ("---\nprofiles: [medium]\n---\n\n# Medium\n\nPrefix caching is disabled.\n\n"
+             "Run it with `--gpu-memory-utilization 0.95` and `--tensor-parallel-size 1`.\n")
+
+    def drift_on(image: str, env: str = "") -> list:
+        config = make_repo({
+            "profiles/base.yml": "volumes: {}\n",
+            "profiles/medium.yml": f"services:\n  vllm-medium:\n    image: {image}\n{env}"
+                                   "    command: [--model=Qwen/Qwen3-32B-AWQ]\n",
+            "docs/guide.md": guide})
+        found = [f for f in run_drift(config).findings if f.type != "undocumented"]
+        messages.extend(f.message for f in found)
+        return [(f.doc_line, f.type, f.key, f.profile_value) for f in found]
+
+    messages: list[str] = []
+    # A switch said off while vLLM runs it on: an error. A value vLLM picks by itself (0.9) said
+    # otherwise: a flag the profile does not set (info), with the default named; 1 agrees.
+    prefix = (7, "value_mismatch", "--enable-prefix-caching", "true")
+    memory = (9, "unknown_flag", "--gpu-memory-utilization", "0.9")
+    assert drift_on("vllm/vllm-openai:v0.11.0") == [prefix, memory]
+    assert "(so vLLM 0.11.0 runs it at its default, 0.9)" in messages[1]
+    # Before V1 (0.8.0), or with VLLM_USE_V1=0, prefix caching was off unless asked for.
+    assert drift_on("vllm/vllm-openai:v0.7.3") == [memory]
+    assert drift_on("vllm/vllm-openai:v0.9.2", "    environment: {VLLM_USE_V1: '0'}\n") == [memory]
+    # latest names no version: only the defaults every V1 version shares are compared.
+    assert drift_on("vllm/vllm-openai:latest") == [
+        prefix, (9, "unknown_flag", "--gpu-memory-utilization", None)]
+
+
+# --- model ids ---------------------------------------------------------------------------------
+
+def test_any_well_formed_model_id_exists_and_prose_claims_are_compared(make_repo):
+    config = make_repo({
+        "profiles/base.yml": "volumes: {}\n",
+        "profiles/llama.yml": "services:\n  vllm-llama:\n    image: vllm/vllm-openai:v0.11.0\n"
+                              "    command: [--model=meta-llama/Llama-3.1-8B-Instruct,"
+                              " --max-model-len=8192]\n",
+        "docs/llama.md": "# Llama service\n\nThe llama service runs meta-llama/Llama-3.1-8B-Instruct.\n\n"
+                         "Model: mistralai/Mistral-7B-Instruct-v0.3\n\n"
+                         "| Service | Model |\n|---|---|\n| llama | `Qwen/Qwen2-32B-Instruct-AWQ` |\n",
+    }, "docs: ['docs/**/*.md']\nprofiles: ['profiles/*.yml']\ncanonical_profile: llama\n")
+    report = run_drift(config)
+    got = {(f.type, f.doc_line, f.doc_value) for f in report.findings if f.doc_path}
+    assert got == {("value_mismatch", 5, "mistralai/Mistral-7B-Instruct-v0.3"),
+                   ("unknown_model", 9, "Qwen/Qwen2-32B-Instruct-AWQ")}, report.findings
+    assert "Qwen2 was released in" in next(f.message for f in report.findings if f.type == "unknown_model")
+    # "runs meta-llama/..." documents --model; --max-model-len is explained nowhere.
+    assert [f.key for f in report.findings if f.type == "undocumented"] == ["--max-model-len"]
+
+
+def test_gpu_ids_from_an_unset_variable_are_not_compared(tmp_path: Path):
+    medium = MEDIUM.replace("device_ids: ['0', '1']", "device_ids: ['${CUDA_VISIBLE_DEVICES_MEDIUM}']")
+    seed = build_seed_repo(tmp_path / "repo", extra={"profiles/medium.yml": medium})
+    report = run_drift(load_config(seed.config_path))
+    assert not [f for f in report.findings if f.key == "gpus" and f.profile == "medium"]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sddd.core.config import find_config, load_config
+from sddd.core.config import find_config, find_git_root, load_config
 from sddd.core.errors import ConfigError
 from tests.helpers import run_sddd
 
@@ -95,3 +95,36 @@ def test_a_key_written_twice_is_an_error_naming_both_lines(tmp_path: Path):
     proc = run_sddd("check", "--targets", "targets.yaml", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "targets.yaml:3: duplicate key 'query', already at line 1" in proc.stderr
+
+
+@pytest.mark.parametrize(("text", "line", "expected"), [
+    ("docs: ['a/*.md']\narchive:\n  category: x\n  retention_months: many\n", 4, "archive: retention_months"),
+    ("audit:\n  fail_on: error\n  max_docs:\n    guide: 3\n    reprot: 2\n", 5, "unknown key 'reprot'"),
+    ("drift:\n  severity:\n    value_mismatch: fatal\n", 3, "drift: severity: value_mismatch"),
+    ("docs:\n  - docs/*.md\n  - 3\n", 3, "item 2 is an integer"),
+    ("audit: {max_scripts: 3,\n  max_docs: {total: -1}}\n", 2, "audit: max_docs: total: must be at least"),
+])
+def test_nested_errors_point_at_the_offending_key(tmp_path: Path, text: str, line: int, expected: str):
+    path = tmp_path / "sddd.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line == line and expected in str(caught.value), str(caught.value)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+
+
+def test_without_sddd_yaml_the_git_top_is_the_root_and_it_says_so(tmp_path: Path):
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    deep = tmp_path / "repo" / "a" / "b"
+    deep.mkdir(parents=True)
+    config = load_config(start=deep)
+    assert config.path is None and config.root == (tmp_path / "repo").resolve()
+    assert config.discovery and "no sddd.yaml" in config.discovery and "git work tree" in config.discovery
+    assert str(tmp_path / "repo") in config.discovery
+    # Outside git: the folder itself, and the sentence says that too.
+    if find_git_root(tmp_path.resolve()) is None:
+        config = load_config(start=tmp_path)
+        assert config.root == tmp_path.resolve() and "not in a git work tree" in (config.discovery or "")
+    # With a sddd.yaml nothing is said.
+    (tmp_path / "repo" / "sddd.yaml").write_text("top_k: 3\n")
+    assert load_config(start=deep).discovery is None

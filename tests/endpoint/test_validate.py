@@ -49,6 +49,7 @@ def test_url_forms_are_normalised_and_bad_ones_refused():
 
 
 def test_unreachable_url_exits_5_with_one_line(tmp_path: Path):
+    (tmp_path / "sddd.yaml").write_text("")  # else a first line says no sddd.yaml was found
     port = free_port()  # bound then released: nothing listens there
     for command in ("validate", "bench"):
         proc = run_sddd(command, "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
@@ -160,3 +161,23 @@ def test_junit_and_table_reports(live):
     assert table.returncode == 0 and "all checks passed" in table.stdout
     bad = run_sddd("validate", "tiny", "--format", "yaml", cwd=repo)
     assert bad.returncode == 2 and "--format must be one of" in bad.stderr
+
+
+def test_plain_lines_through_a_pipe(live, bare_report):
+    """Piped (a CI log), one whole line per check, a failure with the guide that explains it."""
+    _, bare, repo = live
+    _, report, _ = bare_report
+    proc = run_sddd("validate", "tiny", "--url", bare.url, "--api-key-env", KEY_VAR, cwd=repo,
+                    env={KEY_VAR: API_KEY, "COLUMNS": "80"})
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1 and len(lines) == len(report["checks"]) + 1, proc.stdout
+    for check in report["checks"]:  # another run: timings differ, verdicts and failures do not
+        severity = {"pass": "pass", "fail": "error", "skip": "skip"}[check["status"]]
+        head = f"{severity}: {check['name']}: "
+        if check["status"] == "fail":
+            head += " ".join(check["reason"].split())
+        assert any(" ".join(line.split()).startswith(head) for line in lines), head
+    tools = next(line for line in lines if line.startswith("error: tools: "))
+    assert "see docs/guides/troubleshooting.md#" in tools
+    assert lines[-1].startswith(f"sddd validate {bare.url}") and "2 check(s) failed" in lines[-1]
+    assert API_KEY not in proc.stdout

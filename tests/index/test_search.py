@@ -65,15 +65,15 @@ def test_json_schema_is_exact(indexed):
 
 
 def test_table_output_highlights_and_shows_locations(indexed):
-    proc = run_sddd("search", "tool call parser", "-k", "2", cwd=indexed.root)
+    proc = run_sddd("search", "tool call parser", "-k", "2", "--format", "table", cwd=indexed.root)
     assert proc.returncode == 0, proc.stderr
     assert "docs/guides/tools.md" in proc.stdout and "#why-the-tool-call-parser-is-hermes" in proc.stdout
 
 
 @pytest.mark.parametrize("extra", [[], ["--explain"]])
 def test_table_fits_an_80_column_terminal(indexed, extra):
-    # Piped output is 80 columns wide: the passage column must wrap, not be cut off.
-    proc = run_sddd("search", "tool call parser", "-k", "2", *extra, cwd=indexed.root,
+    # The table at 80 columns (piped, --format table): the passage column must wrap, not be cut off.
+    proc = run_sddd("search", "tool call parser", "-k", "2", "--format", "table", *extra, cwd=indexed.root,
                     env={"COLUMNS": "80"})
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
