@@ -18,6 +18,7 @@ from sddd.core.secrets import redact
 from sddd.core.yamlio import read_text
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.mcp.profiles import profile_data
+from sddd.mcp.spec import redact_data
 from sddd.mcp.warm import Workspace
 
 SCHEME = "sddd"
@@ -63,7 +64,8 @@ def read(ws: Workspace, uri: str) -> tuple[str, str]:
         raise UsageError(f"unknown resource {uri!r}: sddd serves {DOC_TEMPLATE} and {PROFILE_TEMPLATE}")
     name = unquote(parts.path.lstrip("/"))
     if parts.netloc == "profiles":
-        return json.dumps(profile_data(ws, name), indent=2, ensure_ascii=False), "application/json"
+        data = redact_data(profile_data(ws, name))
+        return json.dumps(data, indent=2, ensure_ascii=False), "application/json"
     return _document(ws, name, unquote(parts.fragment) or None), "text/markdown"
 
 

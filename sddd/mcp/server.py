@@ -30,7 +30,7 @@ from sddd.archive.journal import recover_pending
 from sddd.core.config import Config
 from sddd.core.errors import SdddError, UsageError
 from sddd.core.secrets import redact
-from sddd.mcp.spec import Answer, ToolSpec
+from sddd.mcp.spec import Answer, ToolSpec, redact_data
 from sddd.mcp.tools import READ_TOOLS
 from sddd.mcp.warm import Workspace
 from sddd.mcp.writes import WRITE_TOOLS
@@ -47,17 +47,6 @@ INSTRUCTIONS = (
 )
 
 
-def redact_data(data: Any) -> Any:
-    """Every string of a JSON value with secret-looking values masked."""
-    if isinstance(data, str):
-        return redact(data)
-    if isinstance(data, dict):
-        return {key: redact_data(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [redact_data(value) for value in data]
-    return data
-
-
 def error_text(exc: SdddError) -> str:
     if exc.option:
         return exc.with_flag(PARAMETER_OF.get(exc.option, exc.option))
@@ -71,6 +60,7 @@ class Service:
         self.workspace = Workspace(config, log.info)
         chosen = READ_TOOLS + (WRITE_TOOLS if allow_writes else ())
         self.tools: dict[str, ToolSpec] = {t.name: t for t in chosen}
+        self.withheld = {t.name for t in WRITE_TOOLS} - set(self.tools)  # named in their refusal
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sddd-mcp")
         self.ready: Future[None] = self.worker.submit(self._warm_up)
 
@@ -108,8 +98,7 @@ class Service:
         from sddd.mcp.resources import read
 
         self.workspace.refresh_config()
-        text, mime = read(self.workspace, uri)
-        return redact(text), mime
+        return read(self.workspace, uri)  # redacted there: the JSON of a profile value by value
 
     def listings(self) -> list[Any]:
         from sddd.mcp.resources import listings

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sddd.core.errors import UsageError
+from sddd.core.secrets import redact
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,14 @@ def _value(param: Param, value: Any) -> Any:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise UsageError(f"must be a list of strings; got {shown}", option=name)
     return value
+
+
+def redact_data(data: Any) -> Any:
+    """Every string of a JSON value with secret-looking values masked."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {key: redact_data(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redact_data(value) for value in data]
+    return data
