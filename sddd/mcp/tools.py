@@ -47,9 +47,9 @@ def check(ws: Workspace, args: dict[str, Any]) -> Answer:
         known = {t.id for t in targets}
         unknown = [i for i in args["ids"] if i not in known]
         if unknown:
-            raise UsageError(f"no target {', '.join(map(repr, unknown))}"
-                             + (" with those tags" if args["tags"] else "")
-                             + f"; known ids: {', '.join(sorted(known))}", option="ids")
+            raise UsageError(f"no target has the id {', '.join(map(repr, unknown))}"
+                             + (" and those tags" if args["tags"] else "")
+                             + f"; known ids: {', '.join(sorted(known))}")
         targets = [t for t in targets if t.id in args["ids"]]
     ws.store(build_missing=True)  # as `sddd check` on a fresh clone; and fresh, with the warm model
     report = run_checks(ws.config, targets, encoder=ws.encoder(), notice=ws.log)
