@@ -24,7 +24,8 @@ BAD_CALLS = [
      "kind must be one of guide, report, profile, archive, all; got 'novel'"),
     (("profile", {"name": "large"}), "unknown profile 'large'; known profiles: medium, micro, mini"),
     (("explain_flag", {"flag": "--warp-speed"}), "flag --warp-speed is neither a vLLM flag sddd knows"),
-    (("check", {"ids": ["nope"]}), "no target has the id 'nope'; known ids: medium-context, rollback, token-setup"),
+    (("check", {"ids": ["nope"]}),
+     "no target has the id 'nope'; known ids: medium-context, rollback, token-setup"),
     (("archive", {"detect": True}),
      "archive changes files or the engine: it is offered only when the server is started with "
      "`sddd mcp --allow-writes`"),
