@@ -84,6 +84,8 @@ class Service:
             recover_pending(self.workspace.config, notice=log.info)  # as every CLI command does
             answer = tool.run(self.workspace, tool.check(arguments))
         except SdddError as exc:
+            if tool.writes:
+                self.workspace.forget()
             message = redact(error_text(exc))
             log.info(f"{name}: {message}")
             return None, message
@@ -91,6 +93,8 @@ class Service:
             log.exception(f"{name} failed")
             return None, (f"internal error in {name}: {type(exc).__name__}: {redact(str(exc))} (a bug in "
                           "sddd; the traceback is on the server's stderr; the server keeps serving)")
+        if tool.writes:
+            self.workspace.forget()
         log.debug(f"{name} answered in {(time.perf_counter() - started) * 1000:.1f} ms")
         return Answer(redact_data(answer.data), redact(answer.text)), None
 

@@ -3,8 +3,9 @@ the embedding model loaded once, and the index kept open and brought up to date 
 
 A CLI search pays for a fresh process every time: imports, opening the index, and the model
 whenever the query is new. Here the model stays loaded and the index stays open; before each
-call one ``discover`` (a glob and a stat per file) tells whether a file changed, and only then
-is the index updated, incrementally, with the loaded model (``build_index(encoder=...)``).
+call the stamps of ``watch.py`` (a stat per file and directory) tell whether a file changed,
+and only then does ``discover`` run and the index get updated, incrementally, with the loaded
+model (``build_index(encoder=...)``).
 Another process committing a new index generation (`sddd index`) is noticed too.
 
 Every method runs on the server's one worker thread (see ``server.py``): the library is not
@@ -28,6 +29,7 @@ from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.index.search import QueryEncoder, SearchResult, search
 from sddd.index.store import Store, current_generation, open_store
+from sddd.mcp.watch import TreeStamp
 from sddd.site.links import Section, sections_of
 
 Log = Callable[[str], None]
@@ -53,6 +55,7 @@ class Workspace:
         self._fingerprint: str | None = None
         self._encoder: Encoder | None = None
         self._store: Store | None = None
+        self._tree: TreeStamp | None = None  # what the last fresh check saw
         self._sections: dict[str, tuple[tuple[int, int], list[Section]]] = {}
 
     # --- config and model ---------------------------------------------------------------------
@@ -65,7 +68,7 @@ class Workspace:
             if (fresh.model, fresh.index_dir) != (self.config.model, self.config.index_dir):
                 self.close()
                 self._encoder, self._fingerprint = None, None
-            self.config, self._stamp = fresh, stamp
+            self.config, self._stamp, self._tree = fresh, stamp, None
             self.log("sddd.yaml changed: configuration read again")
         return self.config
 
@@ -95,11 +98,14 @@ class Workspace:
         generation committed by another process is picked up.
         """
         config = self.config
-        found = discover(config)
         store = self._store
         if store is not None and current_generation(config.index_dir) != store.generation:
             self.close()
             store = None
+        if store is not None and self._tree is not None and self._tree.unchanged():
+            return store
+        tree = TreeStamp(config)
+        found = discover(config)
         if store is None and build_missing and current_generation(config.index_dir) is None:
             self.log(f"no index yet at {config.relpath(config.index_dir)}: building it first")
             build_index(config, encoder=self.encoder(), notice=self.log)
@@ -107,13 +113,16 @@ class Workspace:
             store = self._open()
         if (store.fingerprint == self.fingerprint and store.lexical_version == LEXICAL_VERSION
                 and is_fresh(store, found)):
+            self._tree = tree.add(found)
             return store
         self.close()
         report = build_index(config, encoder=self.encoder(), notice=self.log)
         if report.written:
             self.log(f"index updated: {len(report.changed_files)} changed, {len(report.deleted_files)} "
                      f"deleted file(s), {report.embedded} chunk(s) embedded in {report.seconds:.2f} s")
-        return self._open()
+        store = self._open()
+        self._tree = tree.add(found) if is_fresh(store, found) else None
+        return store
 
     def _open(self) -> Store:
         store = open_store(self.config.index_dir)
@@ -125,7 +134,12 @@ class Workspace:
         self._store = store
         return store
 
+    def forget(self) -> None:
+        """After a call that moved files: look at the tree in full next time."""
+        self._tree = None
+
     def close(self) -> None:
+        self._tree = None
         if self._store is not None:
             self._store.close()
             self._store = None
