@@ -57,6 +57,22 @@ def make_repo(root: Path) -> list[str]:
     return list(dict.fromkeys(queries))
 
 
+def server_cpu() -> float:
+    """CPU seconds (user + system) of this process's children: the server, under load too."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def client(root: Path, stderr: Any) -> Any:
     from mcp import Client, StdioServerParameters
     from mcp.client.stdio import stdio_client
@@ -75,26 +91,30 @@ async def timed_call(session: Any, query: str) -> float:
     return elapsed
 
 
-async def start_to_answer(root: Path, query: str, log: Path) -> tuple[float, float]:
-    """(seconds to the first answer, of which connecting), from spawning the server."""
+async def start_to_answer(root: Path, query: str, log: Path) -> tuple[float, float, float]:
+    """(seconds to the first answer, of which connecting, the server's CPU seconds until then)."""
     with log.open("w") as stderr:
         start = time.perf_counter()
         async with client(root, stderr) as session:
             connected = time.perf_counter() - start
             await timed_call(session, query)
-            return time.perf_counter() - start, connected
+            return time.perf_counter() - start, connected, server_cpu()
 
 
 async def warm_session(root: Path, queries: list[str], edits: int, log: Path) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"new": [], "cached": [], "edited": [], "after_edit": []}
+    out: dict[str, list[float]] = {"new": [], "cached": [], "edited": [], "after_edit": [], "cpu": []}
     guide = root / GUIDE
     with log.open("w") as stderr:
         async with client(root, stderr) as session:
             await timed_call(session, "warm-up question that is not timed")
+            cpu = server_cpu()
             for query in queries:
                 out["new"].append(await timed_call(session, query))
+            out["cpu"].append((server_cpu() - cpu) / len(queries))
+            cpu = server_cpu()
             for query in queries:
                 out["cached"].append(await timed_call(session, query))
+            out["cpu"].append((server_cpu() - cpu) / len(queries))
             for i in range(edits):
                 with guide.open("a", encoding="utf-8") as handle:
                     handle.write(f"\nEdit number {i} of the benchmark: the restart window moved.\n")
@@ -133,13 +153,16 @@ def measure(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         "commit": _commit(), "python": platform.python_version(), "mcp": version("mcp"),
         "machine": f"{os.cpu_count()} cores", "load_average_at_start": round(load, 2),
         "queries": len(queries), "starts": args.starts, "edits": args.edits,
-        "start_to_first_answer_s_median": round(statistics.median(s for s, _ in starts), 3),
-        "start_to_first_answer_s_min": round(min(s for s, _ in starts), 3),
-        "of_which_connect_s_median": round(statistics.median(c for _, c in starts), 3),
+        "start_to_first_answer_s_median": round(statistics.median(s for s, _, _ in starts), 3),
+        "start_to_first_answer_s_min": round(min(s for s, _, _ in starts), 3),
+        "of_which_connect_s_median": round(statistics.median(c for _, c, _ in starts), 3),
+        "server_cpu_to_first_answer_s_median": round(statistics.median(u for _, _, u in starts), 3),
         "warm_search_new_query_ms_p50": ms(calls["new"]),
         "warm_search_new_query_ms_p95": ms(calls["new"], 0.95),
+        "server_cpu_per_new_query_ms": round(1000 * calls["cpu"][0], 1),
         "warm_search_cached_query_ms_p50": ms(calls["cached"]),
         "warm_search_cached_query_ms_p95": ms(calls["cached"], 0.95),
+        "server_cpu_per_cached_query_ms": round(1000 * calls["cpu"][1], 1),
         "first_call_after_one_file_edit_ms_median": round(1000 * statistics.median(calls["edited"]), 1),
         "first_call_after_one_file_edit_ms_max": round(1000 * max(calls["edited"]), 1),
         "next_call_after_edit_ms_median": round(1000 * statistics.median(calls["after_edit"]), 1),

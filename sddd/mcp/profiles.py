@@ -64,8 +64,11 @@ def profile_data(ws: Workspace, name: str | None) -> dict[str, Any]:
     rather than refusing to show the profile at all.
     """
     config = ws.config
+    names = profile_names(config)
+    if name is not None and name not in names:  # the CLI also takes a path; an agent gets names only
+        raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(names) or 'none'}")
     profile = load_profile(config, name, strict=False)
-    return _profile_json(profile, _Linker(ws, profile_names(config)))
+    return _profile_json(profile, _Linker(ws, names))
 
 
 def _setting(svc: ResolvedService, flag: str) -> tuple[bool, str | None, str | None]:

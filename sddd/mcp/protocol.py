@@ -12,6 +12,7 @@ import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from sddd.core.errors import SdddError
+from sddd.core.secrets import redact
 from sddd.mcp.resources import DOC_TEMPLATE, PROFILE_TEMPLATE
 
 if TYPE_CHECKING:
@@ -28,9 +29,21 @@ def _tool(spec: Any) -> types.Tool:
 
 def handlers(service: Service) -> dict[str, Any]:
     """The ``on_*`` keyword arguments of ``mcp.server.lowlevel.Server``."""
-    from sddd.mcp.server import error_text
+    from sddd.mcp.server import error_text, log
 
     tools = [_tool(spec) for spec in service.tools.values()]
+
+    async def _resource_call(work: Any, code: int, *args: Any) -> Any:
+        """Resources answer errors as JSON-RPC errors (they have no isError): one line each."""
+        try:
+            return await service.on_worker(work, *args)
+        except SdddError as exc:
+            raise MCPError(code=code, message=redact(error_text(exc))) from None
+        except Exception as exc:
+            log.exception("resource request failed")
+            raise MCPError(code=types.INTERNAL_ERROR, message=f"internal error: {type(exc).__name__}: "
+                           f"{redact(str(exc))} (a bug in sddd; the traceback is on the server's "
+                           "stderr)") from None
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
@@ -51,10 +64,7 @@ def handlers(service: Service) -> dict[str, Any]:
                                     structured_content=answer.data)
 
     async def list_resources(ctx: Any, params: Any) -> types.ListResourcesResult:
-        try:
-            found = await service.on_worker(service.listings)
-        except SdddError as exc:
-            raise MCPError(code=types.INTERNAL_ERROR, message=error_text(exc)) from None
+        found = await _resource_call(service.listings, types.INTERNAL_ERROR)
         return types.ListResourcesResult(resources=[
             types.Resource(uri=r.uri, name=r.name, title=r.title, description=r.description,
                            mime_type=r.mime_type) for r in found])
@@ -71,10 +81,7 @@ def handlers(service: Service) -> dict[str, Any]:
                                    mime_type="application/json")])
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        try:
-            text, mime = await service.on_worker(service.read, str(params.uri))
-        except SdddError as exc:
-            raise MCPError(code=types.INVALID_PARAMS, message=error_text(exc)) from None
+        text, mime = await _resource_call(service.read, types.INVALID_PARAMS, str(params.uri))
         return types.ReadResourceResult(contents=[
             types.TextResourceContents(uri=str(params.uri), text=text, mime_type=mime)])
 

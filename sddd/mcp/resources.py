@@ -1,5 +1,5 @@
-"""Resources: every indexed document as ``sddd://docs/<path>`` (``#anchor`` reads one section of a
-Markdown document) and every profile, resolved, as ``sddd://profiles/<name>``.
+"""Resources: every indexed document as ``sddd://docs/<path>``, each section of a guide or report
+as ``sddd://docs/<path>#<anchor>``, and every profile, resolved, as ``sddd://profiles/<name>``.
 
 Documents are read from disk as they are now, with secrets redacted; only files the index
 covers are served, so a path outside the repository (or a ``.env``) is refused by name.
@@ -45,10 +45,20 @@ def doc_uri(rel: str) -> str:
 
 
 def listings(ws: Workspace) -> list[Listing]:
+    """Each indexed document, followed by its sections (``#anchor``), then the profiles."""
     store = ws.store()
-    found = [Listing(doc_uri(rel), rel, record.title or rel, f"{record.kind}: {record.title or rel}",
-                     _mime(rel))
-             for rel, record in sorted(store.files.items()) if not record.skipped]
+    sections: dict[str, list[Listing]] = {}
+    for s in ws.sections():
+        if s.anchor:
+            sections.setdefault(s.src_uri, []).append(Listing(
+                f"{doc_uri(s.src_uri)}#{quote(s.anchor)}", f"{s.src_uri}#{s.anchor}", s.title,
+                f"section of {s.src_uri} ({s.page_title or s.src_uri})", "text/markdown"))
+    found = []
+    for rel, record in sorted(store.files.items()):
+        if not record.skipped:
+            title = record.title or rel
+            found.append(Listing(doc_uri(rel), rel, title, f"{record.kind}: {title}", _mime(rel)))
+            found += sections.get(rel, [])
     found += [Listing(f"{SCHEME}://profiles/{quote(name)}", f"profile {name}",
                       f"The {name} profile, resolved",
                       f"profile {name}: base + size file resolved as Docker Compose does, with where "

@@ -114,6 +114,8 @@ def _value(param: Param, value: Any) -> Any:
             raise UsageError(f"must be one of {', '.join(schema['enum'])}; got {shown}", option=name)
         return value
     if kind in ("integer", "number"):
+        if kind == "integer" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 3.0 is the integer 3, as JSON Schema says
         wanted = int if kind == "integer" else (int, float)
         if isinstance(value, bool) or not isinstance(value, wanted):
             raise UsageError(f"must be {'an integer' if kind == 'integer' else 'a number'}; got {shown}",

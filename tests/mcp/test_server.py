@@ -81,6 +81,7 @@ def test_resources_are_the_indexed_documents_and_the_profiles(seen):
     uris = {r.uri for r in seen["resources"]}
     assert {"sddd://docs/docs/docker/ARCHITECTURE.md", "sddd://docs/profiles/medium.yml",
             "sddd://profiles/medium", "sddd://profiles/mini", "sddd://profiles/micro"} <= uris
+    assert "sddd://docs/docs/docker/ARCHITECTURE.md#parametres-critiques" in uris  # its sections too
     assert not any(".env" in uri for uri in uris)  # never indexed, never served
     assert {t.uri_template for t in seen["templates"]} == {"sddd://docs/{+path}", "sddd://profiles/{name}"}
 
