@@ -43,6 +43,11 @@ def seen(tmp_path_factory, encoder) -> dict[str, Any]:
                 guide = root / "docs/guides/setup.md"
                 guide.write_text(guide.read_text(encoding="utf-8") + NEW_SECTION, encoding="utf-8")
                 out["edited"] = await search(client, QUERY)
+                # New files: one beside others, one in a folder that did not exist.
+                write(root, "docs/guides/quokka.md", "# Quokka rota\n\nThe quokka rota rotates weekly.\n")
+                out["new_file"] = await search(client, "quokka rota")
+                write(root, "docs/teams/wombat/oncall.md", "# Wombat on-call\n\nWombats page at night.\n")
+                out["new_folder"] = await search(client, "wombat on-call pages")
                 (root / "docs/qwen3/README.md").unlink()
                 out["deleted"] = await search(client, "Documentation Qwen3 document maître")
                 out["resources"] = {r.uri for r in (await client.list_resources()).resources}
@@ -66,6 +71,11 @@ def test_an_edited_guide_is_indexed_before_the_next_answer(seen):
     first = seen["edited"][0]
     assert (first["path"], first["anchor"]) == ("docs/guides/setup.md", "zanzibar-flux-capacitor")
     assert "index updated: 1 changed, 0 deleted file(s)" in seen["stderr"]
+
+
+def test_new_files_are_found_at_once_even_in_a_new_folder(seen):
+    assert seen["new_file"][0]["path"] == "docs/guides/quokka.md"
+    assert seen["new_folder"][0]["path"] == "docs/teams/wombat/oncall.md"
 
 
 def test_a_deleted_guide_is_gone_from_answers_and_resources(seen):
