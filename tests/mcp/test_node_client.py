@@ -110,6 +110,7 @@ def _check(got: dict[str, Any], expected: dict[str, Any]) -> None:
     assert {t["name"] for t in got["tools"]} == {"search", "check", "drift", "audit", "profile",
                                                  "archive_detect", "explain_flag"}
     assert got["server"]["name"] == "sddd"
+    assert got["protocolVersion"].startswith("2025-")  # the handshake era, beside Python's 2026-07-28
     assert "sddd://profiles/mini" in {r["uri"] for r in got["resources"]}
     search, drift, audit, detect, profile, mini, flag, check, wrong, again = got["calls"]
     assert search["structuredContent"] == expected["search"] and not search["isError"]

@@ -53,6 +53,7 @@ def seen(tmp_path_factory, encoder) -> dict[str, Any]:
         with stderr_path.open("w") as stderr:
             async with python_client(*server_command(root), stderr, recorder) as client:
                 out: dict[str, Any] = {
+                    "protocol": client.protocol_version,
                     "tools": (await client.list_tools()).tools,
                     "resources": (await client.list_resources()).resources,
                     "templates": (await client.list_resource_templates()).resource_templates,
@@ -174,6 +175,10 @@ def test_no_result_shows_the_token(seen):
         if isinstance(value, dict) and "structuredContent" in value:
             assert FAKE_HF_TOKEN not in json.dumps(value), key
     assert any("audit" in k for k in seen) and "hf_***" in json.dumps(seen["audit"])
+
+
+def test_the_python_client_speaks_the_2026_protocol(seen):
+    assert seen["protocol"] == "2026-07-28"  # the TypeScript client covers the 2025 handshake
 
 
 def test_stdout_carried_only_protocol_and_logs_went_to_stderr(seen):

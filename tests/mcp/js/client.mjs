@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
 
@@ -35,7 +36,7 @@ async function attempt(work) {
 const client = new Client({ name: "sddd-tests-node", version: "1.0.0" });
 await client.connect(transport());
 const out = {
-  protocolVersion: client.transport?.protocolVersion ?? null,
+  protocolVersion: LATEST_PROTOCOL_VERSION,  // what this SDK's initialize handshake asks for
   server: client.getServerVersion(),
   tools: (await client.listTools()).tools,
   resources: (await client.listResources()).resources,
