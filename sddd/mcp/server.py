@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sddd import __version__
@@ -62,7 +62,7 @@ class Service:
         self.tools: dict[str, ToolSpec] = {t.name: t for t in chosen}
         self.withheld = {t.name for t in WRITE_TOOLS} - set(self.tools)  # named in their refusal
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sddd-mcp")
-        self.ready: Future[None] = self.worker.submit(self._warm_up)
+        self.worker.submit(self._warm_up)  # the first call queues behind it on the one worker
 
     def _warm_up(self) -> None:
         started = time.perf_counter()
@@ -84,8 +84,6 @@ class Service:
             recover_pending(self.workspace.config, notice=log.info)  # as every CLI command does
             answer = tool.run(self.workspace, tool.check(arguments))
         except SdddError as exc:
-            if tool.writes:
-                self.workspace.forget()
             message = redact(error_text(exc))
             log.info(f"{name}: {message}")
             return None, message
@@ -93,8 +91,9 @@ class Service:
             log.exception(f"{name} failed")
             return None, (f"internal error in {name}: {type(exc).__name__}: {redact(str(exc))} (a bug in "
                           "sddd; the traceback is on the server's stderr; the server keeps serving)")
-        if tool.writes:
-            self.workspace.forget()
+        finally:
+            if tool.writes:  # files moved, even half-way: look at the whole tree next time
+                self.workspace.forget()
         log.debug(f"{name} answered in {(time.perf_counter() - started) * 1000:.1f} ms")
         return Answer(redact_data(answer.data), redact(answer.text)), None
 
