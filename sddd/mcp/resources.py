@@ -1,0 +1,104 @@
+"""Resources: every indexed document as ``sddd://docs/<path>``, each section of a guide or report
+as ``sddd://docs/<path>#<anchor>``, and every profile, resolved, as ``sddd://profiles/<name>``.
+
+Documents are read from disk as they are now, with secrets redacted; only files the index
+covers are served, so a path outside the repository (or a ``.env``) is refused by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import quote, unquote, urlsplit
+
+from sddd.compose.profiles import profile_names
+from sddd.core.errors import InputError, UsageError
+from sddd.core.secrets import redact
+from sddd.core.yamlio import read_text
+from sddd.index.markdown_chunks import parse_markdown
+from sddd.mcp.profiles import profile_data
+from sddd.mcp.spec import redact_data
+from sddd.mcp.warm import Workspace
+
+SCHEME = "sddd"
+DOC_TEMPLATE = "sddd://docs/{+path}"
+PROFILE_TEMPLATE = "sddd://profiles/{name}"
+MAX_ANCHORS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Listing:
+    uri: str
+    name: str
+    title: str
+    description: str
+    mime_type: str
+
+
+def _mime(rel: str) -> str:
+    return "text/markdown" if rel.endswith(".md") else "application/yaml"
+
+
+def doc_uri(rel: str) -> str:
+    return f"{SCHEME}://docs/{quote(rel, safe='/')}"
+
+
+def listings(ws: Workspace) -> list[Listing]:
+    """Each indexed document, followed by its sections (``#anchor``), then the profiles."""
+    store = ws.store()
+    sections: dict[str, list[Listing]] = {}
+    for s in ws.sections():
+        if s.anchor:
+            sections.setdefault(s.src_uri, []).append(Listing(
+                f"{doc_uri(s.src_uri)}#{quote(s.anchor)}", f"{s.src_uri}#{s.anchor}", s.title,
+                f"section of {s.src_uri} ({s.page_title or s.src_uri})", "text/markdown"))
+    found = []
+    for rel, record in sorted(store.files.items()):
+        if not record.skipped:
+            title = record.title or rel
+            found.append(Listing(doc_uri(rel), rel, title, f"{record.kind}: {title}", _mime(rel)))
+            found += sections.get(rel, [])
+    found += [Listing(f"{SCHEME}://profiles/{quote(name)}", f"profile {name}",
+                      f"The {name} profile, resolved",
+                      f"profile {name}: base + size file resolved as Docker Compose does, with where "
+                      "each flag is explained", "application/json")
+              for name in profile_names(ws.config)]
+    return found
+
+
+def read(ws: Workspace, uri: str) -> tuple[str, str]:
+    """(text, MIME type) of ``uri``; a UsageError naming what is wrong otherwise."""
+    parts = urlsplit(uri)
+    if parts.scheme != SCHEME or parts.netloc not in ("docs", "profiles"):
+        raise UsageError(f"unknown resource {uri!r}: sddd serves {DOC_TEMPLATE} and {PROFILE_TEMPLATE}")
+    name = unquote(parts.path.lstrip("/"))
+    if parts.netloc == "profiles":
+        data = redact_data(profile_data(ws, name))
+        return json.dumps(data, indent=2, ensure_ascii=False), "application/json"
+    return _document(ws, name, unquote(parts.fragment) or None), "text/markdown"
+
+
+def _document(ws: Workspace, rel: str, anchor: str | None) -> str:
+    config = ws.config
+    pure = PurePosixPath(rel)
+    if not rel or pure.is_absolute() or ".." in pure.parts:
+        raise UsageError(f"{rel!r} is outside the repository; give a path relative to its root, "
+                         "as the resource list shows them")
+    store = ws.store()
+    record = store.files.get(rel)
+    if record is None:
+        raise UsageError(f"{rel} is not an indexed document; list the resources to see them "
+                         "(the docs: and profiles: globs of sddd.yaml say what is indexed)")
+    text = redact(read_text(config.resolve(rel), rel))
+    if anchor is None:
+        return text
+    if not rel.endswith(".md"):
+        raise UsageError(f"{rel} has no sections; #anchor reads a section of a Markdown document")
+    sections = [s for s in parse_markdown(text, rel).sections if s.anchor]
+    for section in sections:
+        if section.anchor == anchor:
+            return "\n".join([f"{'#' * section.level} {section.title}", *section.body]).strip() + "\n"
+    shown = ", ".join(s.anchor or "" for s in sections[:MAX_ANCHORS_SHOWN])
+    more = f" and {len(sections) - MAX_ANCHORS_SHOWN} more" if len(sections) > MAX_ANCHORS_SHOWN else ""
+    raise InputError(f"no section #{anchor} in {rel}; its sections: {shown or 'none'}{more}")

@@ -1,0 +1,178 @@
+"""The repository as a long-lived server sees it: the config (read again when sddd.yaml changes),
+the embedding model loaded once, and the index kept open and brought up to date between calls.
+
+A CLI search pays for a fresh process every time: imports, opening the index, and the model
+whenever the query is new. Here the model stays loaded and the index stays open; before each
+call the stamps of ``watch.py`` (a stat per file and directory) tell whether a file changed,
+and only then does ``discover`` run and the index get updated, incrementally, with the loaded
+model (``build_index(encoder=...)``).
+Another process committing a new index generation (`sddd index`) is noticed too.
+
+Every method runs on the server's one worker thread (see ``server.py``): the library is not
+meant to be called concurrently, and SQLite connections stay on the thread that opened them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from sddd.core.config import Config, load_config
+from sddd.core.errors import InputError
+from sddd.core.yamlio import read_text
+from sddd.index.corpus import discover
+from sddd.index.encoders.ensemble import Ensemble, load_ensemble
+from sddd.index.indexer import build_index, is_fresh, store_fingerprint
+from sddd.index.lexical import LEXICAL_VERSION
+from sddd.index.markdown_chunks import parse_markdown
+from sddd.index.search import QueryEncoder, SearchResult, search
+from sddd.index.store import Store, current_generation, open_store
+from sddd.mcp.watch import TreeStamp
+from sddd.site.links import Section, sections_of
+
+Log = Callable[[str], None]
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+class Workspace:
+    """One repository: its config, its model and its index, warm."""
+
+    def __init__(self, config: Config, log: Log):
+        self.config = config
+        self.log = log
+        self._stamp = _stamp(config.path)
+        self._fingerprint: str | None = None
+        self._encoder: Ensemble | None = None
+        self._store: Store | None = None
+        self._tree: TreeStamp | None = None  # what the last fresh check saw
+        self._sections: dict[str, tuple[tuple[int, int], list[Section]]] = {}
+
+    # --- config and model ---------------------------------------------------------------------
+
+    def refresh_config(self) -> Config:
+        """The config, read again when sddd.yaml changed (an invalid one raises, and is retried)."""
+        stamp = _stamp(self.config.path)
+        if stamp != self._stamp and self.config.path is not None:
+            fresh = load_config(self.config.path)
+            if (fresh.model, fresh.index_dir) != (self.config.model, self.config.index_dir):
+                self.close()
+                self._encoder, self._fingerprint = None, None
+            self.config, self._stamp, self._tree = fresh, stamp, None
+            self.log("sddd.yaml changed: configuration read again")
+        return self.config
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:  # reads the model's config files: once per model
+            self._fingerprint = store_fingerprint(self.config)
+        return self._fingerprint
+
+    def encoder(self) -> Ensemble:
+        if self._encoder is None:
+            self._encoder = load_ensemble(self.config.model, self.config.root)
+        return self._encoder
+
+    def warm_up(self) -> None:
+        """Load the model and open the index before the first question is asked."""
+        self.encoder()
+        self.store()
+
+    # --- the index ----------------------------------------------------------------------------
+
+    def store(self, *, build_missing: bool = False) -> Store:
+        """The live index, first brought up to date if a file changed since the last call.
+
+        A missing or corrupt index is an error with its fix (as for `sddd search`), not a
+        silent rebuild (``build_missing`` builds a missing one, as `sddd check` does); a new
+        generation committed by another process is picked up.
+        """
+        config = self.config
+        store = self._store
+        if store is not None and current_generation(config.index_dir) != store.generation:
+            self.close()
+            store = None
+        if store is not None and self._tree is not None and self._tree.unchanged():
+            return store
+        tree = TreeStamp(config)
+        found = discover(config)
+        if store is None and build_missing and current_generation(config.index_dir) is None:
+            self.log(f"no index yet at {config.relpath(config.index_dir)}: building it first")
+            build_index(config, encoder=self.encoder(), notice=self.log)
+        if store is None:
+            store = self._open()
+        if (store.fingerprint == self.fingerprint and store.lexical_version == LEXICAL_VERSION
+                and is_fresh(store, found)):
+            self._tree = tree.add(found)
+            return store
+        self.close()
+        report = build_index(config, encoder=self.encoder(), notice=self.log)
+        if report.written:
+            self.log(f"index updated: {len(report.changed_files)} changed, {len(report.deleted_files)} "
+                     f"deleted file(s), {report.embedded} chunk(s) embedded in {report.seconds:.2f} s")
+        store = self._open()
+        self._tree = tree.add(found) if is_fresh(store, found) else None
+        return store
+
+    def _open(self) -> Store:
+        store = open_store(self.config.index_dir)
+        try:
+            _ = store.vectors  # a corrupt vector file is reported now, with its fix
+        except Exception:
+            store.close()
+            raise
+        self._store = store
+        return store
+
+    def forget(self) -> None:
+        """After a call that moved files: look at the tree in full next time."""
+        self._tree = None
+
+    def close(self) -> None:
+        self._tree = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def search(self, query: str, k: int, *, kind: str | None = None, path_glob: str | None = None,
+               mode: str = "hybrid") -> SearchResult:
+        """``sddd search`` through the warm model: the same function, the same result."""
+        self.store()
+        queries = QueryEncoder(self.config, self.encoder())
+        # Embedding here puts the vector in the query cache, so search() below finds it there
+        # and loads no model of its own; the index is fresh, so it need not check again.
+        queries.encode([query])
+        return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode, refresh=False)
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def sections(self) -> list[Section]:
+        """Every heading of the indexed Markdown documents (archives left out), for flag links.
+
+        Parsed once per file version: the index's size and mtime say when to parse again.
+        """
+        store = self.store()
+        found: list[Section] = []
+        for rel, record in sorted(store.files.items()):
+            if not rel.endswith(".md") or record.kind == "archive" or record.skipped:
+                continue
+            key = (record.size, record.mtime_ns)
+            cached = self._sections.get(rel)
+            if cached is None or cached[0] != key:
+                try:
+                    text = read_text(self.config.resolve(rel), rel)
+                except InputError:
+                    continue
+                cached = (key, sections_of(rel, parse_markdown(text, rel)))
+                self._sections[rel] = cached
+            found.extend(cached[1])
+        return found

@@ -1,0 +1,130 @@
+"""The tools that change files or the engine, offered only when the server is started with
+``--allow-writes``: archive and restore (files, through the same plan, journal and manifest as
+`sddd archive` / `sddd restore`), deploy and down (the local Docker engine, as `sddd deploy` /
+`sddd down`).
+
+They ask what the CLI asks: archiving what ``--detect`` found needs ``yes`` (the CLI asks, or
+needs --yes without a terminal); named files need a ``reason``; ``dry_run`` shows the plan and
+moves nothing. Results are the CLI's ``--json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sddd.core.errors import UsageError
+from sddd.mcp import spec
+from sddd.mcp.spec import Answer, ToolSpec
+from sddd.mcp.warm import Workspace
+from sddd.output import mcp as text
+
+
+def archive(ws: Workspace, args: dict[str, Any]) -> Answer:
+    from sddd.archive.archiving import ArchiveResult, apply_archive, plan_archive
+    from sddd.compose.variants import detect_variants
+
+    config, paths = ws.config, args["paths"] or []
+    if args["detect"] == bool(paths):
+        raise UsageError("name the files to archive (with a reason), or set detect: true, not both",
+                         option="paths")
+    if args["detect"]:
+        candidates = detect_variants(config)
+        if not candidates:
+            return Answer({"candidates": []}, text.candidates_text([]))
+        reasons: str | dict[str, str] = args["reason"] or {c.path: c.reason for c in candidates}
+        paths = [c.path for c in candidates]
+    elif not args["reason"]:
+        raise UsageError("say why the files are archived; it is stored in the manifest", option="reason")
+    else:
+        reasons = args["reason"]
+    plan = plan_archive(config, paths, reasons, category=args["category"], date=args["date"],
+                        cwd=config.root)
+    if args["dry_run"] or (args["detect"] and not args["yes"]):
+        result = ArchiveResult(plan, False)
+        note = ("dry run" if args["dry_run"] else
+                "nothing moved: call again with yes: true to archive these (as --detect --apply --yes)")
+        return Answer(result.to_json(), text.plan_text(f"Would archive {len(plan.files)} file(s) into "
+                                                       f"{plan.folder} ({note}):", result.to_json()["plan"]
+                                                       ["files"]))
+    result = apply_archive(config, plan)
+    return Answer(result.to_json(), text.plan_text(f"Archived {len(plan.files)} file(s) into {plan.folder}:",
+                                                   result.to_json()["plan"]["files"]))
+
+
+def restore(ws: Workspace, args: dict[str, Any]) -> Answer:
+    from sddd.archive.archiving import apply_restore, plan_restore
+
+    plan = plan_restore(ws.config, args["path"], args["to"], cwd=ws.config.root)
+    if args["dry_run"]:
+        data = {"archived": plan.entry.archived, "restored_to": plan.target,
+                "sha256": plan.entry.sha256, "applied": False}
+        return Answer(data, f"Would restore {plan.entry.archived} to {plan.target} (dry run).")
+    result = apply_restore(ws.config, plan)
+    return Answer(result.to_json(), f"Restored {result.archived} to {result.restored_to} "
+                                    f"(sha256 {result.sha256[:12]} checked).")
+
+
+def deploy(ws: Workspace, args: dict[str, Any]) -> Answer:
+    from sddd.compose.lint import LintFailed
+    from sddd.deploy.up import deploy as run_deploy
+    from sddd.deploy.up import plan_deploy
+
+    if args["dry_run"]:
+        plan = plan_deploy(ws.config, args["profile"])
+        if plan.errors:
+            raise LintFailed(plan.errors)
+        return Answer(plan.to_json(), f"Plan for {plan.profile.name}: {plan.url or 'no port'}; "
+                                      f"{' '.join(plan.command)}")
+    result = run_deploy(ws.config, args["profile"], timeout=args["timeout"], wait=not args["no_wait"])
+    data = result.to_json()
+    return Answer(data, f"{data['profile']}: {data['outcome']} in {data['seconds']} s "
+                        f"({data['url'] or data['container']}). {data['message'] or ''}".strip())
+
+
+def down(ws: Workspace, args: dict[str, Any]) -> Answer:
+    from sddd.deploy.status import down as run_down
+
+    result = run_down(ws.config, args["profile"])
+    removed = ", ".join(result.removed)
+    return Answer(result.to_json(), f"{result.profile}: removed {removed}" if removed else
+                  f"{result.profile}: nothing was running (project {result.project})")
+
+
+PROFILE = spec.string("profile", "Profile name; default: the canonical profile of sddd.yaml.")
+
+WRITE_TOOLS = (
+    ToolSpec(
+        "archive", "Archive superseded configs",
+        "Move files into archives/<category>_<YYYYMMDD>/ with a manifest (original path, sha256, "
+        "reason, review date), losing nothing; in git, with git mv. Name the files with a reason, "
+        "or set detect to archive what archive_detect lists (then yes: true is needed, as the CLI "
+        "asks). dry_run shows the plan.",
+        (spec.strings("paths", "Files (or folders) to archive, relative to the repository root."),
+         spec.string("reason", "Why they are archived (stored per file in the manifest)."),
+         spec.boolean("detect", "Archive the candidates archive_detect lists."),
+         spec.boolean("yes", "With detect: archive without showing the plan first."),
+         spec.string("category", "Folder prefix (default: archive.category in sddd.yaml)."),
+         spec.string("date", "Archive date YYYY-MM-DD (default: today)."),
+         spec.boolean("dry_run", "Show the plan; move nothing.")),
+        archive, {"type": "object"}, writes=True),
+    ToolSpec(
+        "restore", "Restore an archived file",
+        "Put an archived file back byte for byte (sha256 checked) and record it in the manifest; "
+        "an existing file is never overwritten.",
+        (spec.string("path", "The archived path, or the file's original path.", required=True),
+         spec.string("to", "Restore here instead of the original path."),
+         spec.boolean("dry_run", "Check and show; move nothing.")),
+        restore, {"type": "object"}, writes=True),
+    ToolSpec(
+        "deploy", "Deploy a profile",
+        "Bring a profile up on the local Docker engine and wait until it is healthy (lint and "
+        "pre-flight first, history recorded), as `sddd deploy`. dry_run shows the plan only.",
+        (PROFILE, spec.boolean("dry_run", "Resolve, lint and show the plan; start nothing."),
+         spec.number("timeout", "Seconds to wait for healthy.", minimum=1, default=900.0),
+         spec.boolean("no_wait", "Start and return without waiting for healthy.")),
+        deploy, {"type": "object"}, writes=True),
+    ToolSpec(
+        "down", "Stop a profile",
+        "Stop and remove the profile's containers (the model cache volume is kept), as `sddd down`.",
+        (PROFILE,), down, {"type": "object"}, writes=True),
+)
