@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from sddd import __version__
-from sddd.commands import archive, audit, bench, check, deploy, drift, index, search, site, validate
+from sddd.commands import archive, audit, bench, check, deploy, drift, grid, index, search, site, validate
 from sddd.core.errors import EXIT_INTERRUPTED, SdddError
 
 EXIT_INTERNAL = 70
@@ -52,7 +52,7 @@ def root(
     ctx.obj = {"config": config}
 
 
-for module in (index, search, check, archive, deploy, validate, bench, site, drift, audit):
+for module in (index, search, check, archive, deploy, validate, bench, grid, site, drift, audit):
     module.register(app)
 
 
