@@ -135,8 +135,7 @@ def _lead(champion: Row, second: Row, objective: Objective) -> str:
     spread = ((champion.record or {}).get("spread") or {})
     ours = spread.get(objective.metric) or [a]
     theirs = ((second.record or {}).get("spread") or {}).get(objective.metric) or [b]
-    text = (f"{objective.metric} {a:g} against {b:g} for the runner-up ({second.label}): "
-            f"{gap:.1f} % {better}")
+    text = f"{a:.4g} against {b:.4g} for the runner-up ({second.label}): {gap:.1f} % {better}"
     if len(ours) < 2 or len(theirs) < 2:
         return text + "; one repetition each, so the spread is unknown (repetitions: 3 shows it)"
     overlap = min(ours) <= max(theirs) and min(theirs) <= max(ours)

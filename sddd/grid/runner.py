@@ -125,7 +125,7 @@ class Runner:
         mean = sum(self.durations) / len(self.durations) if self.durations else None
         self.on_event(Event(kind, vp.variant.index if vp else 0, len(self.plan.variants),
                             vp.variant.label if vp else "", message, time.monotonic() - self.started,
-                            mean * left if mean is not None else None, record))
+                            mean * left if mean is not None and left > 0 else None, record))
 
     def base_record(self, vp: VariantPlan, started: str) -> dict[str, Any]:
         spec = self.spec

@@ -17,6 +17,8 @@ from sddd.grid.runner import Event, RunSummary
 from sddd.output.console import err, out
 from sddd.output.deploy import StatusLine
 
+SHORT = {"cold TTFT p50 ms": "cold p50", "cold TTFT p95 ms": "cold p95", "warm TTFT p50 ms": "warm p50",
+         "warm TTFT p95 ms": "warm p95", "output tok/s": "tok/s"}
 STATUS_STYLE = {"measured": "green", "rejected": "red", "pending": "dim", "over cap": "yellow"}
 
 
@@ -42,7 +44,7 @@ def render_plan(config: Config, plan: GridPlan, done: dict[str, str]) -> None:
         for finding in vp.deploy.findings:
             style = "red" if finding.severity == "error" else "yellow"
             out.print(f"   [{style}]{escape(str(finding))}[/{style}]")
-        out.print("   [dim]" + escape(" ".join(vp.deploy.command)) + "[/dim]")
+        out.print("   [dim]" + escape(" ".join(vp.deploy.command)) + "[/dim]", soft_wrap=True)
         for line in vp.text.splitlines():
             if not line.startswith("#"):
                 out.print("   " + escape(line), soft_wrap=True)
@@ -112,11 +114,13 @@ def render_report(report: GridReport) -> None:
     spec = report.spec
     facts = report.facts()
     table = Table(title=f"sddd grid report {spec.rel}: profile {spec.profile}, objective "
-                  f"{spec.objective.goal} {spec.objective.metric}", title_justify="left")
+                  f"{spec.objective.goal} {spec.objective.metric}", title_justify="left",
+                  caption="TTFT in ms, cold: a prefix never seen, warm: the same prefix again; "
+                  "tok/s: output throughput under load", caption_justify="left")
     table.add_column("#", justify="right")
     table.add_column("variant", overflow="fold")
     for name, _ in FIGURES:
-        table.add_column(name, justify="right")
+        table.add_column(SHORT.get(name, name), justify="right")
     table.add_column("status")
     for row in report.rows:
         status = row.status + (" ★ champion" if row is report.champion else "")
