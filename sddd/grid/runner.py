@@ -179,9 +179,9 @@ class Runner:
         profile = {"name": self.spec.profile, "config_hash": vp.config_hash,
                    "files": result.plan.profile.files, "vllm_flags": vp.flags(), "inferred": False,
                    "grid": self.spec.name, "variant": vp.variant.label}
+        key = container_api_key(container) if container is not None else None
         try:
-            measured = measure(self.spec, endpoint_for(result.plan.url, container_api_key(container)),
-                               profile)
+            measured = measure(self.spec, endpoint_for(result.plan.url, key), profile)
         except SdddError as exc:
             self.keep_log(vp, container, record)
             return self.rejected(record, clock, "bench", f"{exc.message} ({self.state(container)})",
