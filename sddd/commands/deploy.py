@@ -141,6 +141,11 @@ def down(config: Config, profile: str | None = None, *, as_json: bool = False,
 
 
 def register(app: typer.Typer) -> None:
+    _register_deploy(app)
+    _register_others(app)
+
+
+def _register_deploy(app: typer.Typer) -> None:
     @app.command("deploy", cls=SdddCommand)
     def deploy_command(
         ctx: typer.Context,
@@ -174,6 +179,8 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(deploy(get_config(ctx), profile, env_file=env_file, dry_run=dry_run,
                                 timeout=timeout, wait=not no_wait, as_json=as_json, target=target))
 
+
+def _register_others(app: typer.Typer) -> None:
     @app.command("status", cls=SdddCommand)
     def status_command(
         ctx: typer.Context,

@@ -27,6 +27,7 @@ from tests.fixtures.swarm import GPUS, KIND, SwarmEngine, swarm_engine_fixture  
 from tests.helpers import REPO, require
 
 LABEL = "sddd.gpu-host"
+STACK = "com.docker.stack.namespace"
 FAIL_LINE = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
 
 
@@ -61,7 +62,7 @@ def swarm_project(project: Project, swarm_engine: SwarmEngine):
     swarm_engine.docker("stack", "rm", project.name, check=False)
     client = swarm_engine.client()
     for _ in range(60):
-        if not client.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={project.name}"}):
+        if not client.containers.list(all=True, filters={"label": f"{STACK}={project.name}"}):
             break
         time.sleep(0.5)
     swarm_engine.docker("node", "update", "--label-rm", LABEL, swarm_engine.node_id, check=False)
@@ -97,7 +98,8 @@ def test_swarm_deploy_placement_health_status_update_down(swarm: Project, swarm_
     assert template["Placement"]["Constraints"] == [f"node.labels.{LABEL} == yes"]
     assert template["Resources"]["Reservations"]["GenericResources"] == [
         {"DiscreteResourceSpec": {"Kind": KIND, "Value": 1}}]
-    assert (spec["UpdateConfig"]["Order"], spec["UpdateConfig"]["FailureAction"]) == ("stop-first", "rollback")
+    update = spec["UpdateConfig"]
+    assert (update["Order"], update["FailureAction"]) == ("stop-first", "rollback")
     assert {"Type": "tmpfs", "Target": "/dev/shm"}.items() <= template["ContainerSpec"]["Mounts"][0].items()
     task = running_task(swarm_engine, service_of(swarm_engine, swarm)["ID"])
     assert task["NodeID"] == swarm_engine.node_id
@@ -140,7 +142,7 @@ def test_swarm_deploy_placement_health_status_update_down(swarm: Project, swarm_
     assert down.returncode == 0 and f"removed {swarm.name}_{swarm.name}" in down.stdout
     client = swarm_engine.client()
     assert client.services.list(filters={"name": f"{swarm.name}_{swarm.name}"}) == []
-    assert client.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={swarm.name}"}) == []
+    assert client.containers.list(all=True, filters={"label": f"{STACK}={swarm.name}"}) == []
     history = json.loads(on_swarm(swarm, swarm_engine, "status", "--history", "--json").stdout)
     assert [(e["action"], e["target"], e["outcome"]) for e in history] == [
         ("deploy", "swarm", "healthy"), ("deploy", "swarm", "healthy"), ("down", "swarm", "removed")]
