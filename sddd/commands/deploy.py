@@ -32,18 +32,19 @@ def deploy(config: Config, profile: str | None = None, *, env_file: Path | None 
     """Bring ``profile`` up and wait until it is healthy; the exit code says how it ended."""
     from rich.markup import escape
 
-    from sddd.deploy.up import deploy as run_deploy
+    from sddd.deploy.swarm import deploy_swarm
+    from sddd.deploy.up import deploy as deploy_compose
     from sddd.output.deploy import StatusLine, render_result
 
+    target = check_target(target)
     if dry_run:
-        return _dry_run(config, profile, env_file, check_target(target), as_json)
+        return _dry_run(config, profile, env_file, target, as_json)
     line = None if as_json else StatusLine()
     if line is not None:
-        engine = "the swarm" if check_target(target) == "swarm" else "the engine"
+        engine = "the swarm" if target == "swarm" else "the engine"
         err.print(f"[bold]sddd deploy[/bold] {escape(profile or config.canonical_profile)}: "
                   f"resolving, linting, checking {engine}…")
-    if check_target(target) == "swarm":
-        from sddd.deploy.swarm import deploy_swarm as run_deploy
+    run_deploy = deploy_swarm if target == "swarm" else deploy_compose
     try:
         result = run_deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
     finally:

@@ -37,6 +37,8 @@ FATAL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("no platform", re.compile(r"No platform detected")),
     ("no CUDA GPU", re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver")),
     ("engine failed", re.compile(r"Engine core initialization failed")),
+    # argparse's last line (after the whole usage text): a flag vLLM does not have, a bad value
+    ("bad argument", re.compile(r"^\S+\.py: error: (?:argument |unrecognized arguments)")),
 ]
 NOISE = re.compile(r'"GET /(health|v1/models)[ ?]|^\s*$|^[\s\W]+$')
 
@@ -106,6 +108,11 @@ def api_key(env: list[str] | None) -> str | None:
     return None
 
 
+def container_api_key(container: Any) -> str | None:
+    """The ``VLLM_API_KEY`` the container runs with, read from the engine (never stored)."""
+    return api_key((container.attrs.get("Config") or {}).get("Env"))
+
+
 def probe(port: int, key: str | None, host: str = "127.0.0.1") -> str | None:
     """None when /health and /v1/models answer 200; else what failed."""
     for path in ("/health", "/v1/models"):
@@ -168,9 +175,11 @@ class ContainerWatch:
             failed = f"the container exited with code {state.get('ExitCode')}"
         elif count > self.restarts or status == "restarting":
             failed = "the container restarted"
+        if failed and state.get("OOMKilled"):
+            failed += " (killed for running out of memory: OOMKilled, raise mem_limit)"
         return Poll(status, health, running=status == "running", failed=failed,
                     host_port=published_port(container, self.container_port),
-                    key=api_key((container.attrs.get("Config") or {}).get("Env")))
+                    key=container_api_key(container))
 
 
 def wait_healthy(client: Any, container: Any, container_port: int, *, timeout: float,
