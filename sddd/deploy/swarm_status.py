@@ -223,9 +223,17 @@ def swarm_logs(config: Config, profile: str | None = None, *, follow: bool = Fal
     if not found:
         raise UsageError(f"profile {name} is not deployed on the swarm (no service {service}); run "
                          f"`sddd deploy --target swarm {name}`")
-    chunks = client.api.service_logs(found[0].id, follow=follow, stdout=True, stderr=True,
+    if follow:
+        yield from lines_of(client.api.service_logs(found[0].id, follow=True, stdout=True, stderr=True,
+                                                    tail="all" if tail is None else tail))
+        return
+    # The engine applies --tail to each task; the last ``tail`` lines of the service are those
+    # of all its tasks in time order, so read them with their timestamps and cut once.
+    chunks = client.api.service_logs(found[0].id, stdout=True, stderr=True, timestamps=True,
                                      tail="all" if tail is None else tail)
-    yield from lines_of(chunks)
+    stamped = sorted((line.partition(" ") for line in lines_of(chunks)), key=lambda part: part[0])
+    lines = [text for _, _, text in stamped]
+    yield from (lines if tail is None else lines[len(lines) - tail:])
 
 
 def swarm_down(config: Config, profile: str | None = None) -> DownResult:

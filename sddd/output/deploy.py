@@ -20,7 +20,7 @@ from sddd.deploy.wait import WaitState
 from sddd.output.console import err, error_line, out
 
 
-def render_plan(plan: Plan, title: str = "") -> None:
+def render_plan(plan: Plan, title: str = "", equivalent: bool = True) -> None:
     svc = plan.service
     table = Table(title=title or f"sddd deploy {plan.profile.name} --dry-run", title_justify="left",
                   show_header=False, box=None, padding=(0, 2))
@@ -45,7 +45,8 @@ def render_plan(plan: Plan, title: str = "") -> None:
         table.add_row(key, escape(value))
     out.print(table)
     _findings(plan.findings)
-    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
+    if equivalent:  # a swarm plan has its own, after the stack file
+        out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
 
 
 def _findings(findings: list[Any]) -> None:
@@ -57,7 +58,8 @@ def _findings(findings: list[Any]) -> None:
 def render_swarm_plan(splan: SwarmPlan) -> None:
     """The Compose plan, then the stack file and what has no Swarm meaning."""
     stack = splan.stack
-    render_plan(splan.plan, title=f"sddd deploy {splan.plan.profile.name} --target swarm --dry-run")
+    render_plan(splan.plan, title=f"sddd deploy {splan.plan.profile.name} --target swarm --dry-run",
+                equivalent=False)
     gpus = f"{stack.gpus} {stack.gpu_resource}" if stack.gpus else "none"
     out.print(f"\n[bold]stack[/bold] {escape(stack.name)} · service {escape(stack.swarm_service)} · "
               f"GPUs {escape(gpus)} · placement "

@@ -137,6 +137,9 @@ def test_swarm_deploy_placement_health_status_update_down(swarm: Project, swarm_
             break
         time.sleep(0.5)
     assert state == "completed"
+    # Two tasks now (the old one shut down): --tail counts the service's lines, not each task's.
+    tail = on_swarm(swarm, swarm_engine, "logs", "--target", "swarm", "--tail", "3")
+    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 3, tail.stdout
 
     down = on_swarm(swarm, swarm_engine, "down", "--target", "swarm")
     assert down.returncode == 0 and f"removed {swarm.name}_{swarm.name}" in down.stdout
