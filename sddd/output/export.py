@@ -26,5 +26,8 @@ def render_export(export: Export, written: Path | None, shown: str = "") -> None
         keys = ", ".join(sorted(export.secret_keys))
         err.print(f"[dim]The Secret {escape(export.secret)} must hold {escape(keys)}; create it first:[/dim]"
                   f"\n  {escape(export.create_secret())}")
-    apply = "helm install" if export.format == "helm-values" else "kubectl apply -f"
-    err.print(f"[dim]Applying is yours: {apply} … (sddd talks to no cluster).[/dim]")
+    file = shown or (str(written) if written else "-")  # "-": this output, piped in
+    # production-stack's chart: helm repo add vllm https://vllm-project.github.io/production-stack
+    apply = (f"helm install vllm vllm/vllm-stack -f {file}" if export.format == "helm-values"
+             else f"kubectl apply -f {file}")
+    err.print(f"[dim]Applying is yours: {escape(apply)} (sddd talks to no cluster).[/dim]")
