@@ -128,13 +128,16 @@ class TaskWatch:
         return self.client.api.service_logs(self.service_id, follow=True, stdout=True,  # type: ignore[no-any-return]
                                             stderr=True, since=self.since)
 
-    def _task(self) -> dict[str, Any] | None:
-        tasks = [t for t in self.client.api.tasks(filters={"service": self.service_id})
-                 if t["ID"] not in self.before]
-        return min(tasks, key=lambda t: str(t.get("CreatedAt", ""))) if tasks else None
+    def _task(self) -> tuple[dict[str, Any] | None, bool]:
+        """The new task, and whether an old one still runs (a stop-first update stops it first)."""
+        every = self.client.api.tasks(filters={"service": self.service_id})
+        tasks = [t for t in every if t["ID"] not in self.before]
+        old_runs = any(t["ID"] in self.before and (t.get("Status") or {}).get("State") not in ENDED
+                       for t in every)
+        return (min(tasks, key=lambda t: str(t.get("CreatedAt", ""))) if tasks else None), old_runs
 
     def poll(self) -> Poll:
-        task = self._task()
+        task, old_runs = self._task()
         if task is None:
             return Poll("new", "none", running=False, phase="waiting for Swarm to create the task")
         status = task.get("Status") or {}
@@ -147,10 +150,11 @@ class TaskWatch:
                         failed=f"the task ended ({state}: {why}" + (f", exit code {code})" if code else ")"))
         phase = ""
         if state == "pending" and err:
-            self.pending_since = self.pending_since or time.monotonic()
-            if time.monotonic() - self.pending_since > PENDING_S:
+            # Pending while the old task stops (its port, its GPUs) is the update, not a failure.
+            self.pending_since = None if old_runs else (self.pending_since or time.monotonic())
+            if self.pending_since and time.monotonic() - self.pending_since > PENDING_S:
                 return Poll(state, "none", running=False, failed=f"Swarm cannot place the task: {err}")
-            phase = f"pending: {err}"
+            phase = "waiting for the old task to stop" if old_runs else f"pending: {err}"
         self.host = _node_host(self.client, str(task.get("NodeID") or ""), self.local)
         health = _container_health(self.client, task)
         if health is None:

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from tests.fixtures.engine import (  # noqa: F401 (fixtures)
+    SERVE,
     Project,
     docker_client_fixture,
     project_fixture,
@@ -149,6 +150,22 @@ def test_swarm_deploy_placement_health_status_update_down(swarm: Project, swarm_
     history = json.loads(on_swarm(swarm, swarm_engine, "status", "--history", "--json").stdout)
     assert [(e["action"], e["target"], e["outcome"]) for e in history] == [
         ("deploy", "swarm", "healthy"), ("deploy", "swarm", "healthy"), ("down", "swarm", "removed")]
+
+
+def test_an_update_waits_while_the_old_task_stops(swarm: Project, swarm_engine: SwarmEngine):
+    """The old task ignores SIGTERM, so it holds the port until Swarm kills it after the grace
+    period: longer than sddd gives a task Swarm cannot place, yet the update is healthy."""
+    slow = gpu_block(["0"]) + "    stop_grace_period: 20s\n"
+    swarm.write(service_yaml(swarm.name, f"trap '' TERM; {SERVE}", extra=slow))
+    first = on_swarm(swarm, swarm_engine, "deploy", "--target", "swarm", "--json", "--timeout", "120")
+    assert first.returncode == 0, first.stderr
+    swarm.write(service_yaml(swarm.name, f"trap '' TERM; {SERVE}", extra=slow).replace("MODE: test",
+                                                                                        "MODE: rolled"))
+    started = time.monotonic()
+    again = on_swarm(swarm, swarm_engine, "deploy", "--target", "swarm", "--json", "--timeout", "120")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["outcome"] == "healthy"
+    assert time.monotonic() - started > 20, "the old task was not made to hold its port"
 
 
 def test_more_gpus_than_the_node_advertises(swarm: Project, swarm_engine: SwarmEngine):
