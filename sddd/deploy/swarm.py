@@ -133,10 +133,9 @@ def _node_for(splan: SwarmPlan, nodes: list[Any]) -> str:
 
 def _own_port(client: Any, stack: Stack, port: int) -> bool:
     """The port is held by this stack's own task (an update stops it first)."""
-    for container in client.containers.list(filters={"publish": str(port)}):
-        if container.labels.get("com.docker.stack.namespace") == stack.name:
-            return True
-    return False
+    # The low-level list: the high-level one inspects each container, and one may be gone by then.
+    return any((c.get("Labels") or {}).get("com.docker.stack.namespace") == stack.name
+               for c in client.api.containers(filters={"publish": str(port)}))
 
 
 # --- deploy ----------------------------------------------------------------------------------------

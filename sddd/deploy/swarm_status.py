@@ -251,7 +251,8 @@ def swarm_down(config: Config, profile: str | None = None) -> DownResult:
     deadline = time.monotonic() + DOWN_WAIT_S
     while time.monotonic() < deadline and (
             client.services.list(filters={"label": f"{STACK_LABEL}={stack}"})
-            or client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={stack}"})):
+            # the low-level list: the high-level one inspects each, and they are being removed
+            or client.api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})):
         time.sleep(0.5)
     append(config, Entry(action="down", profile=name, project=stack, service=service, outcome="removed",
                          message=", ".join(before) or "nothing was running", target="swarm"))

@@ -63,7 +63,7 @@ def swarm_project(project: Project, swarm_engine: SwarmEngine):
     swarm_engine.docker("stack", "rm", project.name, check=False)
     client = swarm_engine.client()
     for _ in range(60):
-        if not client.containers.list(all=True, filters={"label": f"{STACK}={project.name}"}):
+        if not client.api.containers(all=True, filters={"label": f"{STACK}={project.name}"}):
             break
         time.sleep(0.5)
     swarm_engine.docker("node", "update", "--label-rm", LABEL, swarm_engine.node_id, check=False)
@@ -146,7 +146,7 @@ def test_swarm_deploy_placement_health_status_update_down(swarm: Project, swarm_
     assert down.returncode == 0 and f"removed {swarm.name}_{swarm.name}" in down.stdout
     client = swarm_engine.client()
     assert client.services.list(filters={"name": f"{swarm.name}_{swarm.name}"}) == []
-    assert client.containers.list(all=True, filters={"label": f"{STACK}={swarm.name}"}) == []
+    assert client.api.containers(all=True, filters={"label": f"{STACK}={swarm.name}"}) == []
     history = json.loads(on_swarm(swarm, swarm_engine, "status", "--history", "--json").stdout)
     assert [(e["action"], e["target"], e["outcome"]) for e in history] == [
         ("deploy", "swarm", "healthy"), ("deploy", "swarm", "healthy"), ("down", "swarm", "removed")]
