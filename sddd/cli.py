@@ -68,6 +68,7 @@ def root(
 
 for module in (index, search, check, archive, deploy, validate, bench, grid, site, drift, audit, mcp):
     module.register(app)
+importlib.import_module("sddd.commands.export").register(app)  # `sddd export kubernetes`
 
 
 def usage_line(exc: Exception) -> str:
