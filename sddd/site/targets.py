@@ -31,6 +31,7 @@ def renderings(config: Config, profile: ResolvedProfile) -> list[Rendering]:
             text, notes = result.text(), [str(f) for f in result.findings]
         except SdddError as exc:
             text, notes = f"# not exported: {exc}", []
-        out.append(Rendering(title, f"What {how} writes; applying it is a `kubectl` or `helm` step. "
-                             "Tokens and API keys are references to a Secret, never values.", text, notes=notes))
+        note = (f"What {how} writes; applying it is a `kubectl` or `helm` step. "
+                "Tokens and API keys are references to a Secret, never values.")
+        out.append(Rendering(title, note, text, notes=notes))
     return out

@@ -27,9 +27,8 @@ from sddd.compose.profiles import load_profile, profile_names
 from sddd.core.config import load_config
 from sddd.core.secrets import mask_value
 from sddd.index.store import open_store
-
-from tests.helpers import REPO, run_sddd, write
 from tests.fixtures.site_repo import build, clone, copy_repo, flag_rows, table_rows, tree_digest
+from tests.helpers import REPO, run_sddd, write
 
 
 @pytest.fixture(scope="module")
