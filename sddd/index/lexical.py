@@ -90,7 +90,7 @@ def index_text(text: str) -> str:
     """``text`` plus a line of its identifiers joined and its camelCase parts."""
     extra: list[str] = []
     seen: set[str] = set()
-    for ident in identifiers(text):
+    for ident in dict.fromkeys(identifiers(text)):  # minified code repeats its names: once each
         pieces = parts(ident)
         if len(pieces) < 2:
             continue
