@@ -17,14 +17,23 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
            mode: str = "hybrid", explain: bool = False, as_json: bool = False, fmt: str = "table") -> int:
     """Print the passages that answer ``query``, best first."""
     as_json = as_json or fmt == "json"
-    from sddd.index.search import search as run_search
-    from sddd.output.search import render
+    from sddd.resident.client import remote_search
 
-    result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
-                        notice=None if as_json else notice)
+    answered = remote_search(config, query, k, kind=kind, path_glob=path, mode=mode)  # `sddd serve`
+    if answered is None:
+        from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
+
+        result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
+                            notice=None if as_json else notice)
+    else:
+        result, notices = answered
+        for line in [] if as_json else notices:
+            notice(line)
     if as_json:
         print_json(result.to_json(explain))
     else:
+        from sddd.output.search import render
+
         render(result, explain, fmt)
     return EXIT_OK
 

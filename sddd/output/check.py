@@ -25,7 +25,7 @@ from sddd.output.findings import Row, plain_lines
 from sddd.output.junit import Case, suite_xml
 
 if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
-    from sddd.check.evaluate import CheckReport, SuggestReport, TargetResult
+    from sddd.check.report import CheckReport, SuggestReport, TargetResult
 
 SCHEMA = "sddd.check/1"
 SUGGEST_SCHEMA = "sddd.check.suggest/1"
