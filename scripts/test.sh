@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-if ! python -c "import sentence_transformers, pytest, mypy, ir_measures, pre_commit, selenium" 2>/dev/null; then
+if ! python -c "import sentence_transformers, pytest, hypothesis, mypy, ir_measures, pre_commit, selenium" 2>/dev/null; then
     python -m pip install --quiet "torch==2.13.0"
     python -m pip install --quiet -e ".[torch,test]"
 fi
