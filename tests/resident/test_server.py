@@ -121,7 +121,8 @@ def test_check_through_the_server_is_the_in_process_check(server, repo):
 def test_an_edited_guide_is_seen_by_the_next_question(server, repo):
     write(repo, "docs/guides/zanzibar.md", NEW_GUIDE)
     try:
-        found = hits(run_sddd("search", "when is the flux capacitor calibrated", "--json", "-k", "1", cwd=repo))
+        found = hits(run_sddd("search", "when is the flux capacitor calibrated", "--json", "-k", "1",
+                              cwd=repo))
         assert found[0][0] == "docs/guides/zanzibar.md"
     finally:
         (repo / "docs/guides/zanzibar.md").unlink()
@@ -166,7 +167,8 @@ def test_a_killed_server_leaves_a_socket_that_blocks_nothing(tmp_path, encoder):
     second = Server(tmp_path)  # replaces the stale socket
     try:
         assert second.socket == killed.socket and second.socket.is_socket()
-        assert hits(run_sddd("search", "chunked prefill", "--json", cwd=tmp_path))[0][0] == "docs/guides/setup.md"
+        found = hits(run_sddd("search", "chunked prefill", "--json", cwd=tmp_path))
+        assert found[0][0] == "docs/guides/setup.md"
     finally:
         code, err = second.stop()
     assert code == 0 and "stopped after 1 request(s)" in err and not os.path.lexists(second.socket)
