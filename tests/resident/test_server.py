@@ -54,8 +54,13 @@ class Server:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # the JSON line comes once it listens
-        assert line, f"sddd serve exited before listening: {self.proc.communicate(timeout=30)[1]}"
-        self.ready = json.loads(line)
+        try:
+            assert line, f"sddd serve exited before listening: {self.proc.communicate(timeout=30)[1]}"
+            self.ready = json.loads(line)
+        except BaseException:
+            self.proc.kill()  # a server the test cannot use must not outlive it
+            self.proc.wait(timeout=60)
+            raise
         self.socket = Path(self.ready["socket"])
 
     def stop(self, number: int = signal.SIGTERM) -> tuple[int, str]:
