@@ -83,10 +83,24 @@ def make_repo(root: Path) -> list[str]:
     return list(dict.fromkeys(queries))
 
 
+# What no CLI can go under, measured in the same run: on a loaded machine every figure grows,
+# these too, so the gap between a command and its floor is what the command itself costs.
+FLOORS = {"python": "pass", "numpy + faiss (a cached query)": "import numpy, faiss",
+          "+ onnxruntime, tokenizers (a new query)": "import numpy, faiss, onnxruntime, tokenizers"}
+
+
+def floor(code: str) -> tuple[float, float, float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", f"{code}\nimport os; t = os.times(); "
+                           "print(t.user + t.system)"], capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, float(proc.stdout), 0.0, ""
+
+
 def cli_figures(root: Path, queries: list[str], runs: int) -> dict[str, Any]:
     alone = {"SDDD_SERVE": "0"}
     fresh = queries[:runs]
     return {
+        "floors": {name: summary([floor(code) for _ in range(runs)]) for name, code in FLOORS.items()},
         "help": summary([run(["--help"], root) for _ in range(runs)]),
         "search_new": summary([run(["search", q, "--json"], root, alone) for q in fresh]),
         "search_cached": summary([run(["search", q, "--json"], root, alone) for q in fresh]),
@@ -161,6 +175,8 @@ def show(cli: dict[str, Any], serve: dict[str, Any], index: dict[str, Any]) -> N
     line("`sddd search`, new query (both models load)", cli["search_new"], "<= 0.45 s, <= 250 MB")
     line("`sddd search`, cached query", cli["search_cached"], "<= 0.20 s")
     line("`sddd search` answered by `sddd serve`", serve["cli_through_server"], "")
+    for name, s in cli["floors"].items():
+        print(f"| floor: `python -c` {name} | {s['wall_s']:.3f} s | {s['cpu_s']:.3f} s | | |")
     print(f"\n`sddd serve`: ready in {serve['ready_s']:.2f} s; per query over the socket "
           f"({serve['queries']} queries): new p50 {serve['new_p50_ms']:.1f} ms "
           f"(p95 {serve['new_p95_ms']:.1f}, "
