@@ -6,7 +6,7 @@ Prints a table and writes bench/results/start.json. Run from the repository root
     .venv/bin/python bench/start_bench.py [--runs 10] [--queries 100] [--chunks 200]
 
 The corpus is a copy of this repository's docs/, profiles/ and sddd.yaml (both bundled models,
-as by default), indexed once; queries are its section headings, each new to the query cache
+as by default), indexed once; queries are its targets' queries and its headings, each new to the query cache
 when it is first asked. Every figure is a median over fresh processes, wall time beside CPU
 time (user + system of the process, which a loaded machine inflates less than wall time) and
 peak memory (the process's own VmHWM). Through `sddd serve`, "per query" is the client's round
@@ -69,17 +69,19 @@ def summary(samples: list[tuple[float, float, float, str]]) -> dict[str, float]:
 
 
 def make_repo(root: Path) -> list[str]:
-    """A copy of the knowledge base, indexed; its section headings as queries."""
+    """A copy of the knowledge base, indexed; its targets' queries and its headings as queries."""
     from sddd.index.markdown_chunks import parse_markdown
 
     for folder in ("docs", "profiles"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copy2(REPO / "sddd.yaml", root / "sddd.yaml")
+    from sddd.core.config import load_config
+
     run(["index", "--json"], root, {"SDDD_SERVE": "0"})
-    queries = []
+    queries = [str(t["query"]) for t in load_config(root / "sddd.yaml").targets]
     for path in sorted((root / "docs").rglob("*.md")):
         doc = parse_markdown(path.read_text(encoding="utf-8"), path.name)
-        queries += [s.title for s in doc.sections if s.level >= 2 and len(s.title) > 8]
+        queries += [s.title for s in doc.sections if len(s.title) > 8]
     return list(dict.fromkeys(queries))
 
 
