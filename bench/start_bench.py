@@ -4,6 +4,7 @@ one), `sddd serve` per query, and index throughput, each in fresh processes.
 Prints a table and writes bench/results/start.json. Run from the repository root:
 
     .venv/bin/python bench/start_bench.py [--runs 10] [--queries 100] [--chunks 200]
+    .venv/bin/python bench/start_bench.py --against ../main   # the same figures, A/B, interleaved
 
 The corpus is a copy of this repository's docs/, profiles/ and sddd.yaml (both bundled models,
 as by default), indexed once; queries are its targets' queries and its headings, each new to the query cache
@@ -190,11 +191,48 @@ def show(cli: dict[str, Any], serve: dict[str, Any], index: dict[str, Any]) -> N
               f"{s['chunks_per_s']} chunks/s, peak {s['peak_mb']:.0f} MB (target >= 35 chunks/s)")
 
 
+def against(root: Path, work: Path, queries: list[str], runs: int, chunks: int, tree: Path) -> dict[str, Any]:
+    """The same CLI figures for this tree and another checkout (PYTHONPATH), interleaved run by
+    run so that both see the same load: the honest comparison on a shared machine."""
+    trees = {"this": str(REPO), "other": str(tree)}
+    out: dict[str, dict[str, list[Any]]] = {name: {"help": [], "new": [], "cached": []} for name in trees}
+    for i in range(runs):
+        for name, path in trees.items():
+            env = {"PYTHONPATH": path, "SDDD_SERVE": "0"}
+            query = queries[2 * i + (name == "other")]  # a query new to the cache for each tree
+            out[name]["help"].append(run(["--help"], root, env))
+            out[name]["new"].append(run(["search", query, "--json"], root, env))
+            out[name]["cached"].append(run(["search", query, "--json"], root, env))
+    result: dict[str, Any] = {"tree": str(tree)}
+    for name, path in trees.items():
+        corpus = work / f"corpus-{name}"
+        make_corpus(corpus, chunks, "all-MiniLM-L6-v2")
+        wall, cpu, _peak, stdout = run(["index", "--json"], corpus, {"PYTHONPATH": path, "SDDD_SERVE": "0"})
+        embedded = int(json.loads(stdout)["embedded"])
+        result[name] = {**{k: summary(v) for k, v in out[name].items()},
+                        "index_minilm": {"chunks": embedded, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                                         "chunks_per_s": round(embedded / wall, 1)}}
+    print(f"| interleaved, same load | this tree: wall / CPU | {tree}: wall / CPU |")
+    print("| --- | --- | --- |")
+    for key, label in (("help", "`sddd --help`"), ("new", "`sddd search`, new query"),
+                       ("cached", "`sddd search`, cached query")):
+        a, b = result["this"][key], result["other"][key]
+        print(f"| {label} | {a['wall_s']:.3f} / {a['cpu_s']:.3f} s "
+              f"| {b['wall_s']:.3f} / {b['cpu_s']:.3f} s |")
+    a, b = result["this"]["index_minilm"], result["other"]["index_minilm"]
+    print(f"| index, MiniLM, {a['chunks']} chunks | {a['chunks_per_s']} chunks/s (CPU {a['cpu_s']} s) | "
+          f"{b['chunks_per_s']} chunks/s (CPU {b['cpu_s']} s) |")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--chunks", type=int, default=200)
+    parser.add_argument("--against", type=Path, metavar="TREE",
+                        help="only compare --help, search and index with another checkout (e.g. main), "
+                             "interleaved; writes bench/results/start-against.json")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = Path(tempfile.mkdtemp(prefix="sddd-start-"))
@@ -205,6 +243,13 @@ def main() -> None:
         queries = make_repo(root)
         if len(queries) < args.queries + args.runs:
             raise SystemExit(f"only {len(queries)} headings to ask; lower --queries or --runs")
+        if args.against is not None:
+            compared = against(root, work, queries, args.runs, args.chunks, args.against.resolve())
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / "start-against.json").write_text(json.dumps(
+                {**run_facts(), "load_average": [round(x, 2) for x in os.getloadavg()], **compared},
+                indent=2) + "\n", encoding="utf-8")
+            return
         cli = cli_figures(root, queries, args.runs)
         serve = serve_figures(root, queries[args.runs:args.runs + args.queries], args.runs)
         index = index_figures(work, args.chunks)

@@ -8,7 +8,7 @@ import sys
 
 from tests.helpers import write
 
-HUB_MODEL = "sentence-transformers/paraphrase-MiniLM-L3-v2"  # not BERT + mean pooling on disk: torch
+HUB_MODEL = "sentence-transformers/paraphrase-MiniLM-L3-v2"  # a hub name: only sentence-transformers loads it
 # Runs the real CLI in an interpreter where torch and sentence-transformers cannot be imported
 # (a None in sys.modules makes `import` raise ImportError, as for a package that is not there).
 WITHOUT_TORCH = ("import sys\n"
