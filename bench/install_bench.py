@@ -31,6 +31,8 @@ from _meta import REPO, run_facts
 RESULTS = Path(__file__).resolve().parent / "results"
 QUERY = "chunked prefill medium"
 TORCH = ("torch", "sentence_transformers", "transformers")
+VERSIONS = ("import json\nfrom importlib.metadata import distributions\n"
+            "print(json.dumps({d.metadata['Name']: d.version for d in distributions()}))")
 
 
 def children_cpu() -> float:
@@ -81,6 +83,9 @@ def main() -> None:
         steps.append(step(f'sddd search "{QUERY}"', [".venv/bin/sddd", "search", QUERY, "-f", "plain"],
                           clone, env))
         torch_in = [p for p in TORCH if (site / p).exists()]
+        versions = json.loads(subprocess.run(  # the fresh environment's, not this interpreter's
+            [str(clone / ".venv/bin/python"), "-c", VERSIONS], capture_output=True, text=True,
+            check=True).stdout)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -91,7 +96,8 @@ def main() -> None:
     print(f"\n.venv on disk: {venv_mb:.0f} MB (target <= 700 MB); torch-like packages: {torch_in or 'none'}")
     print("largest: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in packages[:8]))
     RESULTS.mkdir(exist_ok=True)
-    result = {**run_facts(), "steps": steps, "venv_mb": round(venv_mb, 1), "torch_packages": torch_in,
+    result = {**run_facts(), "versions": versions, "steps": steps, "venv_mb": round(venv_mb, 1),
+              "torch_packages": torch_in,
               "largest_packages_mb": {n: round(mb, 1) for n, mb in packages[:15]}}
     (RESULTS / "install.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
