@@ -4,7 +4,7 @@ one), `sddd serve` per query, and index throughput, each in fresh processes.
 Prints a table and writes bench/results/start.json. Run from the repository root:
 
     .venv/bin/python bench/start_bench.py [--runs 10] [--queries 100] [--chunks 200]
-    .venv/bin/python bench/start_bench.py --against ../main   # the same figures, A/B, interleaved
+    .venv/bin/python bench/start_bench.py --against ../main --against-python ../main/.venv/bin/python
 
 The corpus is a copy of this repository's docs/, profiles/ and sddd.yaml (both bundled models,
 as by default), indexed once; queries are its targets' queries and its headings, each new to the query cache
@@ -51,10 +51,11 @@ main()
 """
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+        python: str = sys.executable) -> tuple[float, float, float, str]:
     """One fresh CLI process: (wall s, CPU s, peak MB, stdout)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *args], cwd=cwd, capture_output=True, text=True,
+    proc = subprocess.run([python, "-c", WRAPPER, *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -191,23 +192,26 @@ def show(cli: dict[str, Any], serve: dict[str, Any], index: dict[str, Any]) -> N
               f"{s['chunks_per_s']} chunks/s, peak {s['peak_mb']:.0f} MB (target >= 35 chunks/s)")
 
 
-def against(root: Path, work: Path, queries: list[str], runs: int, chunks: int, tree: Path) -> dict[str, Any]:
-    """The same CLI figures for this tree and another checkout (PYTHONPATH), interleaved run by
-    run so that both see the same load: the honest comparison on a shared machine."""
+def against(root: Path, work: Path, queries: list[str], runs: int, chunks: int, tree: Path,
+            python: str) -> dict[str, Any]:
+    """The same CLI figures for this tree and another checkout (PYTHONPATH; its own interpreter,
+    for its own dependencies), interleaved run by run so that both see the same load."""
     trees = {"this": str(REPO), "other": str(tree)}
+    pythons = {"this": sys.executable, "other": python}
     out: dict[str, dict[str, list[Any]]] = {name: {"help": [], "new": [], "cached": []} for name in trees}
     for i in range(runs):
         for name, path in trees.items():
             env = {"PYTHONPATH": path, "SDDD_SERVE": "0"}
             query = queries[2 * i + (name == "other")]  # a query new to the cache for each tree
-            out[name]["help"].append(run(["--help"], root, env))
-            out[name]["new"].append(run(["search", query, "--json"], root, env))
-            out[name]["cached"].append(run(["search", query, "--json"], root, env))
-    result: dict[str, Any] = {"tree": str(tree)}
+            out[name]["help"].append(run(["--help"], root, env, pythons[name]))
+            out[name]["new"].append(run(["search", query, "--json"], root, env, pythons[name]))
+            out[name]["cached"].append(run(["search", query, "--json"], root, env, pythons[name]))
+    result: dict[str, Any] = {"tree": str(tree), "python": pythons}
     for name, path in trees.items():
         corpus = work / f"corpus-{name}"
         make_corpus(corpus, chunks, "all-MiniLM-L6-v2")
-        wall, cpu, _peak, stdout = run(["index", "--json"], corpus, {"PYTHONPATH": path, "SDDD_SERVE": "0"})
+        wall, cpu, _peak, stdout = run(["index", "--json"], corpus, {"PYTHONPATH": path, "SDDD_SERVE": "0"},
+                                       pythons[name])
         embedded = int(json.loads(stdout)["embedded"])
         result[name] = {**{k: summary(v) for k, v in out[name].items()},
                         "index_minilm": {"chunks": embedded, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
@@ -233,6 +237,8 @@ def main() -> None:
     parser.add_argument("--against", type=Path, metavar="TREE",
                         help="only compare --help, search and index with another checkout (e.g. main), "
                              "interleaved; writes bench/results/start-against.json")
+    parser.add_argument("--against-python", default=sys.executable, metavar="PYTHON",
+                        help="the interpreter (so the environment) that runs --against's tree")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = Path(tempfile.mkdtemp(prefix="sddd-start-"))
@@ -244,7 +250,8 @@ def main() -> None:
         if len(queries) < args.queries + args.runs:
             raise SystemExit(f"only {len(queries)} headings to ask; lower --queries or --runs")
         if args.against is not None:
-            compared = against(root, work, queries, args.runs, args.chunks, args.against.resolve())
+            compared = against(root, work, queries, args.runs, args.chunks, args.against.resolve(),
+                               args.against_python)
             RESULTS.mkdir(exist_ok=True)
             (RESULTS / "start-against.json").write_text(json.dumps(
                 {**run_facts(), "load_average": [round(x, 2) for x in os.getloadavg()], **compared},
