@@ -3,14 +3,14 @@
 #
 # The tests need more than sddd's own environment: the torch extra (sentence-transformers,
 # the reference the ONNX graph is checked against, and the engine of non-bundled models) and the
-# test extra. torch is pinned to 2.13.0 first: that is the CPU build on this project's machines;
-# an unpinned torch pulls a CUDA build of several GB.
+# test extra. torch comes first from PyTorch's CPU index (2.13.0+cpu, about 200 MB): PyPI's torch on
+# Linux is the CUDA build with its nvidia-* wheels, several GB, which nothing here uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 if ! python -c "import sentence_transformers, pytest, hypothesis, mypy, ir_measures, pre_commit, selenium" 2>/dev/null; then
-    python -m pip install --quiet "torch==2.13.0"
+    python -m pip install --quiet "torch==2.13.0" --extra-index-url https://download.pytorch.org/whl/cpu
     python -m pip install --quiet -e ".[torch,test]"
 fi
 ruff check sddd tests bench
