@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("drift", "Find guides that contradict the profiles: flags, values, ports, images, GPUs, "
                        "models."),
     "audit": ("audit", "Audit the repository: entropy budget, naming, secrets, compose lint."),
+    "grid": ("grid", "Grid search of vLLM settings: run the variants of a profile, report the champion, "
+                     "apply it."),
     "mcp": ("mcp", "Serve the docs to coding agents over the Model Context Protocol (MCP)."),
 }
 # Plain help (click's formatter): typer's rich help imports rich's markdown and table

@@ -59,15 +59,18 @@ def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], source: s
             _walk(item, path, lines, source, line_offset)
 
 
-def parse_yaml(text: str, source: str, *, line_offset: int = 0) -> YamlDoc:
-    """Parse ``text``; a syntax error becomes an InputError naming ``source`` and the line."""
-    # One pass, in libyaml's C parser where PyYAML has it: the nodes (with their lines), then the
-    # data built from them. The pure-Python parser takes ~10 times longer, twice, and every command
-    # reads sddd.yaml before doing anything.
-    loader = _LOADER(text)
+def parse_yaml(text: str, source: str, *, line_offset: int = 0,
+               loader: type[yaml.SafeLoader] | None = None) -> YamlDoc:
+    """Parse ``text``; a syntax error becomes an InputError naming ``source`` and the line.
+
+    ``loader``: a SafeLoader subclass that knows more tags (Compose's ``!reset``)."""
+    # One pass: the nodes (with their lines), then the data built from them; in libyaml's C
+    # parser where PyYAML has it and no other loader is asked for. The pure-Python parser takes
+    # ~10 times longer, and every command reads sddd.yaml before doing anything.
+    parser = (loader or _LOADER)(text)  # a SafeLoader (subclass): no arbitrary objects
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node = parser.get_single_node()
+        data = parser.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -76,7 +79,7 @@ def parse_yaml(text: str, source: str, *, line_offset: int = 0) -> YamlDoc:
     except yaml.YAMLError as exc:
         raise InputError(f"malformed YAML: {exc}", path=source) from None
     finally:
-        loader.dispose()
+        parser.dispose()
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _walk(node, (), lines, source, line_offset)
@@ -106,5 +109,6 @@ def read_text(path: Path, display: str | None = None) -> str:
         ) from None
 
 
-def load_yaml(path: Path, display: str | None = None) -> YamlDoc:
-    return parse_yaml(read_text(path, display), display or str(path))
+def load_yaml(path: Path, display: str | None = None,
+              loader: type[yaml.SafeLoader] | None = None) -> YamlDoc:
+    return parse_yaml(read_text(path, display), display or str(path), loader=loader)

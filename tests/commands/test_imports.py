@@ -76,7 +76,7 @@ def repo(tmp_path_factory, encoder) -> Path:
 
 def test_help_imports_no_heavy_module_and_not_rich(tmp_path):
     for args in (["--help"], ["search", "--help"], ["serve", "--help"], ["site", "--help"],
-                 ["mcp", "--help"], ["deploy", "--help"]):
+                 ["mcp", "--help"], ["deploy", "--help"], ["grid", "--help"], ["grid", "run", "--help"]):
         found = imported(tmp_path, *args)
         assert not found, f"`sddd {' '.join(args)}` imported {sorted(found)}"
 
