@@ -15,11 +15,12 @@ from sddd.output.console import notice, print_json
 def index(config: Config, *, rebuild: bool = False, as_json: bool = False) -> int:
     """Bring the index up to date (or rebuild it) and say what was done."""
     from sddd.index.indexer import build_index
-    from sddd.output.index import BarSink, progress_bar, render
 
     if as_json:
         print_json(asdict(build_index(config, rebuild=rebuild)))
         return EXIT_OK
+    from sddd.output.index import BarSink, progress_bar, render  # rich's progress bar: for people only
+
     with progress_bar() as progress:
         report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice)
     render(report)
