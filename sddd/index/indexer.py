@@ -24,7 +24,7 @@ from sddd.index.compose_chunks import compose_chunks
 from sddd.index.corpus import Chunk, Discovery, SourceFile, discover, is_compose_path
 from sddd.index.draft import Draft
 from sddd.index.encoders.base import Encoder
-from sddd.index.encoders.device import bulk_ensemble
+from sddd.index.encoders.device import Overlapped, bulk_ensemble
 from sddd.index.encoders.ensemble import Ensemble, fingerprint_of, load_ensemble
 from sddd.index.encoders.models import model_info
 from sddd.index.generation import commit
@@ -87,6 +87,8 @@ class IndexReport:
     rebuild_reason: str | None = None
     written: bool = False  # False when nothing changed and nothing was written
     index: str = ""
+    device: str = ""  # where passages were embedded (cpu or cuda); "" when none were
+    vector_index: str = ""  # the FAISS index kind written: flat or hnsw (sddd.index.vectors)
 
 
 class ProgressSink:
@@ -205,6 +207,7 @@ class _Embedder:
         self.device = device or str(config.device)
         self._window: Window | None = None
         self._bulk: Ensemble | None = encoder
+        self.used = ""  # the device bulk embedding ran on, once it has
 
     def window(self) -> Window:
         if self._window is None:
@@ -222,6 +225,7 @@ class _Embedder:
         if self._bulk is None:
             self._bulk = bulk_ensemble(self.config.model, self.config.root, self.device, count,
                                        cpu=self.get)
+        self.used = "cuda" if isinstance(self._bulk, Overlapped) else "cpu"
         return self._bulk
 
 
@@ -279,7 +283,7 @@ def _write(config: Config, found: Discovery, old: Store | None, fingerprint: str
             draft.abandon()
             raise
         report.chunks, report.embedded, report.reused = outcome.chunks, outcome.embedded, outcome.reused
-        report.pruned = outcome.pruned
+        report.pruned, report.vector_index, report.device = outcome.pruned, outcome.kind, embedder.used
 
     report.files = len(found.files)
     seen = {source.rel for source in found.files}

@@ -47,7 +47,7 @@ def resolve(device: str) -> str:
     if cuda_available():
         return "cuda"
     if device == "cuda":
-        raise ConfigError("device cuda was asked for, but torch sees no CUDA GPU here (is torch installed "
+        raise ConfigError("is cuda, but torch sees no CUDA GPU here (is torch installed "
                           "with CUDA, is a driver loaded?); use --device cpu or auto", option="device")
     return "cpu"
 
