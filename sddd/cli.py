@@ -16,7 +16,20 @@ from typing import Any
 import typer
 
 from sddd import __version__
-from sddd.commands import archive, audit, bench, check, deploy, drift, index, mcp, search, site, validate
+from sddd.commands import (
+    archive,
+    audit,
+    bench,
+    check,
+    deploy,
+    drift,
+    grid,
+    index,
+    mcp,
+    search,
+    site,
+    validate,
+)
 from sddd.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SdddError
 
 app = typer.Typer(
@@ -53,7 +66,7 @@ def root(
     ctx.obj = {"config": config}
 
 
-for module in (index, search, check, archive, deploy, validate, bench, site, drift, audit, mcp):
+for module in (index, search, check, archive, deploy, validate, bench, grid, site, drift, audit, mcp):
     module.register(app)
 
 

@@ -4,6 +4,10 @@
 findings that cite ``file:line``. ``sddd deploy`` runs them as its pre-flight and refuses to
 start on any error (exit 2, a configuration error: LintFailed); ``sddd audit`` reports them
 (exit 1, a finding). ``RULES`` lists them for docs and ``--json``.
+
+A vLLM CPU build (the tests' image) reserves no GPU: the service says so with the Compose
+extension ``x-sddd: {device: cpu}``, which only switches off the "no GPU reserved" error for
+that service (a GPU reservation beside it is an error).
 """
 
 from __future__ import annotations
@@ -73,15 +77,21 @@ def _gpu_applied(svc: ResolvedService) -> list[tuple[str, Source | None]]:
     if isinstance(limits, dict) and limits.get("devices"):
         out.append(("GPU devices under deploy.resources.limits are not applied; move them to "
                     "deploy.resources.reservations.devices", svc.source_of("deploy", "resources", "limits")))
-    gpu = svc.gpu
+    gpu, device = svc.gpu, svc.declared_device
+    if device not in (None, "cpu", "gpu"):
+        out.append((f"x-sddd.device must be cpu or gpu, got {device!r}", svc.source_of("x-sddd", "device")))
     if svc.spec.get("runtime") == "nvidia":
         out.append((_runtime_message(gpu.via if gpu else "runtime"), svc.source_of("runtime")))
     if gpu is None:
-        if is_vllm(svc):
+        if is_vllm(svc) and device != "cpu":
             out.append(("no GPU reserved: vLLM will fail with 'Failed to infer device type'; add "
                         "deploy.resources.reservations.devices: [{driver: nvidia, device_ids: ['0'], "
-                        "capabilities: [gpu]}]", svc.source_of()))
+                        "capabilities: [gpu]}] (a vLLM CPU build: declare `x-sddd: {device: cpu}`)",
+                        svc.source_of()))
         return out
+    if device == "cpu":
+        out.append(("x-sddd.device is cpu but the service reserves GPUs; remove one of the two",
+                    svc.source_of("x-sddd", "device")))
     if gpu.via == "deploy":
         where = svc.source_of("deploy", "resources", "reservations", "devices")
         if "gpu" not in gpu.capabilities:

@@ -7,6 +7,7 @@ API (shared by deploy, drift, audit, the site, validate/bench)::
     profile = load_profile(config, "medium")                  # files: [base_profile, profiles/medium.yml]
     profile = load_profile(config, "medium", env_file=Path(".env"))
     profile = load_profile(config, "medium", strict=False)    # missing ${VAR} -> "" (as Compose)
+    profile = load_profile(config, "medium", overrides=[Path(".sddd/grid/x/overrides/v1.yml")])
     svc = profile.service                                     # the profile's (vLLM) service
     svc.image, svc.model                     # "vllm/vllm-openai:v0.11.0", "Qwen/Qwen3-32B-AWQ"
     svc.vllm["--max-model-len"]                               # "131072" (None for a bare switch)
@@ -39,11 +40,12 @@ remains visible. The config hash covers the masked form, so it never leaks a sec
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sddd.compose.interpolation import Interpolator, environment
-from sddd.compose.merge import merge_files
+from sddd.compose.merge import ComposeLoader, merge_files
 from sddd.compose.service import ResolvedService, Source, resolve_service
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError, InputError, UsageError
@@ -115,11 +117,12 @@ def _find(config: Config, name: str) -> tuple[str, Path]:
 # --- loading -----------------------------------------------------------------------------------
 
 def load_profile(config: Config, name: str | None = None, env_file: Path | str | None = None,
-                 *, strict: bool = True) -> ResolvedProfile:
-    """Resolve profile ``name`` (default: the canonical profile) over the base file."""
+                 *, strict: bool = True, overrides: Sequence[Path] = ()) -> ResolvedProfile:
+    """Resolve profile ``name`` (default: the canonical profile) over the base file, then any
+    ``overrides`` (more compose files, last wins, as ``docker compose -f ... -f ...``)."""
     name = name or config.canonical_profile
     name, path = _find(config, name)
-    paths = [base_path(config), path]
+    paths = [base_path(config), path, *overrides]
     env_path = _env_path(config, env_file)
     env = environment(env_path, config.relpath(env_path) if env_path else None)
     interp = Interpolator(env)
@@ -129,7 +132,7 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
     for file in paths:
         rel = config.relpath(file)
         shown.append(rel)
-        doc = load_yaml(file, rel)
+        doc = load_yaml(file, rel, loader=ComposeLoader)
         data = doc.data if doc.data is not None else {}
         if not isinstance(data, dict):
             raise InputError("a compose file must be a mapping (services:, volumes:, ...)", path=rel, line=1)

@@ -88,6 +88,14 @@ class ResolvedService:
         return self.spec.get("container_name")
 
     @property
+    def declared_device(self) -> str | None:
+        """``x-sddd: {device: cpu}``: what the service says it runs on (a vLLM CPU build needs no
+        GPU; Compose ignores ``x-`` keys), None when it says nothing."""
+        ext = self.spec.get("x-sddd")
+        device = ext.get("device") if isinstance(ext, dict) else None
+        return str(device) if device is not None else None
+
+    @property
     def tensor_parallel(self) -> int:
         value = self.vllm.get("--tensor-parallel-size")
         try:

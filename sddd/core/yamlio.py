@@ -58,11 +58,14 @@ def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], source: s
             _walk(item, path, lines, source, line_offset)
 
 
-def parse_yaml(text: str, source: str, *, line_offset: int = 0) -> YamlDoc:
-    """Parse ``text``; a syntax error becomes an InputError naming ``source`` and the line."""
+def parse_yaml(text: str, source: str, *, line_offset: int = 0,
+               loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> YamlDoc:
+    """Parse ``text``; a syntax error becomes an InputError naming ``source`` and the line.
+
+    ``loader``: a SafeLoader subclass that knows more tags (Compose's ``!reset``)."""
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=loader)  # a SafeLoader (subclass): no arbitrary objects
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -99,5 +102,6 @@ def read_text(path: Path, display: str | None = None) -> str:
         ) from None
 
 
-def load_yaml(path: Path, display: str | None = None) -> YamlDoc:
-    return parse_yaml(read_text(path, display), display or str(path))
+def load_yaml(path: Path, display: str | None = None,
+              loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> YamlDoc:
+    return parse_yaml(read_text(path, display), display or str(path), loader=loader)

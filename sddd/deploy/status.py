@@ -119,12 +119,17 @@ class DownResult:
 def down(config: Config, profile: str | None = None) -> DownResult:
     """Stop and remove the profile's containers and network (volumes, hence weights, are kept)."""
     name, project, service = _project(config, profile)
+    return down_project(config, project, profile=name, service=service)
+
+
+def down_project(config: Config, project: str, *, profile: str = "", service: str = "") -> DownResult:
+    """``down`` of a Compose project by name (a grid variant runs in its own project)."""
     client = engine.connect()
     before = [c.name for c in engine.project_containers(client, project)]
     _compose_down(config, project)
-    append(config, Entry(action="down", profile=name, project=project, service=service,
+    append(config, Entry(action="down", profile=profile, project=project, service=service,
                          outcome="removed", message=", ".join(before) or "nothing was running"))
-    return DownResult(profile=name, project=project, removed=before)
+    return DownResult(profile=profile, project=project, removed=before)
 
 
 def _compose_down(config: Config, project: str) -> None:

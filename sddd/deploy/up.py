@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,9 +86,11 @@ class DeployResult:
 
 # --- plan and pre-flight -------------------------------------------------------------------------
 
-def plan_deploy(config: Config, profile: str | None = None, env_file: Path | str | None = None) -> Plan:
-    """Resolve and lint; touches nothing (the --dry-run)."""
-    resolved = load_profile(config, profile, env_file, strict=True)
+def plan_deploy(config: Config, profile: str | None = None, env_file: Path | str | None = None,
+                overrides: Sequence[Path] = ()) -> Plan:
+    """Resolve and lint; touches nothing (the --dry-run). ``overrides``: more compose files over
+    the profile (a grid variant), passed to Compose with ``-f`` as well."""
+    resolved = load_profile(config, profile, env_file, strict=True, overrides=overrides)
     svc = resolved.service
     port = int(svc.vllm.get("--port") or 8000) if svc.model else None
     mapping = next((p for p in svc.ports if p.container == port), svc.ports[0] if svc.ports else None)
@@ -199,8 +201,9 @@ def _override(config: Config, plan: Plan) -> Path:
 
 def deploy(config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
            timeout: float = 900.0, wait: bool = True,
-           on_state: Callable[[WaitState], None] | None = None) -> DeployResult:
-    plan = plan_deploy(config, profile, env_file)
+           on_state: Callable[[WaitState], None] | None = None,
+           overrides: Sequence[Path] = ()) -> DeployResult:
+    plan = plan_deploy(config, profile, env_file, overrides)
     client = engine.connect()
     notes = preflight(plan, client)
     svc, project = plan.service, plan.profile.project

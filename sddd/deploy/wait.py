@@ -33,6 +33,8 @@ FATAL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("no platform", re.compile(r"No platform detected")),
     ("no CUDA GPU", re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver")),
     ("engine failed", re.compile(r"Engine core initialization failed")),
+    # argparse's last line (after the whole usage text): a flag vLLM does not have, a bad value
+    ("bad argument", re.compile(r"^\S+\.py: error: (?:argument |unrecognized arguments)")),
 ]
 NOISE = re.compile(r'"GET /(health|v1/models)[ ?]|^\s*$|^[\s\W]+$')
 
@@ -92,7 +94,8 @@ class LogWatcher:
                 return out
 
 
-def _api_key(container: Any) -> str | None:
+def container_api_key(container: Any) -> str | None:
+    """The ``VLLM_API_KEY`` the container runs with, read from the engine (never stored)."""
     for item in (container.attrs.get("Config") or {}).get("Env") or []:
         name, _, value = item.partition("=")
         if name == "VLLM_API_KEY" and value:
@@ -147,6 +150,8 @@ def wait_healthy(client: Any, container: Any, container_port: int, *, timeout: f
             recent += watcher.drain()
             code = state.get("ExitCode")
             what = "restarted" if status != "exited" and status != "dead" else f"exited with code {code}"
+            if state.get("OOMKilled"):
+                what += " (killed for running out of memory: OOMKilled, raise mem_limit)"
             return WaitResult("failed", elapsed, f"the container {what}", _offending(recent), host_port)
         host_port = host_port or published_port(container, container_port)
         phase = "starting"
@@ -154,7 +159,7 @@ def wait_healthy(client: Any, container: Any, container_port: int, *, timeout: f
             if host_port is None:
                 phase = f"no host port for container port {container_port}"
             else:
-                problem = probe(host_port, _api_key(container))
+                problem = probe(host_port, container_api_key(container))
                 ready = problem is None and (not has_healthcheck or health == "healthy")
                 if ready:
                     _emit(on_state, WaitState(status, health, elapsed, last_line, "healthy"))

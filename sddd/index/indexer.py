@@ -212,7 +212,8 @@ class _Embedder:
     def window(self) -> Window:
         if self._window is None:
             encoder = self.get()
-            self._window = Window(encoder.count_tokens, encoder.max_tokens)
+            self._window = Window(encoder.count_tokens, encoder.max_tokens,
+                                  count_many=encoder.count_tokens_many)
         return self._window
 
     def get(self) -> Ensemble:

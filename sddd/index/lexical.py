@@ -126,20 +126,23 @@ def match_expression(query: str) -> str | None:
 
 
 def query_clauses(query: str) -> list[str]:
-    """One FTS5 clause per identifier (whole OR phrase of parts) and per other word."""
+    """One FTS5 clause per identifier (whole OR phrase of parts) and per other word, each once.
+
+    One pass over the query's runs: linear in its length, whatever is pasted into it."""
     clauses: list[str] = []
+    words: list[str] = []
     seen: set[str] = set()
-    rest = query
-    for ident in identifiers(query):
-        pieces = parts(ident)
+    for match in RUN.finditer(query):
+        token = match.group(0)
+        pieces = parts(token) if JOINER.search(token) or is_camel(token) else []
         if len(pieces) < 2:
+            words.extend(WORD.findall(token))
             continue
-        rest = rest.replace(ident, " ")
-        clause = f"({_quote(joined(ident))} OR {_quote(' '.join(pieces))})"
+        clause = f"({_quote(joined(token))} OR {_quote(' '.join(pieces))})"
         if clause not in seen:
             seen.add(clause)
             clauses.append(clause)
-    for word in WORD.findall(rest):
+    for word in words:
         key = fold(word)
         if key in STOPWORDS or key in seen:
             continue

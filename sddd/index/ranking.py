@@ -21,7 +21,7 @@ import numpy as np
 
 from sddd.core.errors import UsageError
 from sddd.index.choices import ALL_KINDS, KINDS
-from sddd.index.scoring import MODES, Features, probability, weights_for
+from sddd.index.scoring import MODES, Features, weights_for
 from sddd.index.store import Store, StoredChunk
 
 CANDIDATES = 200  # passages taken from each side (each model, BM25) before scoring
@@ -130,19 +130,13 @@ def candidates(store: Store, vectors: Sequence[np.ndarray], query: str, allowed:
 
 
 def score(found: Candidates, models: Sequence[str], query: str, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(linear, calibrated) scores of the candidates, in the candidates' order.
-
-    The linear score is ``scoring.linear`` over arrays, term by term in the same order, so it is
-    the same double to the last bit.
-    """
+    """(linear, calibrated) scores of the candidates, in the candidates' order (the vector form of
+    ``scoring.linear`` and ``scoring.probability``)."""
     weights = weights_for(models, query, mode)
-    lin = np.zeros(len(found.ids), dtype=np.float64)
-    for member, weight in enumerate(weights.dense):
-        lin = lin + weight * np.maximum(found.dense[:, member].astype(np.float64), 0.0)
-    lin = lin + weights.passage * found.passage.astype(np.float64)
-    lin = lin + weights.document * found.document.astype(np.float64)
-    calibrated = np.array([probability(float(v), weights) for v in lin])
-    return lin, calibrated
+    lin = (np.clip(found.dense, 0.0, None) @ np.asarray(weights.dense, dtype=np.float32)
+           + weights.passage * found.passage + weights.document * found.document).astype(np.float64)
+    z = np.clip(weights.slope * lin + weights.bias, -60.0, 60.0)
+    return lin, 1.0 / (1.0 + np.exp(-z))
 
 
 def rank(store: Store, vectors: Sequence[np.ndarray], queries: Sequence[str], k: int, *,

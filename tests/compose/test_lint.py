@@ -132,3 +132,25 @@ def test_lint_failed_is_one_line_exit_2(tmp_path: Path) -> None:
     error = LintFailed(findings)
     assert error.exit_code == 2 and "\n" not in str(error)
     assert str(error).startswith("profiles/one.yml:") and "(and 1 more)" in str(error)
+
+
+CPU = """\
+services:
+  one:
+    image: sddd-test/vllm-cpu:local
+    x-sddd: {device: cpu}
+    command: [--model=/models/tiny-qwen3, --port=8000]
+    healthcheck: {test: [CMD, busybox, wget, -q, -O, /dev/null, http://127.0.0.1:8000/health]}
+"""
+
+
+def test_a_cpu_service_says_so_and_needs_no_gpu(tmp_path: Path) -> None:
+    assert lint(tmp_path, CPU) == []
+    findings = lint(tmp_path, CPU.replace("    x-sddd: {device: cpu}\n", ""))
+    assert [f.rule for f in findings] == ["gpu-reservation"]
+    assert "x-sddd: {device: cpu}" in findings[0].message
+    typo = lint(tmp_path, CPU.replace("device: cpu", "device: cpux"))
+    assert [f.rule for f in typo] == ["gpu-reservation"] * 2 and "must be cpu or gpu" in typo[0].message
+    both = lint(tmp_path, GOOD.replace("    ipc: host\n", "    ipc: host\n    x-sddd: {device: cpu}\n"))
+    assert [f.rule for f in both] == ["gpu-reservation"]
+    assert both[0].line == line_of(tmp_path, "x-sddd") and "reserves GPUs" in both[0].message

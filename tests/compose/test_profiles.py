@@ -261,3 +261,34 @@ def test_merge_rules_agree_with_docker_compose(tmp_path: Path, clean_env: None,
     assert svc.healthcheck.retries == 3
     compose = compose_config([tmp_path / f for f in resolved.files], env, tmp_path)
     assert_agrees(resolved, compose)
+
+
+RESET_OVER = """\
+services:
+  svc:
+    ipc: !reset null
+    environment: {ONLY_BASE: !reset null, ADDED: "yes"}
+    logging: !reset {}
+    healthcheck: {retries: !reset null}
+"""
+
+
+def test_reset_in_an_override_agrees_with_docker_compose(tmp_path: Path, clean_env: None) -> None:
+    """`!reset` removes what earlier files set (a grid variant's `absent`), as compose-go does;
+    like compose-go, not inside an environment that earlier files wrote as a list."""
+    write_project(tmp_path, {"profiles/base.yml": TRICKY_BASE, "profiles/one.yml": TRICKY_OVER,
+                             "reset.yml": RESET_OVER})
+    env = tmp_path / "t.env"
+    env.write_text(f"SDDD_T_TOKEN={TOKEN}\n")
+    config = load_config(tmp_path / "sddd.yaml")
+    resolved = load_profile(config, "one", env_file=env, overrides=[tmp_path / "reset.yml"])
+    svc = resolved.service
+    assert resolved.files[-1] == "reset.yml"
+    assert "ipc" not in svc.spec and "logging" not in svc.spec
+    assert svc.environment["ONLY_BASE"] == "1"  # the base wrote environment: as a list
+    assert svc.environment["ADDED"] == "yes" and svc.environment["SHARED"] == "over"
+    assert svc.healthcheck is not None and svc.healthcheck.retries is None
+    compose = compose_config([tmp_path / f for f in resolved.files], env, tmp_path)
+    assert_agrees(resolved, compose)
+    assert "ipc" not in compose["services"]["svc"]
+    assert "retries" not in compose["services"]["svc"]["healthcheck"]

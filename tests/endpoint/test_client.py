@@ -19,6 +19,13 @@ LOAD = ["--scenario", "load", "--rounds", "4", "--concurrency", "2", "--input-to
         "--output-tokens", "3", "--no-save", "--json"]
 
 
+@pytest.fixture(autouse=True)
+def configured(tmp_path: Path) -> None:
+    """Each test runs in a folder with its own sddd.yaml: an endpoint fault must be the one line
+    on stderr, without config discovery's warning about a missing sddd.yaml beside it."""
+    (tmp_path / "sddd.yaml").write_text("# endpoint tests: the defaults\n")
+
+
 def one_line(proc) -> str:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr

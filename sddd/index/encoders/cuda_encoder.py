@@ -71,6 +71,9 @@ class CudaEncoder:
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
+
     def _tokenize(self, texts: list[str]) -> tuple[Any, Any]:
         """Ids and mask of one batch, padded to its longest text, in pinned host memory."""
         tokenizer = getattr(self._local, "tokenizer", None)

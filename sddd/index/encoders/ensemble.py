@@ -29,6 +29,10 @@ class Ensemble:
     def count_tokens(self, text: str) -> int:
         return self.members[0].count_tokens(text)
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        many = getattr(self.members[0], "count_tokens_many", None)
+        return list(many(texts)) if many else [self.members[0].count_tokens(t) for t in texts]
+
     def encode_all(self, texts: Sequence[str], progress: Progress | None = None) -> list[np.ndarray]:
         """One array per member; ``progress`` counts each text once, when its last vector is done."""
         out = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,14 +57,23 @@ class OnnxEncoder:
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
 
-    def count_tokens(self, text: str) -> int:
+    def _count_with(self) -> Any:
         if self._counter is None:
             from tokenizers import Tokenizer
 
             self._counter = Tokenizer.from_file(str(self._tokenizer_file))
             self._counter.no_truncation()
             self._counter.no_padding()
-        return len(self._counter.encode(text, add_special_tokens=False).ids)
+        return self._counter
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._count_with().encode(text, add_special_tokens=False).ids)
+
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text, in one call (tokenizers runs the batch in Rust threads)."""
+        if not texts:
+            return []
+        return [len(e.ids) for e in self._count_with().encode_batch(texts, add_special_tokens=False)]
 
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return encode_in_batches(texts, self.dim, self.batch_size, self._embed, progress)

@@ -175,6 +175,9 @@ class UseEncoder:
     def count_tokens(self, text: str) -> int:
         return len(self._model.sp.encode(text, out_type=int, add_bos=False, add_eos=False))
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        return [self.count_tokens(text) for text in texts]
+
     def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         # In order, not grouped by length: the model reads each text whole, so nothing pads.
         return encode_in_batches(texts, self.dim, BATCH, self._model.encode, progress, by_length=False)

@@ -1,0 +1,165 @@
+"""`sddd grid` for people: the dry-run plan, the progress lines on stderr, the report table with
+its champion, and the champion's diff against the profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from sddd.core.config import Config
+from sddd.deploy.wait import WaitState
+from sddd.grid.apply import ApplyPlan
+from sddd.grid.plan import GridPlan
+from sddd.grid.report import FIGURES, GridReport, figure
+from sddd.grid.runner import Event, RunSummary
+from sddd.output.console import err, out
+from sddd.output.deploy import StatusLine
+
+SHORT = {"cold TTFT p50 ms": "cold p50", "cold TTFT p95 ms": "cold p95", "warm TTFT p50 ms": "warm p50",
+         "warm TTFT p95 ms": "warm p95", "output tok/s": "tok/s"}
+STATUS_STYLE = {"measured": "green", "rejected": "red", "pending": "dim", "over cap": "yellow"}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, sec = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{sec:02d}s" if minutes else f"{sec}s")
+
+
+def render_plan(config: Config, plan: GridPlan, done: dict[str, str]) -> None:
+    """``grid run --dry-run``: each variant, its status, lint findings and override file."""
+    spec = plan.spec
+    out.print(f"[bold]sddd grid run {escape(spec.rel)} --dry-run[/bold]: profile {escape(spec.profile)}, "
+              f"project {escape(plan.project)}, {len(plan.variants)} variant(s); scenarios "
+              f"{', '.join(spec.bench)} x {spec.repetitions}; objective {spec.objective.goal} "
+              f"{escape(spec.objective.metric)}")
+    for vp in plan.variants:
+        state = done.get(vp.config_hash, "to run")
+        out.print(f"\n[bold]{vp.variant.index}. {escape(vp.variant.label)}[/bold]  "
+                  f"[dim]config {vp.config_hash} · {vp.variant.origin} · {escape(state)}[/dim]")
+        for finding in vp.deploy.findings:
+            style = "red" if finding.severity == "error" else "yellow"
+            out.print(f"   [{style}]{escape(str(finding))}[/{style}]")
+        out.print("   [dim]" + escape(" ".join(vp.deploy.command)) + "[/dim]", soft_wrap=True)
+        for line in vp.text.splitlines():
+            if not line.startswith("#"):
+                out.print("   " + escape(line), soft_wrap=True)
+    for dropped, same in plan.duplicates:
+        out.print(f"\n[dim]{escape(dropped.label)}: the same service as {escape(same.label)}; run once[/dim]")
+    out.print("\nNothing was started. `sddd grid run " + escape(spec.rel) + "` runs the variants "
+              "still to run.")
+
+
+class Progress:
+    """One line per step on stderr (which variant, elapsed, ETA), and during each health wait
+    the live status line of ``sddd deploy``."""
+
+    def __init__(self) -> None:
+        self.line: StatusLine | None = None
+
+    def wait(self, state: WaitState) -> None:
+        if self.line is None:
+            self.line = StatusLine()
+        self.line(state)
+
+    def _stop(self) -> None:
+        if self.line is not None:
+            self.line.stop()
+            self.line = None
+
+    def __call__(self, event: Event) -> None:
+        self._stop()
+        eta = f" · ETA {duration(event.eta)}" if event.eta is not None else ""
+        clock = f"{duration(event.elapsed)}{eta}"
+        where = f"[{event.index}/{event.total} · {clock}]" if event.index else f"[{clock}]"
+        colors = {"measured": "green", "rejected": "red", "cleanup": "yellow", "skip": "dim"}
+        text = self._text(event)
+        color = colors.get(event.kind)
+        err.print(f"{escape(where)} " + (f"[{color}]{text}[/{color}]" if color else text))
+
+    @staticmethod
+    def _text(event: Event) -> str:
+        label = escape(event.label)
+        record: dict[str, Any] = event.record or {}
+        if event.kind == "measured":
+            figures = ", ".join(f"{name} {figure(record, metric):.4g}" for name, metric in FIGURES
+                                if figure(record, metric) is not None)
+            return f"{label}: measured in {duration(record.get('seconds'))}: {escape(figures)}"
+        if event.kind == "rejected":
+            return f"{label}: rejected ({escape(str(record.get('stage')))}): {escape(event.message)}"
+        if event.kind in ("cleanup", "done"):
+            return escape(event.message)
+        return f"{label}: {escape(event.message)}"
+
+    def stop(self) -> None:
+        self._stop()
+
+
+def render_summary(summary: RunSummary) -> None:
+    err.print(f"[bold]grid {escape(summary.grid)}[/bold]: {summary.measured} measured, {summary.rejected} "
+              f"rejected, {summary.skipped} already done, in {duration(summary.seconds)}")
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def render_report(report: GridReport) -> None:
+    spec = report.spec
+    facts = report.facts()
+    table = Table(title=f"sddd grid report {spec.rel}: profile {spec.profile}, objective "
+                  f"{spec.objective.goal} {spec.objective.metric}", title_justify="left",
+                  caption="TTFT in ms, cold: a prefix never seen, warm: the same prefix again; "
+                  "tok/s: output throughput under load", caption_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("variant", overflow="fold")
+    for name, _ in FIGURES:
+        table.add_column(SHORT.get(name, name), justify="right")
+    table.add_column("status")
+    for row in report.rows:
+        status = row.status + (" ★ champion" if row is report.champion else "")
+        style = STATUS_STYLE.get(row.status, "")
+        table.add_row(str(row.plan.variant.index), escape(row.label),
+                      *(_num(figure(row.record, m)) for _, m in FIGURES),
+                      f"[{style}]{escape(status)}[/{style}]" if style else escape(status))
+    out.print(table)
+    if report.champion:
+        out.print(f"[bold green]champion:[/bold green] [bold]{escape(report.champion.label)}[/bold] "
+                  f"[dim](config {report.champion.plan.config_hash})[/dim]")
+    else:
+        out.print("[bold yellow]no champion[/bold yellow]")
+    for reason in report.why:
+        out.print(f"  - {escape(reason)}", soft_wrap=True)
+    for row in report.rows:
+        if row.status == "rejected" and (row.record or {}).get("excerpt"):
+            out.print(f"[red]{row.plan.variant.index}. {escape(row.label)}[/red] log excerpt:")
+            for line in (row.record or {})["excerpt"][-6:]:
+                out.print(f"    [dim]{escape(line)}[/dim]", soft_wrap=True)
+    if report.stale:
+        out.print(f"[dim]{report.stale} result(s) of an earlier profile or grid left out[/dim]")
+    host = facts["host"] or {}
+    out.print(f"[dim]vLLM {', '.join(facts['vllm']) or '?'} · sddd {', '.join(facts['sddd']) or '?'} · "
+              f"{escape(str(host.get('cpu_model') or '?'))}, {host.get('cpus') or '?'} CPUs · "
+              f"{facts['first'] or '?'} to {facts['last'] or '?'}[/dim]")
+
+
+def render_diff(plan: ApplyPlan, applied: bool) -> None:
+    if plan.unchanged:
+        out.print(f"profile {escape(plan.profile)} already runs the champion "
+                  f"({escape(plan.champion.label)}); nothing to change")
+        return
+    for line in plan.diff:
+        style = "green" if line.startswith("+") else ("red" if line.startswith("-") else "dim" if
+                                                      line.startswith("@@") else "")
+        out.print(f"[{style}]{escape(line)}[/{style}]" if style else escape(line), soft_wrap=True)
+    if applied:
+        out.print(f"[green]✔[/green] {escape(plan.rel)} now runs the champion "
+                  f"({escape(plan.champion.label)}); `sddd deploy {escape(plan.profile)}` brings it up")
+    else:
+        out.print(f"[dim]nothing written; add --yes to apply it to {escape(plan.rel)}[/dim]")
