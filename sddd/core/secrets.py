@@ -30,14 +30,21 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
 # Names that contain those words but hold counts or settings, not secrets.
 NOT_SECRET_NAME = re.compile(r"TOKENS|TOKENIZER|KEY_?CACHE|KEYS?_?(DTYPE|SIZE|LEN)", re.IGNORECASE)
 
-# NAME=value, NAME: value, "NAME": "value", --api-key value, --api-key=value. The name starts
-# only where a run of name characters starts, and is taken whole (possessive): otherwise a long
-# run of letters (a base64 blob, a minified line) is tried at every position and every length,
-# which took 32 s for 16,000 letters. A shorter name could never match anyway: what follows it
-# would be a name character, not a separator.
+# NAME=value, NAME: value, "NAME": "value". The name starts only where a run of name
+# characters starts, and is taken whole (possessive): otherwise a long run of letters (a base64
+# blob, a minified line) is tried at every position and every length, which took 32 s for 16,000
+# letters. A shorter name could never match anyway: what follows it would be a name character.
 ASSIGNMENT = re.compile(
     r"""(?<![A-Za-z0-9_\-])(?P<name>[A-Za-z_][A-Za-z0-9_\-]*+)(?P<q1>["']?)"""
-    r"""(?P<sep>\s*+[=:]\s*+|\s++)(?P<q2>["']?)(?P<value>[^\s"',}\]]++)"""
+    r"""(?P<sep>\s*+[=:]\s*+)(?P<q2>["']?)(?P<value>[^\s"',}\]]++)"""
+)
+# A command-line flag and its value: --api-key=V, --api-key V, and the same flag as items of
+# a Compose command list, ["--api-key", "V"] or a YAML block list (- --api-key / - V). Apart
+# from ASSIGNMENT so that prose, where every word is followed by a space and another word, is
+# not a candidate at each word.
+FLAG = re.compile(
+    r"""(?<![A-Za-z0-9_\-])(?P<name>--[A-Za-z][A-Za-z0-9_\-]*+)["']?"""
+    r"""(?P<sep>=|\s*+,\s*+|[ \t]*+\n\s*+-\s++|\s++)(?P<q2>["']?)(?P<value>[^\s"',}\]]++)"""
 )
 
 PLACEHOLDERS = {"changeme", "<your-token>", "xxx", "none", "null", "true", "false", MASK}
@@ -85,15 +92,13 @@ def find_secrets(text: str) -> list[SecretMatch]:
     for kind, pattern in TOKEN_PATTERNS:
         for match in pattern.finditer(text):
             found.append(SecretMatch(kind, match.start(), match.end(), match.group(0)))
-    for match in ASSIGNMENT.finditer(text):
-        name, value = match.group("name"), match.group("value")
-        if not is_secret_name(name) or _is_placeholder(value):
-            continue
-        # "--api-key value" on a command line, or NAME=value / NAME: value.
-        if match.group("sep").strip() == "" and not name.startswith("--"):
-            continue
-        found.append(SecretMatch(f"value of {name.lstrip('-')}", match.start("value"),
-                                 match.end("value"), value))
+    for pattern in (ASSIGNMENT, FLAG):
+        for match in pattern.finditer(text):
+            name, value = match.group("name"), match.group("value")
+            if value.startswith("-") or not is_secret_name(name) or _is_placeholder(value):
+                continue  # a value starting with "-" is the next flag: the flag had none here
+            found.append(SecretMatch(f"value of {name.lstrip('-')}", match.start("value"),
+                                     match.end("value"), value))
     found.sort(key=lambda m: m.start)
     merged: list[SecretMatch] = []
     for item in found:

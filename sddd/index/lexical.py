@@ -16,6 +16,7 @@ merges most French inflections (``optimisation``, ``optimisés`` -> ``optimis``)
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -45,6 +46,12 @@ STOPWORDS = frozenset(
     "mes mon ne nos notre on ou où par pas pour qu que quel quelle quels qui sa se ses son sont "
     "sur ta te tes ton tu un une vos votre y à".split()
 )
+
+
+# A query with more distinct terms than this is a pasted page, not a question: the rest are
+# dropped (the model reads only its first 256 word pieces too), so every BM25 call stays a few
+# dozen clauses whatever the query's length.
+MAX_CLAUSES = 64
 
 
 def fold(text: str) -> str:
@@ -125,27 +132,31 @@ def match_expression(query: str) -> str | None:
     return " OR ".join(clauses) if clauses else None
 
 
-def query_clauses(query: str) -> list[str]:
-    """One FTS5 clause per identifier (whole OR phrase of parts) and per other word, each once.
+@functools.lru_cache(maxsize=16)  # one search asks for them per table and per ideal score
+def query_clauses(query: str) -> tuple[str, ...]:
+    """One FTS5 clause per identifier (whole OR phrase of parts) and per other word, each once,
+    in the query's order, at most MAX_CLAUSES of them.
 
-    One pass over the query's runs: linear in its length, whatever is pasted into it."""
+    One pass over the query's runs, stopped at the last clause kept: linear in its length,
+    whatever is pasted into it."""
     clauses: list[str] = []
-    words: list[str] = []
     seen: set[str] = set()
+    tokens: set[str] = set()  # a pasted page repeats its words: each is looked at once
     for match in RUN.finditer(query):
         token = match.group(0)
+        if token in tokens:
+            continue
+        tokens.add(token)
         pieces = parts(token) if JOINER.search(token) or is_camel(token) else []
-        if len(pieces) < 2:
-            words.extend(WORD.findall(token))
-            continue
-        clause = f"({_quote(joined(token))} OR {_quote(' '.join(pieces))})"
-        if clause not in seen:
-            seen.add(clause)
+        if len(pieces) >= 2:
+            found = [(f"({_quote(joined(token))} OR {_quote(' '.join(pieces))})", "")]
+        else:
+            found = [(_quote(word.lower()), fold(word)) for word in WORD.findall(token)]
+        for clause, key in found:
+            if key in STOPWORDS or (key or clause) in seen:
+                continue
+            seen.add(key or clause)
             clauses.append(clause)
-    for word in words:
-        key = fold(word)
-        if key in STOPWORDS or key in seen:
-            continue
-        seen.add(key)
-        clauses.append(_quote(word.lower()))
-    return clauses
+            if len(clauses) == MAX_CLAUSES:
+                return tuple(clauses)
+    return tuple(clauses)

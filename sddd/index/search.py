@@ -8,8 +8,9 @@ carry a snippet around the query's words.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,9 +76,27 @@ class SearchResult:
         return data
 
 
+MAX_SNIPPET_TERMS = 32  # a pasted page as the query: its first words place the snippet
+
+
 def query_terms(query: str) -> list[str]:
-    return [w for w in (m.group(0).strip(".-") for m in WORD.finditer(query.lower()))
-            if w and w not in STOPWORDS]
+    """The query's words that place a snippet, each once, the first MAX_SNIPPET_TERMS of them."""
+    terms: list[str] = []
+    for found in dict.fromkeys(WORD.findall(query.lower())):  # C speed, however long the query
+        word = found.strip(".-")
+        if word and word not in STOPWORDS and word not in terms:
+            terms.append(word)
+            if len(terms) == MAX_SNIPPET_TERMS:
+                break
+    return terms
+
+
+def _occurrences(text: str, terms: Iterable[str]) -> Iterator[int]:
+    for term in terms:
+        at = text.find(term)
+        while at >= 0:
+            yield at
+            at = text.find(term, at + len(term))
 
 
 def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
@@ -86,11 +105,11 @@ def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) ->
     if len(flat) <= width:
         return flat
     lowered = flat.lower()
-    positions = sorted(m.start() for t in terms for m in re.finditer(re.escape(t), lowered))
+    positions = sorted(_occurrences(lowered, dict.fromkeys(terms)))
     best, best_count = 0, -1
     for start in positions or [0]:
         begin = max(0, start - 40)
-        count = sum(1 for p in positions if begin <= p < begin + width)
+        count = bisect.bisect_left(positions, begin + width) - bisect.bisect_left(positions, begin)
         if count > best_count:
             best, best_count = begin, count
     begin = flat.rfind(" ", 0, best) + 1 if best else 0
@@ -99,6 +118,9 @@ def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) ->
     if begin + width < len(flat) and cut > width // 2:
         piece = piece[:cut]
     return ("… " if begin else "") + piece.strip() + (" …" if begin + len(piece) < len(flat) else "")
+
+
+QUERY_MODEL_CHARS = 16_384  # far more than the 256 word pieces the models read
 
 
 class QueryEncoder:
@@ -117,7 +139,9 @@ class QueryEncoder:
         """One array per model: row q is query q's vector."""
         # The index holds no secret, so a token in a query can match nothing: embed the
         # query without it, and the cache (keyed by a hash) never sees it either.
-        queries = [redact(q) for q in queries]
+        # The models read a few hundred word pieces; tokenising a pasted megabyte to keep them
+        # would cost a minute, so only the query's head goes to the model.
+        queries = [redact(q)[:QUERY_MODEL_CHARS] for q in queries]
         return [self._encode(member, queries) for member in range(len(self.names))]
 
     def _encode(self, member: int, queries: list[str]) -> np.ndarray:
