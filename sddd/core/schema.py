@@ -31,6 +31,9 @@ SCHEMA: dict[str, opt.Option] = {
     "model": opt.StrList(default=list(DEFAULT_MODELS),
                          help="embedding model(s), fused when several: bundled names, local folders or "
                               "hub names (default: all-MiniLM-L6-v2 and use-multilingual-v3)"),
+    "device": opt.Str(default="cpu", choices=("cpu", "cuda", "auto"),
+                      help="where `sddd index` embeds passages: cpu, cuda (a GPU, through torch) or auto "
+                           "(a GPU when torch sees one); searches always embed on the CPU"),
     "canonical_profile": opt.Str(default="medium", help="profile deployed by default"),
     "base_profile": opt.Str(default="profiles/base.yml", help="compose file every profile extends"),
     "min_score": opt.Number(default=None, minimum=0.0, maximum=1.0,
