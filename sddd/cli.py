@@ -1,12 +1,15 @@
 """The `sddd` command line: a thin skin over the library.
 
-Commands live in ``sddd/commands/`` (one module each); this module wires them into one
-typer app, handles ``--config`` and ``--version``, and turns every ``SdddError`` into one
-line on stderr and its exit code.
+Commands live in ``sddd/commands/`` (one module each). This module lists them, with their
+one-line help, without importing any: `sddd --help` shows the list from ``COMMANDS``, and
+running a command imports its module only (``LazyGroup``), so each command pays for its own
+dependencies and no other's. It also handles ``--config`` and ``--version``, and turns every
+``SdddError`` into one line on stderr and its exit code.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -14,35 +17,80 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from sddd import __version__
-from sddd.commands import (
-    archive,
-    audit,
-    bench,
-    check,
-    deploy,
-    drift,
-    grid,
-    index,
-    mcp,
-    search,
-    site,
-    validate,
-)
 from sddd.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SdddError
+
+# name -> (module under sddd/commands/, the first sentence of its help). The help is repeated
+# here so that listing the commands imports none of them; tests/commands/test_cli.py checks
+# that it matches each command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "index": ("index", "Chunk guides, reports and compose profiles, embed them and store them."),
+    "search": ("search", "Find the passages that answer QUERY, best first, with a 0-1 score."),
+    "check": ("check", "Check that each target's query still finds its expected document."),
+    "serve": ("serve", "Keep the models and the index warm, and answer this repository's searches "
+                       "and checks."),
+    "archive": ("archive", "Move superseded configs into archives/<category>_<YYYYMMDD>/, losing nothing."),
+    "restore": ("archive", "Put an archived file back, byte for byte, and record it in the manifest."),
+    "deploy": ("deploy", "Bring PROFILE up on the local Docker engine and wait until it is healthy."),
+    "status": ("deploy", "Each service sddd runs: profile, state, health, uptime, port, image, model."),
+    "logs": ("deploy", "Print the service's logs (secret values redacted)."),
+    "down": ("deploy", "Stop and remove the profile's containers (the model cache volume is kept)."),
+    "validate": ("validate", "Check a running vLLM server: health, models, chat, reasoning, tool calls, "
+                             "streaming, key."),
+    "bench": ("bench", "Measure a running vLLM server and save the result with the profile that "
+                       "produced it."),
+    "site": ("site", "The documentation site (MkDocs Material): build it or serve it with live reload."),
+    "drift": ("drift", "Find guides that contradict the profiles: flags, values, ports, images, GPUs, "
+                       "models."),
+    "audit": ("audit", "Audit the repository: entropy budget, naming, secrets, compose lint."),
+    "grid": ("grid", "Grid search of vLLM settings: run the variants of a profile, report the champion, "
+                     "apply it."),
+    "mcp": ("mcp", "Serve the docs to coding agents over the Model Context Protocol (MCP)."),
+    "export": ("export", "The resolved profiles for engines sddd does not drive itself."),
+}
+# Plain help (click's formatter): typer's rich help imports rich's markdown and table
+# machinery, more than the rest of `sddd --help` together.
+SETTINGS: dict[str, Any] = {"add_completion": False, "rich_markup_mode": None,
+                            "pretty_exceptions_enable": False}
+
+
+@functools.cache
+def module_commands(module: str) -> dict[str, Any]:
+    """The click commands that ``sddd/commands/<module>.py`` registers, by name."""
+    sub = typer.Typer(**SETTINGS)
+    importlib.import_module(f"sddd.commands.{module}").register(sub)
+    return dict(typer.main.get_group(sub).commands)
+
+
+class LazyGroup(TyperGroup):
+    """The root command: knows its commands' names and help, imports one only to run it."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        return module_commands(COMMANDS[cmd_name][0])[cmd_name]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_module, text) in COMMANDS.items()])
+
 
 app = typer.Typer(
     name="sddd",
+    cls=LazyGroup,
     help=(
         "Keep a model-serving team's documentation and configuration findable, "
         "consistent and safe.\n\nConfiguration comes from the nearest sddd.yaml "
         "(searched upwards from the current folder, like git)."
     ),
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    **SETTINGS,
 )
 
 
@@ -64,10 +112,6 @@ def root(
     ),
 ) -> None:
     ctx.obj = {"config": config}
-
-
-for module in (index, search, check, archive, deploy, validate, bench, grid, site, drift, audit, mcp):
-    module.register(app)
 
 
 def usage_line(exc: Exception) -> str:

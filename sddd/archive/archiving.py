@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sddd.archive import JOURNAL_NAME
 from sddd.archive.gitlock import refuse_if_locked
 from sddd.archive.journal import (
-    JOURNAL_NAME,
     Journal,
     Move,
     lock_path,

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sddd.archive import JOURNAL_NAME
 from sddd.archive.git import git_mv, sync_index
 from sddd.archive.gitlock import clear_stale_lock
 from sddd.archive.manifest import MANIFEST_NAME, Manifest, ManifestEntry, load_manifest, write_records
@@ -34,7 +35,6 @@ from sddd.core.errors import ConflictError, InputError
 from sddd.core.faults import crash_point
 from sddd.core.files import in_work_tree
 
-JOURNAL_NAME = ".sddd-journal.json"
 LOCK_NAME = "archive.lock"
 PARTIAL_SUFFIX = ".sddd-partial"
 

@@ -24,7 +24,6 @@ from typing import Any
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError, InputError, UsageError
 from sddd.core.yamlio import YamlDoc, load_yaml, parse_yaml, read_text
-from sddd.index.markdown_chunks import parse_markdown
 
 KEYS = ("id", "query", "expect", "min_score", "top_k", "tags")
 
@@ -202,6 +201,8 @@ def select(targets: list[Target], tags: list[str]) -> list[Target]:
 
 def anchors_of(config: Config, rel: str) -> dict[str, int]:
     """The anchors a file offers (heading ids in Markdown, service names in compose), with lines."""
+    from sddd.index.markdown_chunks import parse_markdown  # the markdown library: only here
+
     path = config.resolve(rel)
     text = read_text(path, rel)
     if rel.endswith(".md"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,6 +20,9 @@ from sddd.commands.common import (
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.output.console import notice, print_json
+
+if TYPE_CHECKING:
+    from sddd.check.report import CheckReport
 
 FORMATS = ("table", "plain", "json", "junit", "github")
 
@@ -49,20 +54,36 @@ def check(config: Config, *, targets_file: Path | None = None, tags: list[str] |
           allow_empty: bool = False) -> int:
     """Run the targets; 0 when every target and gate passes, 1 otherwise, 4 when there is no
     target at all (unless ``allow_empty``)."""
-    from sddd.check.evaluate import CheckReport, run_checks, summarise  # numpy, FAISS: when checking
-    from sddd.check.targets import load_targets, select
+    from sddd.check.report import CheckReport, summarise
     from sddd.output.check import emit
+    from sddd.resident.client import remote_check
+
+    quiet = fmt not in ("table", "plain") and output is None
+    answered = remote_check(config, targets_file=targets_file, tags=tags or [], gates=gates)  # `sddd serve`
+    if answered is None:
+        report = _check_here(config, targets_file, tags or [], gates, None if quiet else notice)
+    else:
+        report, notices = answered
+        for line in [] if quiet else notices:
+            notice(line)
+    if report is None:
+        nothing_to_check("check", _no_targets(config, targets_file), allow_empty)
+        emit(CheckReport([], summarise([]), [], False, 0.0), fmt, output)
+        return EXIT_OK  # 0/0 targets pass
+    emit(report, fmt, output)
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _check_here(config: Config, targets_file: Path | None, tags: list[str], gates: dict[str, float] | None,
+                notice: Callable[[str], None] | None) -> CheckReport | None:
+    """The report computed in this process (no server runs), or None when there is no target."""
+    from sddd.check.evaluate import run_checks  # numpy, FAISS, the models: only here
+    from sddd.check.targets import load_targets, select
 
     targets = load_targets(config, targets_file)
     if not targets:
-        nothing_to_check("check", _no_targets(config, targets_file), allow_empty)
-        emit(CheckReport([], summarise([]), [], False, 0.0), fmt, output)  # 0/0 targets pass
-        return EXIT_OK
-    quiet = fmt not in ("table", "plain") and output is None
-    result = run_checks(config, select(targets, tags or []), gates=gates,
-                        notice=None if quiet else notice)
-    emit(result, fmt, output)
-    return EXIT_OK if result.passed else EXIT_FAILED
+        return None
+    return run_checks(config, select(targets, tags), gates=gates, notice=notice)
 
 
 def suggest(config: Config, path: Path, *, targets_file: Path | None = None, fmt: str = "table") -> int:

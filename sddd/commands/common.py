@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
-from sddd.archive.journal import recover_pending
+from sddd.archive import JOURNAL_NAME
 from sddd.core.config import Config, load_config
 from sddd.core.errors import InputError, SdddError, UsageError
 from sddd.output.console import notice, warn
@@ -39,6 +39,10 @@ def get_config(ctx: typer.Context) -> Config:
     if config.discovery:
         warn(config.discovery)
     # Finish an archive/restore that a crash interrupted (one stat when there is none).
+    if not (config.archives_dir / JOURNAL_NAME).exists():
+        return config
+    from sddd.archive.journal import recover_pending
+
     try:
         recover_pending(config, notice=notice)
     except SdddError as exc:
@@ -75,14 +79,19 @@ def _store_config(ctx: typer.Context, value: Path | None) -> None:
 
 
 def _config_option() -> Any:
-    """``--config`` built by typer's own parameter builder (``typer.main._get_param``, which makes
-    every option of a signature): a bare click.Option would be missing from typer's help."""
-    from typer.main import _get_param
+    """``--config`` built by typer's own parameter builder, the one that makes every option of a
+    signature (``get_click_param`` up to typer 0.28, ``_get_param`` after): a bare click option
+    would not parse in typer's own copy of click, which has none."""
+    from typer import main as typer_main
     from typer.models import ParamMeta
 
     option = typer.Option(None, "--config", "-c", metavar="PATH", expose_value=False,
                           callback=_store_config, help=CONFIG_HELP)
-    return _get_param(ParamMeta(name="config", default=option, annotation=Path | None))
+    meta = ParamMeta(name="config", default=option, annotation=Path | None)
+    builder: Any = typer_main  # the builder's name differs between typer versions
+    if hasattr(builder, "_get_param"):
+        return builder._get_param(meta)
+    return builder.get_click_param(meta)[0]
 
 
 class SdddCommand(TyperCommand):

@@ -1,4 +1,5 @@
-"""`sddd deploy`, `status`, `logs`, `down`: run a profile on the local Docker engine."""
+"""`sddd deploy`, `status`, `logs`, `down`: run a profile on the local Docker engine (Compose)
+or as a stack on the swarm it belongs to (``--target swarm``)."""
 
 from __future__ import annotations
 
@@ -9,36 +10,41 @@ import typer
 
 from sddd.commands.common import JSON_HELP, SdddCommand, get_config
 from sddd.core.config import Config
-from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from sddd.output.console import err, out, print_json
 
 PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
+TARGETS = ("compose", "swarm")
+TARGET_HELP = ("compose: the local engine, with Docker Compose; swarm: a stack on the swarm the "
+               "engine belongs to (docker stack deploy).")
 EXIT_BY_OUTCOME = {"healthy": EXIT_OK, "started": EXIT_OK, "failed": EXIT_FAILED, "timeout": EXIT_TIMEOUT}
 
 
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise UsageError(f"must be one of {', '.join(TARGETS)}; got {target!r}", option="target")
+    return target
+
+
 def deploy(config: Config, profile: str | None = None, *, env_file: Path | None = None,
-           dry_run: bool = False, timeout: float = 900.0, wait: bool = True, as_json: bool = False) -> int:
+           dry_run: bool = False, timeout: float = 900.0, wait: bool = True, as_json: bool = False,
+           target: str = "compose") -> int:
     """Bring ``profile`` up and wait until it is healthy; the exit code says how it ended."""
     from rich.markup import escape
 
-    from sddd.compose.lint import LintFailed
-    from sddd.deploy.up import deploy as run_deploy
-    from sddd.deploy.up import plan_deploy
-    from sddd.output.deploy import StatusLine, render_plan, render_result
+    from sddd.deploy.swarm import deploy_swarm
+    from sddd.deploy.up import deploy as deploy_compose
+    from sddd.output.deploy import StatusLine, render_result
 
+    target = check_target(target)
     if dry_run:
-        plan = plan_deploy(config, profile, env_file)
-        if as_json:
-            print_json(plan.to_json())
-        else:
-            render_plan(plan)
-        if plan.errors:
-            raise LintFailed(plan.errors)
-        return EXIT_OK
+        return _dry_run(config, profile, env_file, target, as_json)
     line = None if as_json else StatusLine()
     if line is not None:
+        engine = "the swarm" if target == "swarm" else "the engine"
         err.print(f"[bold]sddd deploy[/bold] {escape(profile or config.canonical_profile)}: "
-                  "resolving, linting, checking the engine…")
+                  f"resolving, linting, checking {engine}…")
+    run_deploy = deploy_swarm if target == "swarm" else deploy_compose
     try:
         result = run_deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
     finally:
@@ -51,8 +57,36 @@ def deploy(config: Config, profile: str | None = None, *, env_file: Path | None 
     return EXIT_BY_OUTCOME.get(result.outcome, EXIT_FAILED)
 
 
-def status(config: Config, *, history: bool = False, as_json: bool = False) -> int:
-    """What sddd runs on the engine (or, with ``history``, what it ran)."""
+def _dry_run(config: Config, profile: str | None, env_file: Path | None, target: str,
+             as_json: bool) -> int:
+    from sddd.compose.lint import LintFailed
+    from sddd.deploy.up import plan_deploy
+    from sddd.output.deploy import render_plan, render_swarm_plan
+
+    if target == "swarm":
+        from sddd.deploy.swarm import plan_swarm
+
+        splan = plan_swarm(config, profile, env_file)
+        if as_json:
+            print_json(splan.to_json())
+        else:
+            render_swarm_plan(splan)
+        errors = splan.errors
+    else:
+        plan = plan_deploy(config, profile, env_file)
+        if as_json:
+            print_json(plan.to_json())
+        else:
+            render_plan(plan)
+        errors = plan.errors
+    if errors:
+        raise LintFailed(errors)
+    return EXIT_OK
+
+
+def status(config: Config, *, history: bool = False, as_json: bool = False,
+           target: str = "compose") -> int:
+    """What sddd runs on the engine or the swarm (or, with ``history``, what it ran)."""
     from sddd.deploy.history import read_history
     from sddd.deploy.status import status as run_status
     from sddd.output.deploy import render_history, render_status
@@ -64,26 +98,36 @@ def status(config: Config, *, history: bool = False, as_json: bool = False) -> i
         else:
             render_history(entries)
         return EXIT_OK
+    if check_target(target) == "swarm":
+        from sddd.deploy.swarm_status import swarm_status as run_status
     services = run_status(config)
     if as_json:
         print_json([s.to_json() for s in services])
     else:
-        render_status(services)
+        render_status(services, target)
     return EXIT_OK
 
 
-def logs(config: Config, profile: str | None = None, *, follow: bool = False, tail: int = 100) -> int:
+def logs(config: Config, profile: str | None = None, *, follow: bool = False, tail: int = 100,
+         target: str = "compose") -> int:
     from rich.markup import escape
 
     from sddd.deploy.status import logs as run_logs
+
+    if check_target(target) == "swarm":
+        from sddd.deploy.swarm_status import swarm_logs as run_logs
 
     for text in run_logs(config, profile, follow=follow, tail=tail):
         out.print(escape(text), soft_wrap=True)
     return EXIT_OK
 
 
-def down(config: Config, profile: str | None = None, *, as_json: bool = False) -> int:
+def down(config: Config, profile: str | None = None, *, as_json: bool = False,
+         target: str = "compose") -> int:
     from sddd.deploy.status import down as run_down
+
+    if check_target(target) == "swarm":
+        from sddd.deploy.swarm_status import swarm_down as run_down
 
     started = time.monotonic()
     result = run_down(config, profile)
@@ -98,6 +142,11 @@ def down(config: Config, profile: str | None = None, *, as_json: bool = False) -
 
 
 def register(app: typer.Typer) -> None:
+    _register_deploy(app)
+    _register_others(app)
+
+
+def _register_deploy(app: typer.Typer) -> None:
     @app.command("deploy", cls=SdddCommand)
     def deploy_command(
         ctx: typer.Context,
@@ -108,6 +157,7 @@ def register(app: typer.Typer) -> None:
                                      "masked) and the equivalent command; start nothing."),
         timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds to wait for healthy."),
         no_wait: bool = typer.Option(False, "--no-wait", help="Start and return without waiting."),
+        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Bring PROFILE up on the local Docker engine and wait until it is healthy.
@@ -118,21 +168,30 @@ def register(app: typer.Typer) -> None:
         answer. A fatal log line (CUDA out of memory, no GPU platform, ...) stops the wait at
         once with the lines and the matching troubleshooting guide.
 
+        With --target swarm the same profile becomes a stack (docker stack deploy): GPUs as
+        the generic resource the nodes advertise, placement by the node labels sddd.yaml maps
+        to the profile (cluster.node_labels), rolling updates that wait for the health check.
+        Pre-flight: the engine manages an active swarm, a node has the labels and the GPUs.
+
         Exit codes: 0 healthy, 1 the service failed, 2 bad profile / lint error / missing
-        variable, 5 engine unreachable / no GPU runtime / image unavailable, 6 port in use,
-        7 not healthy before --timeout.
+        variable, 5 engine unreachable / no GPU runtime / no swarm / no node with the GPUs /
+        image unavailable, 6 port in use, 7 not healthy before --timeout.
         """
         raise typer.Exit(deploy(get_config(ctx), profile, env_file=env_file, dry_run=dry_run,
-                                timeout=timeout, wait=not no_wait, as_json=as_json))
+                                timeout=timeout, wait=not no_wait, as_json=as_json, target=target))
 
+
+def _register_others(app: typer.Typer) -> None:
     @app.command("status", cls=SdddCommand)
     def status_command(
         ctx: typer.Context,
         history: bool = typer.Option(False, "--history", help="Show the deployment history instead."),
+        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
-        """Each service sddd runs: profile, state, health, uptime, port, image, model."""
-        raise typer.Exit(status(get_config(ctx), history=history, as_json=as_json))
+        """Each service sddd runs: profile, state, health, uptime, port, image, model (and, on a
+        swarm, the node)."""
+        raise typer.Exit(status(get_config(ctx), history=history, as_json=as_json, target=target))
 
     @app.command("logs", cls=SdddCommand)
     def logs_command(
@@ -140,15 +199,17 @@ def register(app: typer.Typer) -> None:
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
         follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
         tail: int = typer.Option(100, "--tail", "-n", min=0, help="How many lines from the end."),
+        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
     ) -> None:
-        """Print the service's logs (secret values redacted)."""
-        raise typer.Exit(logs(get_config(ctx), profile, follow=follow, tail=tail))
+        """Print the service's logs (secret values redacted; on a swarm, every task's)."""
+        raise typer.Exit(logs(get_config(ctx), profile, follow=follow, tail=tail, target=target))
 
     @app.command("down", cls=SdddCommand)
     def down_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
+        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
-        """Stop and remove the profile's containers (the model cache volume is kept)."""
-        raise typer.Exit(down(get_config(ctx), profile, as_json=as_json))
+        """Stop and remove the profile's containers, or its stack (the model cache volume is kept)."""
+        raise typer.Exit(down(get_config(ctx), profile, as_json=as_json, target=target))

@@ -12,16 +12,21 @@ from sddd.core.errors import EXIT_OK
 from sddd.output.console import notice, print_json
 
 
-def index(config: Config, *, rebuild: bool = False, as_json: bool = False) -> int:
+def index(config: Config, *, rebuild: bool = False, as_json: bool = False, device: str | None = None) -> int:
     """Bring the index up to date (or rebuild it) and say what was done."""
+    from sddd.index.encoders.device import resolve
     from sddd.index.indexer import build_index
-    from sddd.output.index import BarSink, progress_bar, render
 
+    if device is not None:
+        resolve(device)  # asked for on the command line: no GPU here is said at once, not after chunking
     if as_json:
-        print_json(asdict(build_index(config, rebuild=rebuild)))
+        print_json(asdict(build_index(config, rebuild=rebuild, device=device)))
         return EXIT_OK
+    from sddd.output.index import BarSink, progress_bar, render  # rich's progress bar: for people only
+
     with progress_bar() as progress:
-        report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice)
+        report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice,
+                             device=device)
     render(report)
     return EXIT_OK
 
@@ -31,6 +36,10 @@ def register(app: typer.Typer) -> None:
     def index_command(
         ctx: typer.Context,
         rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and embed everything again."),
+        device: str | None = typer.Option(
+            None, "--device", metavar="cpu|cuda|auto",
+            help="Where passages are embedded: cpu, cuda (a GPU, through torch) or auto (a GPU when "
+                 "there is one). Default: sddd.yaml's device:, else cpu."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Chunk guides, reports and compose profiles, embed them and store them.
@@ -39,4 +48,4 @@ def register(app: typer.Typer) -> None:
         are pruned. Files that cannot be read (not UTF-8, binary, malformed YAML) are
         reported with their path and skipped; the rest still indexes.
         """
-        raise typer.Exit(index(get_config(ctx), rebuild=rebuild, as_json=as_json))
+        raise typer.Exit(index(get_config(ctx), rebuild=rebuild, as_json=as_json, device=device))

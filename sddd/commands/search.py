@@ -17,14 +17,23 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
            mode: str = "hybrid", explain: bool = False, as_json: bool = False, fmt: str = "table") -> int:
     """Print the passages that answer ``query``, best first."""
     as_json = as_json or fmt == "json"
-    from sddd.index.search import search as run_search
-    from sddd.output.search import render
+    from sddd.resident.client import remote_search
 
-    result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
-                        notice=None if as_json else notice)
+    answered = remote_search(config, query, k, kind=kind, path_glob=path, mode=mode)  # `sddd serve`
+    if answered is None:
+        from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
+
+        result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
+                            notice=None if as_json else notice)
+    else:
+        result, notices = answered
+        for line in [] if as_json else notices:
+            notice(line)
     if as_json:
         print_json(result.to_json(explain))
     else:
+        from sddd.output.search import render
+
         render(result, explain, fmt)
     return EXIT_OK
 
@@ -59,14 +68,15 @@ def register(app: typer.Typer) -> None:
                  "terminal: one `path:line: #rank score: kind: heading: passage` line each) or json."),
         as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
     ) -> None:
-        """Find the passages that answer QUERY, best first, with their score (cosine).
+        """Find the passages that answer QUERY, best first, with a 0-1 score.
 
-        Passages are ranked by meaning (embeddings) and by exact words (BM25, which finds
-        pasted flags, model ids and error strings), fused; the score shown is always the
-        cosine similarity. Accents fold (deploiement finds déploiement); for questions in
-        French over English pages, select the multilingual model in sddd.yaml
-        (model: use-multilingual-v3). If files changed since the last `sddd index`, the index
-        is brought up to date first, so answers always come from the files as they are.
+        Passages are ranked by meaning (both bundled models: MiniLM for English, the
+        multilingual USE for French and other languages) and by exact words (BM25 over the
+        passage and its whole page, which finds pasted flags, model ids and error strings).
+        The score is calibrated: about the chance that the passage's page answers the query.
+        Accents fold (deploiement finds déploiement). If files changed since the last
+        `sddd index`, the index is brought up to date first, so answers always come from the
+        files as they are.
         """
         fmt = choose_format(fmt, as_json, FORMATS)
         raise typer.Exit(search(get_config(ctx), query, k=k, kind=kind, path=path, mode=mode,

@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sddd.compose.interpolation import Interpolator, environment
 from sddd.compose.merge import ComposeLoader, merge_files
@@ -64,6 +65,9 @@ class ResolvedProfile:
     env_file: str | None
     variables: list[str]  # names interpolated
     missing: list[str]  # unset names (only when strict=False)
+    # The merged top-level keys besides services and name (volumes, networks, secrets, configs),
+    # interpolated: what a stack file or a manifest must declare beside the service.
+    top: dict[str, Any] = field(default_factory=dict)
 
     @property
     def service(self) -> ResolvedService:
@@ -165,7 +169,8 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
         raise InputError("the profile defines no service", path=shown[-1], line=1)
     return ResolvedProfile(name=name, files=shown, project=project, services=services,
                            env_file=config.relpath(env_path) if env_path else None,
-                           variables=sorted(interp.used), missing=sorted(interp.missing))
+                           variables=sorted(interp.used), missing=sorted(interp.missing),
+                           top={k: v for k, v in merged.items() if k not in ("services", "name")})
 
 
 def load_all_profiles(config: Config, env_file: Path | str | None = None,

@@ -40,6 +40,7 @@ class Config:
     archives: str = field(default_factory=_default("archives"))
     index: str = field(default_factory=_default("index"))
     model: list[str] = field(default_factory=_default("model"))  # one or more, fused
+    device: str = field(default_factory=_default("device"))  # where `sddd index` embeds
     canonical_profile: str = field(default_factory=_default("canonical_profile"))
     base_profile: str = field(default_factory=_default("base_profile"))
     # None until resolved: the default threshold depends on the model (see __post_init__).

@@ -111,6 +111,33 @@ class Mapping(Option):
 
 
 @dataclass
+class LabelMap(Option):
+    """Names (profiles) to labels: ``{medium: {sddd.gpus: "2"}}``. Label values are kept as
+    strings, as node labels are (``2`` and ``"2"`` are the same label)."""
+
+    def validate(self, value: Any) -> dict[str, dict[str, str]]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise OptionError(f"expected a mapping of names to labels, got {_type_name(value)}")
+        out: dict[str, dict[str, str]] = {}
+        for name, labels in value.items():
+            if not isinstance(labels, dict):
+                raise OptionError(f"{name}: expected a mapping of label: value, got {_type_name(labels)}",
+                                  (str(name),))
+            for key, item in labels.items():
+                if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?", str(key)):
+                    raise OptionError(f"{name}: {key!r} is not a label name (letters, digits, . _ - /)",
+                                      (str(name), str(key)))
+                if isinstance(item, dict | list) or item is None:
+                    raise OptionError(f"{name}: label {key} needs a plain value, got {_type_name(item)}",
+                                      (str(name), str(key)))
+            out[str(name)] = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
+                              for k, v in labels.items()}
+        return out
+
+
+@dataclass
 class ListOf(Option):
     """A list whose items are checked by ``item`` (a callable returning the converted item)."""
 

@@ -31,6 +31,9 @@ SCHEMA: dict[str, opt.Option] = {
     "model": opt.StrList(default=list(DEFAULT_MODELS),
                          help="embedding model(s), fused when several: bundled names, local folders or "
                               "hub names (default: all-MiniLM-L6-v2 and use-multilingual-v3)"),
+    "device": opt.Str(default="cpu", choices=("cpu", "cuda", "auto"),
+                      help="where `sddd index` embeds passages: cpu, cuda (a GPU, through torch) or auto "
+                           "(a GPU when torch sees one); searches always embed on the CPU"),
     "canonical_profile": opt.Str(default="medium", help="profile deployed by default"),
     "base_profile": opt.Str(default="profiles/base.yml", help="compose file every profile extends"),
     "min_score": opt.Number(default=None, minimum=0.0, maximum=1.0,
@@ -85,6 +88,26 @@ SCHEMA: dict[str, opt.Option] = {
                          "env_unused", "link_outside")
         }, help="severity per audit rule (lint rules keep their own)"),
     }, help="`sddd audit`: entropy budget, naming, secret hygiene, compose lint"),
+    "cluster": opt.Mapping(schema={
+        "node_labels": opt.LabelMap(
+            default={}, help="profile -> labels its node must carry: Swarm placement constraints "
+                             "(node.labels.K == V) and the Kubernetes nodeSelector"),
+        "gpu_resource": opt.Str(default="NVIDIA-GPU", pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+                                help="the Swarm generic resource the daemons advertise for GPUs "
+                                     "(node-generic-resources in daemon.json)"),
+        "kubernetes_version": opt.Str(default="1.33", pattern=r"1\.\d+",
+                                      help="the Kubernetes version the exported manifests are "
+                                           "written (and validated) for"),
+        "model_cache_size": opt.Str(default="100Gi", pattern=r"\d+(\.\d+)?(Ki|Mi|Gi|Ti)",
+                                    help="size of the model cache PersistentVolumeClaim"),
+        "storage_class": opt.Str(default=None, help="storageClassName of that claim (unset: the "
+                                                    "cluster's default class)"),
+        "secret_name": opt.Str(default="{service}-secrets", pattern=r"[a-z0-9{}.-]+",
+                               help="the Kubernetes Secret that holds the tokens and API keys"),
+        "shm_size": opt.Str(default="16Gi", pattern=r"\d+(\.\d+)?(Ki|Mi|Gi|Ti)",
+                            help="shared memory for tensor parallelism where `ipc: host` has no "
+                                 "meaning (a tmpfs on Swarm, a memory-backed volume on Kubernetes)"),
+    }, help="beyond one host: `sddd deploy --target swarm` and `sddd export kubernetes`"),
 }
 
 # The nested sections, read with Config.section(name).

@@ -18,6 +18,7 @@ import yaml
 from sddd.core.errors import InputError
 
 KeyPath = tuple[str | int, ...]
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C when PyYAML was built with libyaml
 
 
 @dataclass
@@ -59,13 +60,17 @@ def _walk(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int], source: s
 
 
 def parse_yaml(text: str, source: str, *, line_offset: int = 0,
-               loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> YamlDoc:
+               loader: type[yaml.SafeLoader] | None = None) -> YamlDoc:
     """Parse ``text``; a syntax error becomes an InputError naming ``source`` and the line.
 
     ``loader``: a SafeLoader subclass that knows more tags (Compose's ``!reset``)."""
+    # One pass: the nodes (with their lines), then the data built from them; in libyaml's C
+    # parser where PyYAML has it and no other loader is asked for. The pure-Python parser takes
+    # ~10 times longer, and every command reads sddd.yaml before doing anything.
+    parser = (loader or _LOADER)(text)  # a SafeLoader (subclass): no arbitrary objects
     try:
-        data = yaml.load(text, Loader=loader)  # a SafeLoader (subclass): no arbitrary objects
-        node = yaml.compose(text, Loader=loader)
+        node = parser.get_single_node()
+        data = parser.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -73,6 +78,8 @@ def parse_yaml(text: str, source: str, *, line_offset: int = 0,
         raise InputError(f"malformed YAML: {problem}; fix the syntax", path=source, line=line) from None
     except yaml.YAMLError as exc:
         raise InputError(f"malformed YAML: {exc}", path=source) from None
+    finally:
+        parser.dispose()
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _walk(node, (), lines, source, line_offset)
@@ -103,5 +110,5 @@ def read_text(path: Path, display: str | None = None) -> str:
 
 
 def load_yaml(path: Path, display: str | None = None,
-              loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> YamlDoc:
+              loader: type[yaml.SafeLoader] | None = None) -> YamlDoc:
     return parse_yaml(read_text(path, display), display or str(path), loader=loader)

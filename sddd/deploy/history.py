@@ -36,6 +36,7 @@ class Entry:
     seconds: float | None = None  # time to healthy
     message: str = ""
     previous: dict[str, Any] | None = None  # what ran before: container, image, profile, config_hash
+    target: str = "compose"  # or "swarm" (`sddd deploy --target swarm`)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,8 @@ class ServiceStatus:
     image: str
     model: str
     config_hash: str
+    target: str = "compose"  # or "swarm": then ``container`` is the task (SERVICE.SLOT)
+    node: str = ""  # the swarm node that runs the task
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,12 +98,17 @@ def logs(config: Config, profile: str | None = None, *, follow: bool = False,
         text = container.logs(**kwargs).decode("utf-8", "replace")
         yield from (redact(line) for line in text.splitlines())
         return
+    yield from lines_of(container.logs(stream=True, follow=True, **kwargs))
+
+
+def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
+    """A stream of log chunks as whole lines, secrets redacted."""
     buffer = b""
-    for chunk in container.logs(stream=True, follow=True, **kwargs):
+    for chunk in chunks:
         buffer += chunk
         *complete, buffer = buffer.split(b"\n")
         for raw in complete:
-            yield redact(raw.decode("utf-8", "replace"))
+            yield redact(raw.decode("utf-8", "replace").rstrip("\r"))
     if buffer:
         yield redact(buffer.decode("utf-8", "replace"))
 

@@ -45,6 +45,7 @@ class Plan:
     command: list[str]  # the equivalent `docker compose ... up` (no secret in it)
     container_port: int
     host_port: int | None
+    host: str = "127.0.0.1"  # where the published port listens (a Swarm task: its node)
 
     @property
     def errors(self) -> list[Finding]:
@@ -59,7 +60,7 @@ class Plan:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.host_port}" if self.host_port else ""
+        return f"http://{self.host}:{self.host_port}" if self.host_port else ""
 
 
 @dataclass
@@ -74,9 +75,10 @@ class DeployResult:
     hint_note: str = ""  # why there is no hint
     previous: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    target: str = "compose"  # or "swarm": then ``container`` is the Swarm service
 
     def to_json(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "profile": self.plan.profile.name,
+        return {"outcome": self.outcome, "target": self.target, "profile": self.plan.profile.name,
                 "project": self.plan.profile.project, "service": self.plan.service.name,
                 "container": self.container, "url": self.plan.url, "seconds": round(self.seconds, 2),
                 "config_hash": self.plan.service.config_hash, "message": self.message,
@@ -116,7 +118,7 @@ def compose_args(config: Config, resolved: ResolvedProfile, action: tuple[str, .
 
 def preflight(plan: Plan, client: Any) -> list[str]:
     """Every check that can fail before anything starts; returns notes for the user."""
-    svc, notes = plan.service, []
+    svc = plan.service
     if plan.errors:
         raise LintFailed(plan.errors)
     info = engine.engine_info(client)
@@ -129,17 +131,23 @@ def preflight(plan: Plan, client: Any) -> list[str]:
             "install the NVIDIA Container Toolkit (nvidia-ctk runtime configure) and restart dockerd",
             path=where.path if where else None, line=where.line if where else None)
     own = {c.name for c in engine.project_containers(client, plan.profile.project, svc.name)}
-    if plan.host_port and not _port_free(plan.host_port) and not _held_by(client, plan.host_port, own):
+    if plan.host_port and not port_free(plan.host_port) and not _held_by(client, plan.host_port, own):
         index = next((i for i, p in enumerate(svc.ports) if p.host == plan.host_port), 0)
         where = svc.source_of("ports", index)
         raise ConflictError(f"host port {plan.host_port} is already in use; stop what holds it "
                             "(ss -ltnp) or change the port variable in the env file",
                             path=where.path if where else None, line=where.line if where else None)
+    return check_image(svc, client)
+
+
+def check_image(svc: ResolvedService, client: Any) -> list[str]:
+    """The image is present on the engine, or a registry has it; EngineError otherwise."""
+    notes: list[str] = []
     image = svc.image or ""
     if not _image_local(client, image):
         try:
             client.images.get_registry_data(image)
-            notes.append(f"image {image} is not present locally; Compose will pull it")
+            notes.append(f"image {image} is not present locally; the engine will pull it")
         except Exception as exc:
             reason = redact(str(exc).splitlines()[0])[:160] if str(exc) else type(exc).__name__
             where = svc.source_of("image")
@@ -149,7 +157,7 @@ def preflight(plan: Plan, client: Any) -> list[str]:
     return notes
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -208,22 +216,27 @@ def deploy(config: Config, profile: str | None = None, env_file: Path | str | No
     notes = preflight(plan, client)
     svc, project = plan.service, plan.profile.project
     previous = _previous(client, project, svc.name)
-    append(config, Entry(action="deploy", profile=plan.profile.name, project=project, service=svc.name,
-                         outcome="starting", config_hash=svc.config_hash, image=svc.image or "",
-                         previous=previous))
-    # From here on the history says "starting": however this ends, it must say how.
+    return recorded(config, Entry(action="deploy", profile=plan.profile.name, project=project,
+                                  service=svc.name, outcome="starting", config_hash=svc.config_hash,
+                                  image=svc.image or "", previous=previous),
+                    lambda: _start_and_wait(config, plan, client, previous, notes, timeout=timeout,
+                                            wait=wait, on_state=on_state))
+
+
+def recorded(config: Config, entry: Entry, work: Callable[[], DeployResult]) -> DeployResult:
+    """Record ``entry`` as starting, then run ``work``: however it ends, the history says how."""
+    append(config, entry)
     try:
-        return _start_and_wait(config, plan, client, previous, notes, timeout=timeout, wait=wait,
-                               on_state=on_state)
+        return work()
     except KeyboardInterrupt:
-        update_last(config, project, outcome="interrupted",
+        update_last(config, entry.project, outcome="interrupted",
                     message="interrupted (Ctrl-C) before the service was known to be healthy")
         raise
     except SdddError as exc:
-        update_last(config, project, outcome="failed", message=str(exc))
+        update_last(config, entry.project, outcome="failed", message=str(exc))
         raise
     except Exception as exc:
-        update_last(config, project, outcome="failed", message=f"{type(exc).__name__}: {exc}")
+        update_last(config, entry.project, outcome="failed", message=f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -245,16 +258,24 @@ def _start_and_wait(config: Config, plan: Plan, client: Any, previous: dict[str,
         update_last(config, project, outcome="started")
         return result
     waited: WaitResult = wait_healthy(client, container, plan.container_port, timeout=timeout,
-                                      has_healthcheck=bool(svc.healthcheck and not
-                                                           svc.healthcheck.disabled),
-                                      on_state=on_state)
+                                      has_healthcheck=has_healthcheck(svc), on_state=on_state)
+    return finish(config, result, waited)
+
+
+def has_healthcheck(svc: ResolvedService) -> bool:
+    return bool(svc.healthcheck and not svc.healthcheck.disabled)
+
+
+def finish(config: Config, result: DeployResult, waited: WaitResult) -> DeployResult:
+    """The wait's outcome into the result and the history, with a guide when it failed."""
+    plan = result.plan
     result.outcome, result.seconds = waited.outcome, waited.seconds
     result.message, result.lines = waited.message, waited.lines
     if waited.host_port and not plan.host_port:
         plan.host_port = waited.host_port
     if waited.outcome == "failed":
         result.hint, result.hint_note = troubleshooting_hint(config, waited.lines)
-    update_last(config, project, outcome=waited.outcome,
+    update_last(config, plan.profile.project, outcome=waited.outcome,
                 seconds=round(waited.seconds, 2) if waited.outcome == "healthy" else None,
                 message=waited.message)
     return result

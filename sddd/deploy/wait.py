@@ -1,10 +1,14 @@
-"""Wait for a started container to be healthy, watching its logs for fatal errors.
+"""Wait for a started container (or a Swarm task) to be healthy, watching its logs for fatal errors.
 
-Healthy means: the container runs, Docker reports it healthy (when it has a healthcheck), and
-``/health`` and ``/v1/models`` answer 200 on the published port (with the container's own API
-key, read from the engine and never kept). A fatal log line (CUDA out of memory, no GPU
-platform, ...) or the container exiting or restarting ends the wait at once, with the
-offending lines. Every half second ``on_state`` gets the state for the live status line.
+Healthy means: it runs, Docker reports it healthy (when it has a healthcheck), and ``/health``
+and ``/v1/models`` answer 200 on the published port (with its own API key, read from the
+engine and never kept). A fatal log line (CUDA out of memory, no GPU platform, ...) or the
+container exiting or restarting ends the wait at once, with the offending lines. Every half
+second ``on_state`` gets the state for the live status line.
+
+``watch(target, ...)`` is the one loop; ``target`` says how to follow the logs and what the
+engine reports: ``ContainerWatch`` for `sddd deploy`, ``sddd.deploy.swarm.TaskWatch`` for a
+stack's new task.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sddd.core.secrets import redact
 from sddd.deploy.docker import published_port
@@ -65,17 +69,18 @@ def fatal_kind(line: str) -> str | None:
 
 
 class LogWatcher:
-    """Follows a container's logs in a thread; lines come out redacted, in order."""
+    """Follows a log stream (an iterable of byte chunks) in a thread; lines come out redacted,
+    in order."""
 
-    def __init__(self, container: Any):
+    def __init__(self, follow: Callable[[], Iterable[bytes]]):
         self.lines: queue.Queue[str] = queue.Queue()
-        self.thread = threading.Thread(target=self._follow, args=(container,), daemon=True)
+        self.thread = threading.Thread(target=self._follow, args=(follow,), daemon=True)
         self.thread.start()
 
-    def _follow(self, container: Any) -> None:
+    def _follow(self, follow: Callable[[], Iterable[bytes]]) -> None:
         buffer = b""
         try:
-            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            for chunk in follow():
                 buffer += chunk
                 *complete, buffer = buffer.split(b"\n")
                 for raw in complete:
@@ -94,19 +99,24 @@ class LogWatcher:
                 return out
 
 
-def container_api_key(container: Any) -> str | None:
-    """The ``VLLM_API_KEY`` the container runs with, read from the engine (never stored)."""
-    for item in (container.attrs.get("Config") or {}).get("Env") or []:
+def api_key(env: list[str] | None) -> str | None:
+    """VLLM_API_KEY of a container's (or a task's) environment, read from the engine, never kept."""
+    for item in env or []:
         name, _, value = item.partition("=")
         if name == "VLLM_API_KEY" and value:
             return str(value)
     return None
 
 
-def probe(port: int, key: str | None) -> str | None:
+def container_api_key(container: Any) -> str | None:
+    """The ``VLLM_API_KEY`` the container runs with, read from the engine (never stored)."""
+    return api_key((container.attrs.get("Config") or {}).get("Env"))
+
+
+def probe(port: int, key: str | None, host: str = "127.0.0.1") -> str | None:
     """None when /health and /v1/models answer 200; else what failed."""
     for path in ("/health", "/v1/models"):
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        request = urllib.request.Request(f"http://{host}:{port}{path}")
         if key and path.startswith("/v1"):
             request.add_header("Authorization", f"Bearer {key}")
         try:
@@ -120,14 +130,73 @@ def probe(port: int, key: str | None) -> str | None:
     return None
 
 
+@dataclass
+class Poll:
+    """What one look at the engine says about the thing being waited for."""
+
+    state: str  # a container's (running, exited, ...) or a Swarm task's (pending, starting, running)
+    health: str  # starting, healthy, unhealthy, none
+    running: bool  # its process runs: time to probe the port
+    failed: str = ""  # why the wait must stop now ("exited with code 3", "the task was rejected: ...")
+    phase: str = ""  # what it waits for, when the engine says more than the state
+    host: str = "127.0.0.1"  # where its published port listens
+    host_port: int | None = None
+    key: str | None = None  # the API key /v1/models wants
+
+
+class Watched(Protocol):
+    """A container, or a Swarm service's new task: its logs and its state."""
+
+    def follow_logs(self) -> Iterable[bytes]: ...
+
+    def poll(self) -> Poll: ...
+
+
+class ContainerWatch:
+    """A container of the local engine: exits and restarts end the wait."""
+
+    def __init__(self, container: Any, container_port: int):
+        self.container, self.container_port = container, container_port
+        self.restarts: int | None = None
+
+    def follow_logs(self) -> Iterable[bytes]:
+        return self.container.logs(stream=True, follow=True, stdout=True, stderr=True)  # type: ignore[no-any-return]
+
+    def poll(self) -> Poll:
+        container = self.container
+        container.reload()
+        state = container.attrs.get("State") or {}
+        status = str(state.get("Status", "?"))
+        health = str((state.get("Health") or {}).get("Status", "none"))
+        count = int(container.attrs.get("RestartCount") or 0)
+        self.restarts = count if self.restarts is None else self.restarts
+        failed = ""
+        if status in ("exited", "dead"):
+            failed = f"the container exited with code {state.get('ExitCode')}"
+        elif count > self.restarts or status == "restarting":
+            failed = "the container restarted"
+        if failed and state.get("OOMKilled"):
+            failed += " (killed for running out of memory: OOMKilled, raise mem_limit)"
+        return Poll(status, health, running=status == "running", failed=failed,
+                    host_port=published_port(container, self.container_port),
+                    key=container_api_key(container))
+
+
 def wait_healthy(client: Any, container: Any, container_port: int, *, timeout: float,
                  has_healthcheck: bool, on_state: Callable[[WaitState], None] | None = None) -> WaitResult:
+    """Wait for a container of the local engine (`sddd deploy`)."""
+    return watch(ContainerWatch(container, container_port), container_port, timeout=timeout,
+                 has_healthcheck=has_healthcheck, on_state=on_state)
+
+
+def watch(target: Watched, container_port: int, *, timeout: float, has_healthcheck: bool,
+          on_state: Callable[[WaitState], None] | None = None) -> WaitResult:
+    """Poll ``target`` until healthy, failed or ``timeout``; a fatal log line ends it at once."""
     start = time.monotonic()
-    watcher = LogWatcher(container)
+    watcher = LogWatcher(target.follow_logs)
     recent: list[str] = []
     last_line = ""
     host_port: int | None = None
-    restarts: int | None = None
     while True:
         elapsed = time.monotonic() - start
         for line in watcher.drain():
@@ -139,33 +208,23 @@ def wait_healthy(client: Any, container: Any, container_port: int, *, timeout: f
                 recent += watcher.drain()
                 return WaitResult("failed", elapsed, f"{fatal_kind(line)}: {line.strip()[:200]}",
                                   _offending(recent), host_port)
-        container.reload()
-        state = container.attrs.get("State") or {}
-        status = str(state.get("Status", "?"))
-        health = str((state.get("Health") or {}).get("Status", "none"))
-        count = int(container.attrs.get("RestartCount") or 0)
-        restarts = count if restarts is None else restarts
-        if status in ("exited", "dead") or count > restarts or status == "restarting":
+        seen = target.poll()
+        if seen.failed:
             time.sleep(POLL_S)
             recent += watcher.drain()
-            code = state.get("ExitCode")
-            what = "restarted" if status != "exited" and status != "dead" else f"exited with code {code}"
-            if state.get("OOMKilled"):
-                what += " (killed for running out of memory: OOMKilled, raise mem_limit)"
-            return WaitResult("failed", elapsed, f"the container {what}", _offending(recent), host_port)
-        host_port = host_port or published_port(container, container_port)
-        phase = "starting"
-        if status == "running":
+            return WaitResult("failed", elapsed, seen.failed, _offending(recent), host_port)
+        host_port = host_port or seen.host_port
+        phase = seen.phase or "starting"
+        if seen.running:
             if host_port is None:
                 phase = f"no host port for container port {container_port}"
             else:
-                problem = probe(host_port, container_api_key(container))
-                ready = problem is None and (not has_healthcheck or health == "healthy")
-                if ready:
-                    _emit(on_state, WaitState(status, health, elapsed, last_line, "healthy"))
+                problem = probe(host_port, seen.key, seen.host)
+                if problem is None and (not has_healthcheck or seen.health == "healthy"):
+                    _emit(on_state, WaitState(seen.state, seen.health, elapsed, last_line, "healthy"))
                     return WaitResult("healthy", elapsed, "", [], host_port)
-                phase = problem or f"Docker health: {health}"
-        _emit(on_state, WaitState(status, health, elapsed, last_line, phase))
+                phase = problem or f"Docker health: {seen.health}"
+        _emit(on_state, WaitState(seen.state, seen.health, elapsed, last_line, phase))
         if elapsed >= timeout:
             return WaitResult("timeout", elapsed, f"not healthy after {timeout:.0f} s ({phase}); "
                               f"last log line: {last_line or '(none)'}", recent[-5:], host_port)

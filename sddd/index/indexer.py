@@ -3,19 +3,17 @@
 A file whose size and mtime match the index is not even read. A file that changed is
 re-chunked; each of its chunks whose embedded text is unchanged keeps its vector, only
 new text is embedded. Chunks of deleted files are pruned. The model is loaded only when
-something must be embedded. The lexical (FTS5) table is rebuilt from the chunks' text at every
-commit; an index from an older lexical version is rewritten with every vector reused.
+something must be embedded. How the new generation is written, in place or in full, is
+``sddd.index.updates``; an index from an older lexical version is rewritten with every vector
+reused.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy as np
+from pathlib import Path
 
 from sddd.core.atomic import LOCK_HINT, writing
 from sddd.core.config import Config
@@ -24,7 +22,9 @@ from sddd.core.yamlio import read_text
 from sddd.index.chunking import Window
 from sddd.index.compose_chunks import compose_chunks
 from sddd.index.corpus import Chunk, Discovery, SourceFile, discover, is_compose_path
+from sddd.index.draft import Draft
 from sddd.index.encoders.base import Encoder
+from sddd.index.encoders.device import Overlapped, bulk_ensemble
 from sddd.index.encoders.ensemble import Ensemble, fingerprint_of, load_ensemble
 from sddd.index.encoders.models import model_info
 from sddd.index.generation import commit
@@ -33,13 +33,22 @@ from sddd.index.markdown_chunks import markdown_chunks
 from sddd.index.store import (
     CHUNKER_VERSION,
     FileRecord,
-    Snapshot,
     Store,
     StoredChunk,
     embed_text,
     open_store,
     try_open_store,
     writer_lock,
+)
+from sddd.index.updates import (
+    Change,
+    Outcome,
+    digest_of,
+    full_vectors,
+    models_meta,
+    needs_compaction,
+    survey,
+    update_in_place,
 )
 
 
@@ -78,6 +87,8 @@ class IndexReport:
     rebuild_reason: str | None = None
     written: bool = False  # False when nothing changed and nothing was written
     index: str = ""
+    device: str = ""  # where passages were embedded (cpu or cuda); "" when none were
+    vector_index: str = ""  # the FAISS index kind written: flat or hnsw (sddd.index.vectors)
 
 
 class ProgressSink:
@@ -124,10 +135,6 @@ def chunk_file(source: SourceFile, text: str, window: Window) -> list[Chunk]:
     return []
 
 
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def build_index(
     config: Config,
     *,
@@ -135,8 +142,13 @@ def build_index(
     progress: ProgressSink | None = None,
     notice: Callable[[str], None] | None = None,
     encoder: Encoder | Ensemble | None = None,
+    device: str | None = None,
 ) -> IndexReport:
-    """Index ``config``'s corpus incrementally (or from scratch with ``rebuild``)."""
+    """Index ``config``'s corpus incrementally (or from scratch with ``rebuild``).
+
+    ``device`` (else sddd.yaml's ``device:``) says where passages are embedded: ``cpu``,
+    ``cuda`` or ``auto`` (sddd.index.encoders.device).
+    """
     started = time.perf_counter()
     folder = config.index_dir
     report = IndexReport(index=config.relpath(folder))
@@ -174,19 +186,28 @@ def build_index(
             old.close()
             return report
         report.skipped = refused
-        _update(config, found, old, fingerprint, report, progress, as_ensemble(config, encoder))
-        if old is not None:
-            old.close()
+        embedder = _Embedder(config, as_ensemble(config, encoder), device)
+        try:
+            _write(config, found, old, fingerprint, report, embedder, progress)
+        finally:
+            if old is not None:
+                old.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
 class _Embedder:
-    """The encoders and the chunking window, loaded on first need (an unchanged file needs neither)."""
+    """The encoders and the chunking window, loaded on first need (an unchanged file needs neither).
 
-    def __init__(self, config: Config, encoder: Ensemble | None):
+    Chunking counts tokens with the CPU encoders; bulk embedding may use the device's (a GPU).
+    """
+
+    def __init__(self, config: Config, encoder: Ensemble | None, device: str | None):
         self.config, self.encoder = config, encoder
+        self.device = device or str(config.device)
         self._window: Window | None = None
+        self._bulk: Ensemble | None = encoder
+        self.used = ""  # the device bulk embedding ran on, once it has
 
     def window(self) -> Window:
         if self._window is None:
@@ -200,14 +221,23 @@ class _Embedder:
             self.encoder = load_ensemble(self.config.model, self.config.root)
         return self.encoder
 
+    def bulk(self, count: int) -> Ensemble:
+        """The encoders for embedding ``count`` texts: on the device when it is worth starting."""
+        if self._bulk is None:
+            self._bulk = bulk_ensemble(self.config.model, self.config.root, self.device, count,
+                                       cpu=self.get)
+        self.used = "cuda" if isinstance(self._bulk, Overlapped) else "cpu"
+        return self._bulk
 
-def _read_file(source: SourceFile, previous: FileRecord | None, old_chunks: list[StoredChunk],
-               embedder: _Embedder, report: IndexReport) -> tuple[FileRecord, list[StoredChunk]]:
-    """The record and chunks of one file: reused when unchanged, else read and chunked again."""
+
+def _read_file(source: SourceFile, previous: FileRecord | None, embedder: _Embedder,
+               report: IndexReport) -> tuple[FileRecord, list[StoredChunk] | None]:
+    """The record and new chunks of one file; chunks None when the file's content is the one indexed
+    (its old chunks are kept), an empty list when it cannot be indexed."""
     if previous and previous.size == source.size and previous.mtime_ns == source.mtime_ns:
         if previous.skipped:
             report.skipped.append(Skipped.decode(source.rel, previous.skipped))
-        return previous, old_chunks
+        return previous, None
     try:
         text = read_text(source.path, source.rel)
     except InputError as exc:
@@ -215,10 +245,10 @@ def _read_file(source: SourceFile, previous: FileRecord | None, old_chunks: list
         report.skipped.append(skipped)
         return FileRecord(source.rel, source.kind, "", source.size, source.mtime_ns, 0, "",
                           skipped.encode()), []
-    digest = _hash(text)
+    digest = digest_of(text)
     if previous and previous.sha256 == digest and not previous.skipped:
         return FileRecord(source.rel, previous.kind, digest, source.size, source.mtime_ns,
-                          previous.chunks, previous.title), old_chunks
+                          previous.chunks, previous.title), None
     report.changed_files.append(source.rel)
     try:
         # Whatever a chunker made, no secret reaches the store (nor, so, any output).
@@ -231,82 +261,65 @@ def _read_file(source: SourceFile, previous: FileRecord | None, old_chunks: list
     kind = new_chunks[0].kind if new_chunks else source.kind
     title = new_chunks[0].title if new_chunks else ""
     record = FileRecord(source.rel, kind, digest, source.size, source.mtime_ns, len(new_chunks), title)
-    return record, [StoredChunk(**c.__dict__, embed_hash=_hash(embed_text(c))) for c in new_chunks]
+    return record, [StoredChunk(**c.__dict__, embed_hash=digest_of(embed_text(c))) for c in new_chunks]
 
 
-def _vectors(chunks: list[StoredChunk], old_by_hash: dict[str, int], old_vectors: list[np.ndarray],
-             embedder: _Embedder, progress: ProgressSink | None,
-             report: IndexReport) -> tuple[list[np.ndarray], set[int]]:
-    """Vectors per model for every chunk, reused by embedded-text hash or embedded now; and the
-    old ids reused. Identical texts are embedded once."""
-    reuse: dict[int, int] = {}
-    to_embed: list[int] = []
-    for position, chunk in enumerate(chunks):
-        old_id = old_by_hash.get(chunk.embed_hash)
-        if old_id is not None and old_vectors and old_vectors[0].size:
-            reuse[position] = old_id
-        else:
-            to_embed.append(position)
-    unique = list(dict.fromkeys(embed_text(chunks[i]) for i in to_embed))
-    fresh: list[np.ndarray] = []
-    if unique:
-        if progress:
-            progress.start(len(unique))
-        fresh = embedder.get().encode_all(unique, progress=progress.advance if progress else None)
-    dims = ([v.shape[1] for v in fresh] if fresh else [v.shape[1] if v.ndim == 2 else 0 for v in old_vectors]
-            or [0] * len(embedder.config.model))
-    row_of = {text: row for row, text in enumerate(unique)}
-    out = []
-    for member, dim in enumerate(dims):
-        vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-        for position, old_id in reuse.items():
-            vectors[position] = old_vectors[member][old_id]
-        if fresh:
-            rows = [row_of[embed_text(chunks[i])] for i in to_embed]
-            vectors[to_embed] = fresh[member][rows]
-        out.append(vectors)
-    report.embedded, report.reused = len(to_embed), len(reuse)
-    return out, set(reuse.values())
-
-
-def _update(
-    config: Config,
-    found: Discovery,
-    old: Store | None,
-    fingerprint: str,
-    report: IndexReport,
-    progress: ProgressSink | None,
-    encoder: Ensemble | None,
-) -> None:
-    old_files = old.files if old else {}
-    old_chunks_by_path: dict[str, list[StoredChunk]] = {}
-    old_vectors: list[np.ndarray] = []
-    if old is not None:
-        for chunk in old.chunks():
-            old_chunks_by_path.setdefault(chunk.path, []).append(chunk)
-        old_vectors = [old.all_vectors(m) for m in range(len(config.model))]
-    old_by_hash = {c.embed_hash: c.id for cs in old_chunks_by_path.values() for c in cs}
-    embedder = _Embedder(config, encoder)
-    records: list[FileRecord] = []
-    chunks: list[StoredChunk] = []
-    for source in found.files:
-        record, file_chunks = _read_file(source, old_files.get(source.rel),
-                                         old_chunks_by_path.get(source.rel, []), embedder, report)
-        records.append(record)
-        chunks.extend(file_chunks)
-    seen = {r.path for r in records}
-    report.deleted_files = sorted(p for p in old_files if p not in seen)
-    vectors, kept = _vectors(chunks, old_by_hash, old_vectors, embedder, progress, report)
-    report.pruned = sum(1 for cs in old_chunks_by_path.values() for c in cs if c.id not in kept)
-    report.files = len(found.files)
-    report.chunks = len(chunks)
-    for position, chunk in enumerate(chunks):
-        chunk.id = position
+def _write(config: Config, found: Discovery, old: Store | None, fingerprint: str, report: IndexReport,
+           embedder: _Embedder, progress: ProgressSink | None) -> None:
+    """Write the new generation: in place when few files changed, else a full build."""
     names = [model_info(name, config.root).name for name in config.model]
+    change = survey(found, old) if old is not None else None
+    in_place = (old is not None and change is not None and old.lexical_version == LEXICAL_VERSION
+                and old.count > 0 and bool(old.dims) and not needs_compaction(old, change))
+
+    def write(tmp: Path) -> None:
+        draft = Draft(tmp, old.generation if in_place and old else None)
+        try:
+            if in_place and old and change:
+                outcome = _in_place(tmp, draft, found, old, change, embedder, progress, report)
+            else:
+                outcome = _full(tmp, draft, found, old, embedder, progress, report, len(names))
+            draft.finish(fingerprint, outcome.dims, models_meta(names, outcome.kind))
+        except BaseException:
+            draft.abandon()
+            raise
+        report.chunks, report.embedded, report.reused = outcome.chunks, outcome.embedded, outcome.reused
+        report.pruned, report.vector_index, report.device = outcome.pruned, outcome.kind, embedder.used
+
+    report.files = len(found.files)
+    seen = {source.rel for source in found.files}
+    report.deleted_files = sorted(p for p in (old.files if old else {}) if p not in seen)
     with writing(config.index_dir, LOCK_HINT):  # a read-only index folder: one line, exit 4
-        commit(config.index_dir, Snapshot(fingerprint, records, chunks, vectors,
-                                          {"models": json.dumps(names)}))
+        commit(config.index_dir, write)
     report.written = True
+
+
+def _full(tmp: Path, draft: Draft, found: Discovery, old: Store | None, embedder: _Embedder,
+          progress: ProgressSink | None, report: IndexReport, models: int) -> Outcome:
+    """Every file into a fresh draft, one at a time, then the vectors in batches."""
+    for source in found.files:
+        previous = old.files.get(source.rel) if old else None
+        record, chunks = _read_file(source, previous, embedder, report)
+        draft.append(record, old.chunks_of(source.rel) if chunks is None and old else chunks or [])
+    dims = list(old.dims) if old and old.dims else [0] * models
+    return full_vectors(tmp, draft, old, embedder.bulk, dims, progress)
+
+
+def _in_place(tmp: Path, draft: Draft, found: Discovery, old: Store, change: Change, embedder: _Embedder,
+              progress: ProgressSink | None, report: IndexReport) -> Outcome:
+    """Only the changed and deleted files' rows replaced, in a copy of the old generation."""
+    for record in change.touched:
+        draft.put(record, [])
+    changed = {source.rel for source in change.changed}
+    for source in found.files:
+        previous = old.files.get(source.rel)
+        if source.rel not in changed and previous and previous.skipped:
+            report.skipped.append(Skipped.decode(source.rel, previous.skipped))
+    files: list[tuple[FileRecord, list[StoredChunk]]] = []
+    for source in change.changed:
+        record, chunks = _read_file(source, None, embedder, report)
+        files.append((record, chunks or []))
+    return update_in_place(tmp, draft, old, files, change.deleted, embedder.bulk, progress)
 
 
 def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) -> Store:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from sddd.core.errors import IndexCorrupt
 from sddd.index.lexical import DOCUMENT_WEIGHTS, PASSAGE_WEIGHTS, match_expression, query_clauses
 
 REBUILD_HINT = "run `sddd index --rebuild`"
+Restriction = tuple[str, Sequence[Any]]  # an SQL condition on the chunks table, and its parameters
 TABLES = {"passages": ("lexical", PASSAGE_WEIGHTS), "documents": ("doc_lexical", DOCUMENT_WEIGHTS)}
 
 
@@ -26,17 +28,18 @@ class LexicalIndex:
     def __init__(self, db: sqlite3.Connection, sizes: dict[str, int], where: str):
         self.db, self.sizes, self.where = db, sizes, where
 
-    def search(self, table: str, query: str, limit: int,
-               weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+    def search(self, table: str, query: str, limit: int, weights: Sequence[float] | None = None,
+               restrict: Restriction | None = None) -> list[tuple[int, float]]:
         """(row id, BM25, higher is better) of the rows matching ``query``, best first.
 
         Every term is quoted, so FTS5 operators typed by a person are plain words. ``weights``
-        overrides the table's column weights (bench/retrieval.py's plain BM25).
+        overrides the table's column weights (bench/retrieval.py's plain BM25). ``restrict`` is
+        an SQL condition on the ``chunks`` table (and its parameters) a passage must meet.
         """
         expression = match_expression(query)
         if expression is None or limit < 1:
             return []
-        return self._bm25(table, expression, limit, weights)
+        return self._bm25(table, expression, limit, weights, restrict)
 
     def ideal(self, table: str, query: str, weights: Sequence[float] | None = None) -> float:
         """The BM25 of an ideal row for ``query`` (see the module docstring); 0 with no term."""
@@ -49,21 +52,25 @@ class LexicalIndex:
         unseen = math.log((self.sizes[table] + 0.5) / 0.5)
         return sum(present) + unseen * (len(best) - len(present))
 
-    def scaled(self, table: str, query: str, limit: int,
-               weights: Sequence[float] | None = None) -> dict[int, float]:
-        """Row id -> BM25 / ideal, in [0, 1], for the best ``limit`` rows."""
-        hits = self.search(table, query, limit, weights)
+    def scaled(self, table: str, query: str, limit: int, weights: Sequence[float] | None = None,
+               restrict: Restriction | None = None) -> dict[int, float]:
+        """Row id -> BM25 / ideal, in [0, 1], for the best ``limit`` rows (meeting ``restrict``;
+        the ideal is the whole table's)."""
+        hits = self.search(table, query, limit, weights, restrict)
         ideal = self.ideal(table, query, weights) if hits else 0.0
         return {row: min(score / ideal, 1.0) for row, score in hits} if ideal > 0 else {}
 
-    def _bm25(self, table: str, expression: str, limit: int,
-              weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+    def _bm25(self, table: str, expression: str, limit: int, weights: Sequence[float] | None = None,
+              restrict: Restriction | None = None) -> list[tuple[int, float]]:
         name, default = TABLES[table]
         columns = ", ".join(str(w) for w in (weights or default))
+        where, params = "", ()
+        if restrict is not None and restrict[0]:
+            where, params = f" AND rowid IN (SELECT id FROM chunks WHERE {restrict[0]})", tuple(restrict[1])
         try:
             rows = self.db.execute(
-                f"SELECT rowid, bm25({name}, {columns}) AS s FROM {name} WHERE {name} MATCH ? "
-                "ORDER BY s LIMIT ?", (expression, int(limit)),
+                f"SELECT rowid, bm25({name}, {columns}) AS s FROM {name} WHERE {name} MATCH ?{where} "
+                "ORDER BY s LIMIT ?", (expression, *params, int(limit)),
             ).fetchall()
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(f"lexical index is unreadable ({exc}); {REBUILD_HINT}",

@@ -12,8 +12,10 @@ beyond the nearest-neighbour searches.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,23 +52,47 @@ def validate_filters(kind: str | None, mode: str = "hybrid") -> None:
         raise UsageError(f"must be one of {', '.join(MODES)}; got {mode!r}", option="mode")
 
 
-def allowed_ids(store: Store, kind: str | None, path_glob: str | None) -> set[int] | None:
-    """The passages a ranking may return; None when every passage may.
+@dataclass
+class Selection:
+    """The passages a ranking may return: those ``include`` names (all live ones when None) less
+    ``exclude``, and the same as an SQL condition on the chunks table for the lexical side."""
+
+    include: np.ndarray | None
+    exclude: np.ndarray | None
+    condition: str
+    params: tuple[Any, ...]
+
+
+def selection(store: Store, kind: str | None, path_glob: str | None) -> Selection | None:
+    """What the filters let through; None when every passage may be returned.
 
     Archived files are history, not live documents: without a kind they are left out, and
-    they rank only when asked for (``kind="archive"``, or ``"all"`` for everything).
+    they rank only when asked for (``kind="archive"``, or ``"all"`` for everything). The ids are
+    read with SQL; the side that is the smaller is listed (what passes, or what does not).
     """
-    hide_archived = kind is None and store.db.execute(
-        "SELECT 1 FROM chunks WHERE kind = 'archive' LIMIT 1").fetchone() is not None
+    kinds = store.kinds()
+    hide_archived = kind is None and kinds.get("archive", 0) > 0
     if kind == ALL_KINDS:
         kind = None
     if kind is None and path_glob is None and not hide_archived:
         return None
-    return {
-        int(cid) for cid, path, chunk_kind in store.db.execute("SELECT id, path, kind FROM chunks")
-        if (chunk_kind == kind if kind is not None else not (hide_archived and chunk_kind == "archive"))
-        and (path_glob is None or fnmatch.fnmatch(path, path_glob))
-    }
+    conditions: list[str] = []
+    params: list[Any] = []
+    if kind is not None:
+        conditions.append("kind = ?")
+        params.append(kind)
+    elif hide_archived:
+        conditions.append("kind != 'archive'")
+    if path_glob is not None:
+        paths = [path for path in store.files if fnmatch.fnmatch(path, path_glob)]
+        conditions.append("path IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(paths))
+    condition = " AND ".join(conditions)
+    if path_glob is None:
+        passing = kinds.get(kind, 0) if kind is not None else store.count - kinds.get("archive", 0)
+        if passing > store.count // 2:
+            return Selection(None, store.ids_where(f"NOT ({condition})", params), condition, tuple(params))
+    return Selection(store.ids_where(condition, params), None, condition, tuple(params))
 
 
 @dataclass
@@ -79,23 +105,26 @@ class Candidates:
     document: np.ndarray
 
 
-def candidates(store: Store, vectors: Sequence[np.ndarray], query: str, allowed: set[int] | None,
+def candidates(store: Store, vectors: Sequence[np.ndarray], query: str, allowed: Selection | None,
                depth: int = CANDIDATES) -> Candidates:
-    """The candidates of one query: ``vectors[m]`` is its embedding by model m."""
-    limit = depth if allowed is None else store.count  # a filter may leave few of the nearest
+    """The candidates of one query: ``vectors[m]`` is its embedding by model m; the ``depth``
+    nearest passages of each model and the ``depth`` best by BM25, among those ``allowed``."""
     found: dict[int, None] = {}
+    include = allowed.include if allowed else None
+    exclude = allowed.exclude if allowed else None
     for member, vector in enumerate(vectors):
-        _, ids = store.search(vector[None, :], min(limit, store.count), member)
+        _, ids = store.search(vector[None, :], depth, member, include=include, exclude=exclude)
         found.update((int(i), None) for i in ids[0] if i >= 0)
-    passage = store.lexical.scaled("passages", query, limit)
+    passage = store.lexical.scaled("passages", query, depth,
+                                   restrict=(allowed.condition, allowed.params) if allowed else None)
     found.update((cid, None) for cid in passage)
-    ids = np.array([cid for cid in found if allowed is None or cid in allowed], dtype=np.int64)
+    ids = np.array(list(found), dtype=np.int64)
     dense = np.zeros((len(ids), len(vectors)), dtype=np.float32)
     for member, vector in enumerate(vectors):
         if len(ids):
-            dense[:, member] = store.vectors(member).reconstruct_batch(ids) @ vector
+            dense[:, member] = store.vectors_of(ids, member) @ vector
     documents = store.lexical.scaled("documents", query, DOCUMENT_CANDIDATES)
-    doc_of = store.chunk_documents()[ids] if len(ids) else np.zeros(0, dtype=np.int64)
+    doc_of = store.documents_of(ids)
     return Candidates(ids, dense, np.array([passage.get(int(c), 0.0) for c in ids], dtype=np.float32),
                       np.array([documents.get(int(d), 0.0) for d in doc_of], dtype=np.float32))
 
@@ -119,7 +148,7 @@ def rank(store: Store, vectors: Sequence[np.ndarray], queries: Sequence[str], k:
     validate_filters(kind, mode)
     if store.count == 0:
         return [[] for _ in queries]
-    allowed = allowed_ids(store, kind, path_glob)
+    allowed = selection(store, kind, path_glob)
     models = store.models or ["unknown"]
     out: list[list[Ranked]] = []
     for q, query in enumerate(queries):

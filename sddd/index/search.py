@@ -11,8 +11,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -25,55 +23,13 @@ from sddd.index.encoders.models import load_encoder, model_info
 from sddd.index.indexer import ensure_fresh
 from sddd.index.query_cache import QueryCache
 from sddd.index.ranking import Ranked, rank, validate_filters
+from sddd.index.results import Hit, SearchResult
+from sddd.index.store import Store, open_store
 
 SNIPPET_CHARS = 220
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
 STOPWORDS = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "how", "what",
              "why", "le", "la", "les", "de", "du", "des", "un", "une", "et", "ou", "en", "pour"}
-
-
-@dataclass
-class Hit:
-    rank: int
-    score: float
-    path: str
-    anchor: str | None
-    heading: str
-    kind: str
-    line: int
-    snippet: str
-    terms: list[str] = field(default_factory=list, repr=False)
-    dense_rank: int | None = field(default=None, repr=False)
-    lexical_rank: int | None = field(default=None, repr=False)
-    lexical_score: float | None = field(default=None, repr=False)
-    fused: float | None = field(default=None, repr=False)
-    cosines: dict[str, float] = field(default_factory=dict, repr=False)  # model -> cosine
-    document_score: float | None = field(default=None, repr=False)  # the file's BM25 / ideal
-
-    def to_json(self, explain: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
-                                "anchor": self.anchor, "heading": self.heading, "kind": self.kind,
-                                "line": self.line, "snippet": self.snippet}
-        if explain:
-            data.update(dense_rank=self.dense_rank, lexical_rank=self.lexical_rank,
-                        lexical_score=None if self.lexical_score is None else round(self.lexical_score, 4),
-                        fused_score=None if self.fused is None else round(self.fused, 6),
-                        cosines={m: round(c, 4) for m, c in self.cosines.items()},
-                        document_score=None if self.document_score is None else round(self.document_score, 4))
-        return data
-
-
-@dataclass
-class SearchResult:
-    query: str
-    results: list[Hit]
-    mode: str = "hybrid"
-
-    def to_json(self, explain: bool = False) -> dict[str, Any]:
-        data = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
-        if explain:
-            data["mode"] = self.mode
-        return data
 
 
 MAX_SNIPPET_TERMS = 32  # a pasted page as the query: its first words place the snippet
@@ -172,6 +128,16 @@ def hit(position: int, ranked: Ranked, terms: list[str], models: list[str]) -> H
                document_score=ranked.features.document)
 
 
+def checked_query(query: str, k: int, kind: str | None, mode: str) -> str:
+    """The query as it is searched (redacted), once the arguments are known to be valid."""
+    if not query.strip():
+        raise UsageError("the query is empty; say what you are looking for")
+    if k < 1:
+        raise UsageError(f"must be at least 1; got {k}", option="k")
+    validate_filters(kind, mode)
+    return redact(query)  # what is searched, cached and shown back holds no secret
+
+
 def search(
     config: Config,
     query: str,
@@ -182,26 +148,25 @@ def search(
     mode: str = "hybrid",
     refresh: bool = True,
     notice: Callable[[str], None] | None = None,
+    store: Store | None = None,
+    queries: QueryEncoder | None = None,
 ) -> SearchResult:
-    """Search the index (brought up to date first unless ``refresh`` is False)."""
-    if not query.strip():
-        raise UsageError("the query is empty; say what you are looking for")
-    query = redact(query)  # what is searched, cached and shown back holds no secret
-    if k < 1:
-        raise UsageError(f"must be at least 1; got {k}", option="k")
-    validate_filters(kind, mode)
-    if refresh:
-        store = ensure_fresh(config, notice)
-    else:
-        from sddd.index.store import open_store
+    """Search the index (brought up to date first unless ``refresh`` is False).
 
-        store = open_store(config.index_dir)
+    A long-lived caller (``sddd.resident.warm``) passes its open ``store``, already fresh, which
+    is left open, and its ``queries`` encoder, whose models stay loaded.
+    """
+    query = checked_query(query, k, kind, mode)
+    own = store is None
+    if store is None:
+        store = ensure_fresh(config, notice) if refresh else open_store(config.index_dir)
     try:
-        vectors = QueryEncoder(config).encode([query])
+        vectors = (queries or QueryEncoder(config)).encode([query])
         ranked = rank(store, vectors, [query], k, kind=kind, path_glob=path_glob, mode=mode)[0]
         models = store.models
     finally:
-        store.close()
+        if own:
+            store.close()
     terms = query_terms(query)
     hits = [hit(i + 1, r, terms, models) for i, r in enumerate(ranked)]
     return SearchResult(query=query, results=hits, mode=mode)

@@ -3,13 +3,18 @@
 Layout under the index folder (default ``.sddd/``)::
 
     CURRENT          one line: the name of the live generation
-    gen-000007/      meta.sqlite (files, chunks, documents, lexical tables, meta) and one vector
-                     file per model: vectors.faiss, vectors.1.faiss, ... (row i = chunk id i)
+    gen-000007/      meta.sqlite (files, chunks, documents, dead rows, lexical tables, meta) and one
+                     vector file per model: vectors.faiss, vectors.1.faiss, ... (row i = chunk id i)
     queries.sqlite   cache of query embeddings, keyed by (model fingerprint, query)
     lock             writers hold an exclusive lock on it
 
 Generations are written whole by ``sddd.index.generation.commit``; a crash at any instant
 leaves ``CURRENT`` naming a complete generation: the old one or the new one.
+
+Nothing here reads a whole table to answer a search: counts come from the meta table, filters
+and document ids are SQL over the candidates, and the vector files are memory-mapped
+(``sddd.index.vectors``). A vector row whose passage was removed since the last compaction is
+listed in the ``dead`` table and left out of every search.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +31,16 @@ import numpy as np
 
 from sddd.core.atomic import file_lock
 from sddd.core.errors import IndexCorrupt, IndexMissing
+from sddd.index import vectors as vector_index
 from sddd.index.corpus import Chunk
-from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.lexical_index import REBUILD_HINT, LexicalIndex
 
 CHUNKER_VERSION = "2"  # 2: headings, titles and anchors redacted; BOM dropped
 
 
-def faiss_module() -> Any:  # imported lazily: it is not needed to read metadata
-    import faiss
-
-    # Batched searches of fewer than this many queries take a slow path (about 7x on 100).
-    faiss.cvar.distance_compute_blas_threshold = 4
-    # One query at a time over at most a few hundred thousand vectors: OpenMP's threads cost more
-    # to wake than they save (0.2 s a search on a busy 2-core machine, against 2 ms on one).
-    faiss.omp_set_num_threads(1)
-    return faiss
+faiss_module = vector_index.faiss_module
+FILTER_AFTER = 4096  # vector rows up to which a filtered search reads every row and filters after
+CHUNK_COLUMNS = "id, path, kind, heading, anchor, line, part, title, text, embed_hash"
 
 
 def vector_file(member: int) -> str:
@@ -71,20 +70,20 @@ class StoredChunk(Chunk):
         return f"{self.path}#{self.anchor}" if self.anchor else self.path
 
 
-@dataclass
-class Snapshot:
-    """Everything a commit writes; built by the indexer."""
-
-    fingerprint: str
-    files: list[FileRecord]
-    chunks: list[StoredChunk]
-    vectors: list[np.ndarray]  # one float32 array per model, normalised, row i for chunks[i]
-    meta: dict[str, str] = field(default_factory=dict)
-
-
 def embed_text(chunk: Chunk) -> str:
     """What the model reads for a chunk: its heading path, then its text."""
     return f"{chunk.heading}\n{chunk.text}"
+
+
+def chunk_of(row: tuple[Any, ...]) -> StoredChunk:
+    """A row of ``SELECT CHUNK_COLUMNS FROM chunks``."""
+    return StoredChunk(path=row[1], kind=row[2], heading=row[3], anchor=row[4], line=row[5], part=row[6],
+                       title=row[7], text=row[8], id=row[0], embed_hash=row[9])
+
+
+def id_list(ids: Iterable[int]) -> str:
+    """Ids as one SQL parameter, read back with ``json_each``: any number of them, one statement."""
+    return json.dumps([int(i) for i in ids])
 
 
 class Store:
@@ -97,24 +96,28 @@ class Store:
         if not db_path.is_file():
             raise IndexCorrupt(f"index generation {generation.name} has no metadata; {REBUILD_HINT}",
                                path=str(folder))
+        self._files: dict[str, FileRecord] | None = None
+        self._dead: np.ndarray | None = None
         try:
             self.db = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
             self.meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-            self.files = {
-                row[0]: FileRecord(*row)
-                for row in self.db.execute(
-                    "SELECT path, kind, sha256, size, mtime_ns, chunks, title, skipped FROM files"
-                )
-            }
-            self.count = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-            # An index of an older lexical version has no documents table; the indexer
-            # rewrites its lexical side (vectors reused) before any search reads it.
-            self.documents: list[str] = [row[0] for row in self.db.execute(
-                "SELECT path FROM documents ORDER BY id")] if self.lexical_version == LEXICAL_VERSION else []
+            listed = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {row[0] for row in listed}
+            # Indexes written before the counts were kept in meta: count once.
+            count = self.meta.get("chunks") or self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            self.count = int(count)
+            documents = self.meta.get("documents")
+            if documents is None and "documents" in tables:
+                documents = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(f"index metadata is unreadable ({exc}); {REBUILD_HINT}",
                                path=str(folder)) from None
-        self.lexical = LexicalIndex(self.db, {"passages": self.count, "documents": len(self.documents)},
+        self.has_dead_table = "dead" in tables
+        # An index of an older lexical version has no documents table; the indexer rewrites its
+        # lexical side (vectors reused) before any search reads it.
+        self.document_count = int(documents or 0)
+        self.slots = int(self.meta.get("slots") or self.count)  # vector rows, dead ones included
+        self.lexical = LexicalIndex(self.db, {"passages": self.count, "documents": self.document_count},
                                     str(generation))
         self._vectors: dict[int, Any] = {}
 
@@ -132,58 +135,122 @@ class Store:
     def lexical_version(self) -> str | None:
         return self.meta.get("lexical_version")
 
+    @property
+    def dims(self) -> list[int]:
+        return [int(d) for d in json.loads(self.meta.get("dims", "[]"))]
+
+    @property
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file's record (read on first use: a search without refresh needs none)."""
+        if self._files is None:
+            self._files = {row[0]: FileRecord(*row) for row in self.db.execute(
+                "SELECT path, kind, sha256, size, mtime_ns, chunks, title, skipped FROM files")}
+        return self._files
+
+    def kinds(self) -> dict[str, int]:
+        """Passages per kind."""
+        if "kinds" in self.meta:
+            return {str(k): int(v) for k, v in json.loads(self.meta["kinds"]).items()}
+        return dict(self.db.execute("SELECT kind, count(*) FROM chunks GROUP BY kind").fetchall())
+
+    def dead(self) -> np.ndarray:
+        """Vector rows whose passage was removed (left out of every search until compaction)."""
+        if self._dead is None:
+            query = "SELECT id FROM dead ORDER BY id"
+            rows = self.db.execute(query).fetchall() if self.has_dead_table else []
+            self._dead = np.array([r[0] for r in rows], dtype=np.int64)
+        return self._dead
+
     def vectors(self, member: int = 0) -> Any:  # a faiss index
         if member not in self._vectors:
             path = self.generation / vector_file(member)
             try:
-                index = faiss_module().read_index(str(path))
+                index = vector_index.read(path)
             except Exception:  # faiss raises RuntimeError with C++ text
                 raise IndexCorrupt(f"vector file is missing or unreadable; {REBUILD_HINT}",
                                    path=str(path)) from None
-            if index.ntotal != self.count:
+            if index.ntotal != self.slots:
                 raise IndexCorrupt(
-                    f"{index.ntotal} vectors for {self.count} chunks; {REBUILD_HINT}", path=str(path)
+                    f"{index.ntotal} vectors for {self.slots} rows; {REBUILD_HINT}", path=str(path)
                 )
             self._vectors[member] = index
         return self._vectors[member]
 
-    def all_vectors(self, member: int = 0) -> np.ndarray:
-        if self.count == 0:
-            dims = json.loads(self.meta.get("dims", "[]")) or [0]
-            return np.zeros((0, int(dims[min(member, len(dims) - 1)])), dtype=np.float32)
-        out: np.ndarray = self.vectors(member).reconstruct_n(0, self.count)
+    def kind(self) -> str:
+        """The kind of the vector index (``flat`` or ``hnsw``, see sddd.index.vectors)."""
+        return self.meta.get("vector_index") or vector_index.kind_of(self.vectors(0))
+
+    def live_ids(self) -> np.ndarray:
+        return np.array([r[0] for r in self.db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
+
+    def vectors_of(self, ids: np.ndarray, member: int = 0) -> np.ndarray:
+        """The stored vectors of chunk ids ``ids``, row for row."""
+        if not len(ids):
+            return np.zeros((0, self.vectors(member).d), dtype=np.float32)
+        out: np.ndarray = self.vectors(member).reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
         return out
 
-    def search(self, vectors: np.ndarray, k: int, member: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def all_vectors(self, member: int = 0) -> np.ndarray:
+        """Every live passage's vector, in the order of ``chunks()`` (ascending id)."""
+        if self.count == 0:
+            dims = self.dims or [0]
+            return np.zeros((0, int(dims[min(member, len(dims) - 1)])), dtype=np.float32)
+        if self.slots == self.count:
+            out: np.ndarray = self.vectors(member).reconstruct_n(0, self.count)
+            return out
+        return self.vectors_of(self.live_ids(), member)
+
+    def search(self, vectors: np.ndarray, k: int, member: int = 0, *, include: np.ndarray | None = None,
+               exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest live passages of each query vector, among ``include`` less ``exclude``."""
         k = max(1, min(k, self.count))
         if self.count == 0:
             return np.zeros((len(vectors), 0)), np.zeros((len(vectors), 0), dtype=np.int64)
-        scores, ids = self.vectors(member).search(np.ascontiguousarray(vectors, dtype=np.float32), k)
-        return scores, ids
+        if include is None:
+            dead = self.dead()
+            exclude = dead if exclude is None else np.union1d(exclude, dead)
+        index = self.vectors(member)
+        filtered = include is not None or (exclude is not None and len(exclude) > 0)
+        if filtered and index.ntotal <= FILTER_AFTER:
+            # A small index is searched whole and filtered after, as sddd always did: the nearest
+            # come in the order (and with the scores) of an unfiltered search, to the last bit.
+            scores, ids = vector_index.search(index, vectors, index.ntotal)
+            if include is not None:
+                keep = np.isin(ids[0], include)
+            else:
+                keep = ~np.isin(ids[0], exclude if exclude is not None else [])
+            keep &= ids[0] >= 0
+            return scores[:, keep][:, :k], ids[:, keep][:, :k]
+        return vector_index.search(index, vectors, k, include=include, exclude=exclude)
 
     def chunks(self, ids: Iterable[int] | None = None) -> list[StoredChunk]:
-        columns = "id, path, kind, heading, anchor, line, part, title, text, embed_hash"
+        """The chunks of ``ids``, in that order (missing ids left out), or every chunk by id."""
         if ids is None:
-            rows = self.db.execute(f"SELECT {columns} FROM chunks ORDER BY id").fetchall()
-        else:
-            wanted = [int(i) for i in ids]
-            marks = ",".join("?" * len(wanted))
-            found = {
-                row[0]: row
-                for row in self.db.execute(f"SELECT {columns} FROM chunks WHERE id IN ({marks})", wanted)
-            }
-            rows = [found[i] for i in wanted if i in found]
-        return [
-            StoredChunk(path=r[1], kind=r[2], heading=r[3], anchor=r[4], line=r[5], part=r[6],
-                        title=r[7], text=r[8], id=r[0], embed_hash=r[9])
-            for r in rows
-        ]
+            return [chunk_of(r) for r in self.db.execute(f"SELECT {CHUNK_COLUMNS} FROM chunks ORDER BY id")]
+        wanted = [int(i) for i in ids]
+        found = {row[0]: row for row in self.db.execute(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+            (id_list(wanted),))}
+        return [chunk_of(found[i]) for i in wanted if i in found]
 
-    def chunk_documents(self) -> np.ndarray:
-        """Document id of every chunk, row i for chunk id i."""
-        index = {path: number for number, path in enumerate(self.documents)}
-        rows = self.db.execute("SELECT path FROM chunks ORDER BY id").fetchall()
-        return np.array([index.get(path, -1) for (path,) in rows], dtype=np.int64)
+    def chunks_of(self, path: str) -> list[StoredChunk]:
+        """One file's chunks, in order."""
+        return [chunk_of(r) for r in self.db.execute(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE path = ? ORDER BY id", (path,))]
+
+    def ids_where(self, condition: str, params: Iterable[Any] = ()) -> np.ndarray:
+        """Ids of the chunks meeting an SQL condition on the chunks table, ascending."""
+        rows = self.db.execute(f"SELECT id FROM chunks WHERE {condition} ORDER BY id", tuple(params))
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def documents_of(self, ids: np.ndarray) -> np.ndarray:
+        """The document id of each chunk id (its file's row in the documents table; -1 if none)."""
+        if not len(ids) or not self.document_count:
+            return np.full(len(ids), -1, dtype=np.int64)
+        found = dict(self.db.execute(
+            "SELECT c.id, d.id FROM chunks c JOIN documents d ON d.path = c.path "
+            "WHERE c.id IN (SELECT value FROM json_each(?))", (id_list(ids),)).fetchall())
+        return np.array([found.get(int(i), -1) for i in ids], dtype=np.int64)
 
     def close(self) -> None:
         self.db.close()

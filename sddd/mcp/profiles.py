@@ -15,7 +15,7 @@ from sddd.compose.service import ResolvedService
 from sddd.compose.vllm_args import normalize_flag
 from sddd.consistency.claims import is_vllm_flag
 from sddd.core.errors import UsageError
-from sddd.mcp.warm import Workspace
+from sddd.resident.warm import Workspace
 from sddd.site.links import FlagLink, Section, flag_links
 
 PASSAGES = 5

@@ -19,7 +19,7 @@ from sddd.core.yamlio import read_text
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.mcp.profiles import profile_data
 from sddd.mcp.spec import redact_data
-from sddd.mcp.warm import Workspace
+from sddd.resident.warm import Workspace
 
 SCHEME = "sddd"
 DOC_TEMPLATE = "sddd://docs/{+path}"

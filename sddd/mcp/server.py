@@ -32,8 +32,8 @@ from sddd.core.errors import SdddError, UsageError
 from sddd.core.secrets import redact
 from sddd.mcp.spec import Answer, ToolSpec, redact_data
 from sddd.mcp.tools import READ_TOOLS
-from sddd.mcp.warm import Workspace
 from sddd.mcp.writes import WRITE_TOOLS
+from sddd.resident.warm import Workspace
 
 log = logging.getLogger("sddd.mcp")
 T = TypeVar("T")

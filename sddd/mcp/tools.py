@@ -22,8 +22,8 @@ from sddd.index.choices import ALL_KINDS, KINDS, MODES
 from sddd.mcp import spec
 from sddd.mcp.profiles import flag_data, profile_data
 from sddd.mcp.spec import Answer, ToolSpec
-from sddd.mcp.warm import Workspace
 from sddd.output import mcp as text
+from sddd.resident.warm import Workspace
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; a longer "query" is a pasted file
 MAX_K = 50

@@ -15,8 +15,8 @@ from typing import Any
 from sddd.core.errors import UsageError
 from sddd.mcp import spec
 from sddd.mcp.spec import Answer, ToolSpec
-from sddd.mcp.warm import Workspace
 from sddd.output import mcp as text
+from sddd.resident.warm import Workspace
 
 
 def archive(ws: Workspace, args: dict[str, Any]) -> Answer:

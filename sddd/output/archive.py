@@ -4,16 +4,15 @@ tables on a terminal (file names never broken: a narrow terminal gets one block 
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.markup import escape
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from sddd.archive.archiving import ArchivePlan, ArchiveResult, ArchiveSummary, RestoreResult
 from sddd.compose.variants import Candidate
 from sddd.output.console import out, warn, write_lines
 from sddd.output.findings import Row, plain_lines
+
+if TYPE_CHECKING:  # rich is imported where a table is drawn: JSON and plain lines never need it
+    from rich.console import RenderableType
 
 MAX_DIFFS = 8
 APPLY_HINT = ("Archive them: sddd archive --detect --apply (shows the plan and asks), or name files: "
@@ -21,10 +20,14 @@ APPLY_HINT = ("Archive them: sddd archive --detect --apply (shows the plan and a
 
 
 def _value(value: str | None) -> str:
+    from rich.markup import escape
+
     return "[dim](unset)[/dim]" if value is None else escape(value) if value else '""'
 
 
 def _diffs(c: Candidate) -> list[str]:
+    from rich.markup import escape
+
     if c.closest is None:
         return []
     shown = [f"{escape(d.key)}: {_value(d.candidate)} vs {_value(d.profile)}"
@@ -34,6 +37,12 @@ def _diffs(c: Candidate) -> list[str]:
 
 
 def _candidate_table(candidates: list[Candidate], width: int) -> RenderableType:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
     longest = max(len(c.path) for c in candidates)
     title = f"sddd archive --detect: {len(candidates)} candidate(s)"
     if width - longest - 6 < 2 * 30:  # no room for two readable columns beside the names: blocks
@@ -86,6 +95,9 @@ def render_candidates(candidates: list[Candidate], fmt: str = "table") -> None:
 
 
 def render_plan(plan: ArchivePlan, title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", expand=True)
     table.add_column("file", style="cyan", overflow="fold")
     table.add_column("archived as", overflow="fold")
@@ -125,6 +137,9 @@ def plain_list(summaries: list[ArchiveSummary], due_only: bool) -> list[str]:
 
 
 def render_list(summaries: list[ArchiveSummary], due_only: bool, fmt: str = "table") -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     if fmt == "plain":
         write_lines(plain_list(summaries, due_only))
         return

@@ -11,13 +11,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console, Group, RenderableType
-from rich.markup import escape
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
-
 from sddd.core.atomic import atomic_write_text
 from sddd.output import github
 from sddd.output.console import out, write_text
@@ -25,7 +18,10 @@ from sddd.output.findings import Row, plain_lines
 from sddd.output.junit import Case, suite_xml
 
 if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
-    from sddd.check.evaluate import CheckReport, SuggestReport, TargetResult
+    from rich.console import Group
+    from rich.table import Table
+
+    from sddd.check.report import CheckReport, SuggestReport, TargetResult
 
 SCHEMA = "sddd.check/1"
 SUGGEST_SCHEMA = "sddd.check.suggest/1"
@@ -74,6 +70,10 @@ def fits(report: CheckReport, width: int) -> bool:
 
 def blocks(report: CheckReport) -> Group:
     """One block per target for a narrow terminal: its verdict and figures, then its locations whole."""
+    from rich.console import Group, RenderableType
+    from rich.padding import Padding
+    from rich.text import Text
+
     parts: list[RenderableType] = [Text("sddd check", style="italic")]
     for r in sorted(report.results, key=lambda r: r.passed):
         t = r.target
@@ -96,6 +96,10 @@ def blocks(report: CheckReport) -> Group:
 
 def table(report: CheckReport) -> Table:
     """Failed targets first (with the document that won), then the ones that pass."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
     grid = Table(title="sddd check", title_justify="left", expand=True, box=box.SIMPLE_HEAD, show_lines=True,
                  pad_edge=False)
     grid.add_column("", width=1)
@@ -242,6 +246,8 @@ def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
     if fmt == "plain":
         body = to_plain(report)
     elif fmt == "table":
+        from rich.console import Console
+
         recorder = Console(record=True, width=160, file=io.StringIO())
         recorder.print(table(report))
         recorder.print(summary_line(report))
@@ -263,6 +269,10 @@ def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
 
 
 def render_suggestions(report: SuggestReport) -> None:
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
     grid = Table(title=f"sddd check --suggest {escape(report.path)}", title_justify="left", expand=True,
                  box=box.SIMPLE_HEAD, pad_edge=False)
     grid.add_column("", width=1)

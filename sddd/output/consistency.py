@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
-
 from sddd.consistency.audit import AuditReport
 from sddd.consistency.drift import DriftReport
 from sddd.output.console import out, print_json, write_lines
@@ -67,6 +64,9 @@ def render_drift(report: DriftReport) -> None:
 
 
 def render_audit(report: AuditReport) -> None:
+    from rich import box  # a table for people: JSON and plain lines never import rich
+    from rich.table import Table
+
     budgets = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Entropy budget", title_justify="left")
     budgets.add_column("what")
     budgets.add_column("count", justify="right")

@@ -1,15 +1,37 @@
-"""Shared output helpers for the commands: one console for results, one for notices."""
+"""Shared output helpers for the commands: one console for results, one for notices.
+
+The rich consoles are made on first use: importing rich.console costs more than a command
+that prints JSON or plain lines does in all, so those never import it.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
+
+class _LazyConsole:
+    """Stands for a rich ``Console`` and makes it at the first attribute asked for."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        console = self.__dict__.get("_console")
+        if console is None:
+            from rich.console import Console
+
+            console = self._console = Console(**self._options)
+        return getattr(console, name)
+
+
+out = cast("Console", _LazyConsole(highlight=False, soft_wrap=False))
+err = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))  # an error stays one line
 
 
 def print_json(data: Any) -> None:

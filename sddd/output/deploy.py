@@ -4,6 +4,7 @@ the status and history tables."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.live import Live
 from rich.markup import escape
@@ -13,14 +14,15 @@ from rich.table import Table
 
 from sddd.deploy.history import Entry
 from sddd.deploy.status import ServiceStatus
+from sddd.deploy.swarm import SwarmPlan
 from sddd.deploy.up import DeployResult, Plan
 from sddd.deploy.wait import WaitState
 from sddd.output.console import err, error_line, out
 
 
-def render_plan(plan: Plan) -> None:
+def render_plan(plan: Plan, title: str = "", equivalent: bool = True) -> None:
     svc = plan.service
-    table = Table(title=f"sddd deploy {plan.profile.name} --dry-run", title_justify="left",
+    table = Table(title=title or f"sddd deploy {plan.profile.name} --dry-run", title_justify="left",
                   show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -42,10 +44,29 @@ def render_plan(plan: Plan) -> None:
     for key, value in rows:
         table.add_row(key, escape(value))
     out.print(table)
-    for finding in plan.findings:
+    _findings(plan.findings)
+    if equivalent:  # a swarm plan has its own, after the stack file
+        out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
+
+
+def _findings(findings: list[Any]) -> None:
+    for finding in findings:
         out.print(f"[red]{escape(str(finding))}[/red]" if finding.severity == "error"
                   else f"[yellow]{escape(str(finding))}[/yellow]")
-    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
+
+
+def render_swarm_plan(splan: SwarmPlan) -> None:
+    """The Compose plan, then the stack file and what has no Swarm meaning."""
+    stack = splan.stack
+    render_plan(splan.plan, title=f"sddd deploy {splan.plan.profile.name} --target swarm --dry-run",
+                equivalent=False)
+    gpus = f"{stack.gpus} {stack.gpu_resource}" if stack.gpus else "none"
+    out.print(f"\n[bold]stack[/bold] {escape(stack.name)} · service {escape(stack.swarm_service)} · "
+              f"GPUs {escape(gpus)} · placement "
+              f"{escape(', '.join(stack.constraints) or 'any node with the GPUs')}")
+    out.print(escape(stack.text(splan.command[-2])), highlight=False, soft_wrap=True)
+    _findings(stack.findings)
+    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(splan.command))}")
 
 
 class StatusLine:
@@ -80,6 +101,8 @@ class StatusLine:
 
 def render_result(result: DeployResult) -> None:
     plan = result.plan
+    name = plan.profile.name + (" --target swarm" if result.target == "swarm" else "")
+    kept = "the task is left running" if result.target == "swarm" else "the container is left running"
     for note in result.notes:
         err.print(f"[dim]{escape(note)}[/dim]")
     if result.outcome == "healthy":
@@ -88,7 +111,8 @@ def render_result(result: DeployResult) -> None:
                   f"[dim]config {plan.service.config_hash}[/dim]")
     elif result.outcome == "started":
         out.print(f"{plan.profile.name} started: {result.container} at {plan.url} "
-                  "(not waiting; `sddd status` shows its health)")
+                  f"(not waiting; `sddd status{' --target swarm' if result.target == 'swarm' else ''}` "
+                  "shows its health)")
     else:
         if result.lines:
             body = "\n".join(escape(line) for line in result.lines)
@@ -101,9 +125,9 @@ def render_result(result: DeployResult) -> None:
         elif result.hint_note:
             err.print(f"[dim]{escape(result.hint_note)}[/dim]")
         error_line(f"{plan.profile.name}: {result.message}" + (
-            f" (after {result.seconds:.0f} s; the container is left running: `sddd logs "
-            f"{plan.profile.name}`, `sddd down {plan.profile.name}`)" if result.outcome == "timeout"
-            else f"; `sddd logs {plan.profile.name}` for more, `sddd down {plan.profile.name}` to remove"))
+            f" (after {result.seconds:.0f} s; {kept}: `sddd logs {name}`, `sddd down {name}`)"
+            if result.outcome == "timeout"
+            else f"; `sddd logs {name}` for more, `sddd down {name}` to remove"))
 
 
 def _ago(seconds: float | None) -> str:
@@ -119,27 +143,31 @@ def render_history(entries: list[Entry]) -> None:
         out.print("No deployment recorded yet.")
         return
     table = Table(title="sddd deployment history", title_justify="left")
-    for col in ("when", "action", "profile", "outcome", "healthy in", "config", "before"):
+    for col in ("when", "action", "target", "profile", "outcome", "healthy in", "config", "before"):
         table.add_column(col)
     for e in entries[-30:]:
         before = e.previous or {}
-        table.add_row(datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.action,
+        table.add_row(datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.action, e.target,
                       e.profile, e.outcome, f"{e.seconds:.1f} s" if e.seconds else "",
                       e.config_hash, escape(f"{before.get('profile', '')} "
                                             f"{before.get('config_hash', '')}".strip()))
     out.print(table)
 
 
-def render_status(services: list[ServiceStatus]) -> None:
+def render_status(services: list[ServiceStatus], target: str = "compose") -> None:
     if not services:
-        out.print("No sddd-managed service on this engine. Start one with `sddd deploy`.")
+        where, how = (("on this swarm", "`sddd deploy --target swarm`") if target == "swarm"
+                      else ("on this engine", "`sddd deploy`"))
+        out.print(f"No sddd-managed service {where}. Start one with {how}.")
         return
-    table = Table(title="sddd status", title_justify="left")
-    for col in ("profile", "container", "state", "health", "uptime", "port", "image", "model"):
+    swarm = target == "swarm"
+    table = Table(title="sddd status" + (" --target swarm" if swarm else ""), title_justify="left")
+    for col in ("profile", "task" if swarm else "container", *(["node"] if swarm else []), "state",
+                "health", "uptime", "port", "image", "model"):
         table.add_column(col)
     colors = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
     for s in services:
         health = f"[{colors.get(s.health, 'white')}]{s.health}[/]"
-        table.add_row(s.profile, s.container, s.state, health, _ago(s.uptime_s),
-                      str(s.port or "-"), escape(s.image), escape(s.model))
+        table.add_row(s.profile, s.container, *([escape(s.node)] if swarm else []), s.state, health,
+                      _ago(s.uptime_s), str(s.port or "-"), escape(s.image), escape(s.model))
     out.print(table)

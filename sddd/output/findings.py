@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from rich import box
-from rich.console import Group, RenderableType
-from rich.markup import escape
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from sddd.output import github
+
+if TYPE_CHECKING:  # rich is imported by the functions that draw: plain lines and JSON never need it
+    from rich.console import Group, RenderableType
+    from rich.table import Table
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim", "pass": "green", "skip": "dim"}
 MIN_MESSAGE = 30  # narrower than this, a message column is unreadable: use blocks instead
@@ -86,6 +84,10 @@ def table(rows: Sequence[Row], *, kind: str, where: str, other: str | None = Non
 
 
 def _grid(rows: Sequence[Row], columns: list[tuple[str, int]], *, inline_other: bool) -> Table:
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
     grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=True)
     for name, width in columns:
         grid.add_column(name, no_wrap=True, min_width=width, max_width=width)
@@ -102,6 +104,10 @@ def _grid(rows: Sequence[Row], columns: list[tuple[str, int]], *, inline_other: 
 
 def blocks(rows: Sequence[Row]) -> Group:
     """One block per finding: ``severity kind path:line [other]``, the message wrapped below."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
     parts: list[RenderableType] = []
     for row in rows:
         head = Text()

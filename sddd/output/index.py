@@ -33,6 +33,10 @@ def render(report: IndexReport) -> None:
         ("reused", report.reused), ("pruned", report.pruned),
         ("skipped", len(report.skipped)), ("seconds", f"{report.seconds:.2f}"),
     ]
+    if report.written:
+        rows.insert(5, ("vector index", report.vector_index))
+    if report.device:
+        rows.insert(5, ("embedded on", report.device))
     for name, value in rows:
         table.add_row(name, str(value))
     state = "up to date, nothing to do" if not report.written else (

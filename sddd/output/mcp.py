@@ -15,10 +15,10 @@ from sddd.output.consistency import audit_rows, audit_summary, drift_rows, drift
 from sddd.output.findings import Row, plain_line
 
 if TYPE_CHECKING:
-    from sddd.check.evaluate import CheckReport
+    from sddd.check.report import CheckReport
     from sddd.consistency.audit import AuditReport
     from sddd.consistency.drift import DriftReport
-    from sddd.index.search import SearchResult
+    from sddd.index.results import SearchResult
 
 MAX_LINES = 40
 

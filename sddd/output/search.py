@@ -4,16 +4,19 @@ lines for a pipe: ``path:line: #rank score: kind: heading (#anchor): passage`` (
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.table import Table
-
-from sddd.index.search import SearchResult
+from sddd.index.results import SearchResult
 from sddd.output.console import out, write_lines
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def highlight(snippet: str, terms: list[str]) -> str:
     """Rich markup with the query's words in bold."""
+    from rich.markup import escape
+
     text = escape(snippet)
     if not terms:
         return text
@@ -46,6 +49,14 @@ def render(result: SearchResult, explain: bool = False, fmt: str = "table") -> N
     if not result.results:
         out.print(f"No results for {result.query!r}.")
         return
+    out.print(_table(result, explain))
+
+
+def _table(result: SearchResult, explain: bool) -> Table:
+    """The table for a terminal (rich's, imported here: plain lines and JSON never need it)."""
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"sddd search: {escape(result.query)}", title_justify="left",
                   show_lines=True)
     longest = max(len(h.path) + len(h.anchor or "") + 1 for h in result.results)
@@ -73,4 +84,4 @@ def render(result: SearchResult, explain: bool = False, fmt: str = "table") -> N
             cells.append(str(hit.dense_rank or "-"))
             cells.append(f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-")
         table.add_row(*cells)
-    out.print(table)
+    return table

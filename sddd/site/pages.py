@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -76,8 +77,19 @@ def _ports(svc: ResolvedService) -> str:
     return "; ".join(shown)
 
 
+@dataclass
+class Rendering:
+    """The profile as another target reads it (a Swarm stack, Kubernetes manifests, ...)."""
+
+    title: str
+    intro: str  # Markdown
+    text: str  # the file, or why there is none
+    lang: str = "yaml"
+    notes: list[str] = field(default_factory=list)  # findings: what has no meaning there
+
+
 def profile_page(profile: ResolvedProfile, links: dict[str, list[FlagLink]],
-                 href: Callable[[str, str | None], str]) -> str:
+                 href: Callable[[str, str | None], str], renderings: list[Rendering] | None = None) -> str:
     """Markdown for one profile; ``href(src_uri, anchor)`` makes a link relative to this page."""
     svc = profile.service
     files = " + ".join(code(f) for f in profile.files)
@@ -119,6 +131,10 @@ def profile_page(profile: ResolvedProfile, links: dict[str, list[FlagLink]],
     lines += ["", "## Resolved YAML", "",
               "The merged configuration, variables interpolated, secrets masked:", "",
               fenced(text, "yaml")]
+    for rendering in renderings or []:
+        lines += ["", f"## {rendering.title}", "", rendering.intro, ""]
+        lines += [f"- {code(note)}" for note in rendering.notes] + ([""] if rendering.notes else [])
+        lines.append(fenced(rendering.text, rendering.lang))
     return "\n".join(lines)
 
 

@@ -41,6 +41,7 @@ from sddd.core.errors import SdddError
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.site.links import FlagLink, Section, document_vectors, flag_links, nearest, sections_of
 from sddd.site.pages import archive_page, discoverability_page, profile_page, related_section
+from sddd.site.targets import renderings
 
 log = get_plugin_logger("sddd")
 EXTERNAL = re.compile(
@@ -148,7 +149,8 @@ class SdddPlugin(BasePlugin[SdddPluginConfig]):  # type: ignore[no-untyped-call]
                                              lambda flag: self._search(flag, sections, site_path))
                 if not links[arg.flag]:
                     log.info(f"{uri}: no guide explains {arg.flag}")
-            self._add(files, config, uri, profile_page(profile, links, functools.partial(relative, uri)))
+            self._add(files, config, uri, profile_page(profile, links, functools.partial(relative, uri),
+                                                       renderings(self.cfg, profile)))
 
     def _search(self, flag: str, sections: list[Section], site_path: dict[str, str]) -> Section | None:
         """Fallback for a flag no guide names: the best guide passage, when an index exists."""

