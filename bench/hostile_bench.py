@@ -1,0 +1,255 @@
+"""Hostile text: issue 16's targets, measured on the real tokenizers, chunker, index and search.
+
+Prints a table and writes bench/results/hostile.json. Run from the repository root:
+
+    .venv/bin/python bench/hostile_bench.py [--big-mb 20] [--searches 1000] [--reindexes 100]
+
+Measures, each beside its target:
+  * tokenising 1 MB of each hostile kind (one run of letters, base64, a minified line, mixed
+    scripts, control characters, ordinary words): the lexical tokenizer, the model's token count
+    and the whole Markdown chunker (target: under 1 s each);
+  * the work of a query before the model (redaction, lexical clauses, the FTS5 query) for
+    queries of 1 KB to 1 MB (target: under 1 s);
+  * `sddd index` of one 20 MB Markdown file in a fresh process: wall and CPU seconds, peak
+    memory (target: under 2 minutes and 600 MB);
+  * searches racing re-indexes after edits: spurious "index missing/corrupt" errors (target: 0).
+The machine is often shared: CPU seconds are printed beside wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import run_facts
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MB = 1 << 20
+WORDS = ("vllm qwen3 profile compose gpu memory utilization tensor parallel prefix caching chunked "
+         "prefill kv cache healthcheck port latency throughput batch deploy restart volume secret "
+         "archive drift audit budget image server engine container endpoint model quantization").split()
+WRAPPER = """
+import atexit, runpy, sys
+def report():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            sys.stderr.write('\\nPEAK_KB ' + line.split()[1] + '\\n')
+atexit.register(report)
+sys.argv = ['sddd', *sys.argv[1:]]
+runpy.run_module('sddd.cli', run_name='__main__')
+"""
+
+
+def hostile(kind: str, size: int, rng: random.Random) -> str:
+    if kind == "letters":
+        return "x" * size
+    if kind == "base64":
+        return base64.b64encode(rng.randbytes(size * 3 // 4)).decode()[:size]
+    if kind == "minified":
+        unit = "function aB(c){return c.dE+fG[hI]||jK(lM,nO)};var pQ=rS.tU(vW);"
+        return (unit * (size // len(unit) + 1))[:size]
+    if kind == "mixed_scripts":
+        unit = "Qwen3 模型 الخادم сервер 🚀 vLLMサーバー camelCaseWord Ünïcödé "
+        return (unit * (size // len(unit) + 1))[:size]
+    if kind == "control":
+        return "".join(rng.choice(["a", "b", "\x00", "\x1b[31m", "\u202e", "\r", "\x0c", "\ufeff"])
+                       for _ in range(size))[:size]
+    return " ".join(rng.choice(WORDS) for _ in range(size // 6))[:size]
+
+
+KINDS = ("letters", "base64", "minified", "mixed_scripts", "control", "words")
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = fn()
+    return value, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def tokenising(rng: random.Random) -> list[dict[str, object]]:
+    from sddd.core.config import Config
+    from sddd.index.chunking import Window
+    from sddd.index.encoders.ensemble import load_ensemble
+    from sddd.index.lexical import index_text
+    from sddd.index.markdown_chunks import markdown_chunks
+
+    encoder = load_ensemble(Config(root=Path.cwd()).model)  # the default models
+    window = Window(encoder.count_tokens, encoder.max_tokens, count_many=encoder.count_tokens_many)
+    rows = []
+    for kind in KINDS:
+        text = hostile(kind, MB, rng)
+        doc = f"# Hostile {kind}\n\n## The section\n\n{text}\n"
+        stages = (("lexical tokenizer", functools.partial(index_text, text)),
+                  ("model token count", functools.partial(encoder.count_tokens_many, [text])),
+                  ("markdown chunker", functools.partial(markdown_chunks, doc, "h.md", "guide", window)))
+        for stage, fn in stages:
+            _, wall, cpu = timed(fn)
+            rows.append({"part": "tokenise 1 MB", "kind": kind, "stage": stage, "wall_s": round(wall, 3),
+                         "cpu_s": round(cpu, 3), "target_s": 1.0})
+    return rows
+
+
+def uncached_clauses(query: str) -> object:
+    from sddd.index.lexical import match_expression, query_clauses
+
+    query_clauses.cache_clear()  # a search computes them once: time that once, not the cache
+    return match_expression(query)
+
+
+def queries(root: Path, rng: random.Random) -> list[dict[str, object]]:
+    from sddd.core.config import load_config
+    from sddd.core.secrets import redact
+    from sddd.index.search import search
+
+    config = load_config(root / "sddd.yaml")
+    rows = []
+    for size in (1_000, 100_000, MB):
+        for kind in ("letters", "base64", "words"):
+            query = hostile(kind, size, rng)
+            search(config, query, k=5, refresh=False)  # embeds once; the second call is a cache hit
+            stages = (("redact", functools.partial(redact, query)),
+                      ("lexical clauses", functools.partial(uncached_clauses, query)),
+                      ("search, embedding cached",
+                       functools.partial(search, config, query, k=5, refresh=False)))
+            for stage, fn in stages:
+                _, wall, cpu = timed(fn)
+                rows.append({"part": "query before the model", "kind": f"{kind} {size // 1000} KB",
+                             "stage": stage, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+                             "target_s": 1.0})
+    return rows
+
+
+def big_file(kind: str, megabytes: int, rng: random.Random) -> dict[str, object]:
+    root = Path(tempfile.mkdtemp(prefix="sddd-hostile-"))
+    try:
+        (root / "sddd.yaml").write_text("docs: ['docs/**/*.md']\n", encoding="utf-8")
+        target = root / "docs" / "guides" / "big.md"
+        target.parent.mkdir(parents=True)
+        with target.open("w", encoding="utf-8") as out:
+            out.write("# A 20 MB guide\n\n")
+            written, section = 0, 0
+            unit = " ".join(rng.choice(WORDS) for _ in range(150)) + "\n\n"
+            while written < megabytes * MB:
+                body = hostile("base64", 64 * 1024, rng) if kind == "base64 blobs" else unit * 20
+                block = f"## Section {section}\n\n{body}\n\n"
+                out.write(block)
+                written += len(block)
+                section += 1
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", WRAPPER, "index", "--json"], cwd=root,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise SystemExit(f"sddd index failed on the {kind} file: {proc.stderr.strip()[-400:]}")
+        report = json.loads(proc.stdout)
+        peak = int(proc.stderr.rsplit("PEAK_KB ", 1)[1].split()[0]) / 1024
+        return {"part": f"index one {megabytes} MB file", "kind": kind, "stage": "sddd index (fresh process)",
+                "wall_s": round(wall, 1), "cpu_s": round(after.ru_utime + after.ru_stime
+                                                       - before.ru_utime - before.ru_stime, 1),
+                "peak_mb": round(peak), "chunks": report.get("chunks"), "embedded": report.get("embedded"),
+                "target_s": 120.0, "target_mb": 600}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from sddd.core.config import load_config
+from sddd.index.indexer import build_index
+config = load_config(Path(sys.argv[1]))
+for i in range(int(sys.argv[2])):
+    (config.root / 'docs/guides/race.md').write_text(f'# Race\\n\\n## Ports\\n\\nport {6000 + i}\\n')
+    build_index(config)
+"""
+
+
+def race(root: Path, searches: int, reindexes: int) -> dict[str, object]:
+    from sddd.core.config import load_config
+    from sddd.core.errors import IndexCorrupt, IndexMissing
+    from sddd.index.search import search
+
+    config = load_config(root / "sddd.yaml")
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(root / "sddd.yaml"), str(reindexes)])
+    failures: list[str] = []
+    done = during = 0
+    start = time.perf_counter()
+    try:
+        while done < searches or writer.poll() is None:
+            try:
+                search(config, "which port does medium use", k=3, refresh=False)
+            except (IndexCorrupt, IndexMissing) as exc:
+                failures.append(str(exc))
+            done += 1
+            during += writer.poll() is None
+    finally:
+        writer.wait(timeout=3600)
+    return {"part": "race", "kind": f"{reindexes} re-indexes", "stage": "in-process searches",
+            "searches": done, "searches_during_writes": during, "spurious_errors": len(failures),
+            "writer_exit": writer.returncode, "wall_s": round(time.perf_counter() - start, 1), "target": 0}
+
+
+def repo_copy() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="sddd-hostile-repo-"))
+    repo = Path(__file__).resolve().parents[1]
+    for name in ("docs", "profiles", "sddd.yaml"):
+        src = repo / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+    subprocess.run([sys.executable, "-m", "sddd.cli", "index", "--json"], cwd=root, check=True,
+                   capture_output=True)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big-mb", type=int, default=20)
+    parser.add_argument("--searches", type=int, default=1000)
+    parser.add_argument("--reindexes", type=int, default=100)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["tokenise", "queries", "big", "race"])
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    rng = random.Random(16)
+    rows: list[dict[str, object]] = []
+    print(f"{'part':<24} {'kind':<20} {'stage':<28} {'wall s':>8} {'cpu s':>8}  other", flush=True)
+
+    def keep(new: list[dict[str, object]]) -> None:
+        for row in new:  # each row as it is measured: the 20 MB files take minutes
+            rows.append(row)
+            other = {k: v for k, v in row.items() if k not in ("part", "kind", "stage", "wall_s", "cpu_s")}
+            print(f"{row['part']:<24} {row['kind']!s:<20} {row['stage']:<28} {row.get('wall_s', ''):>8} "
+                  f"{row.get('cpu_s', ''):>8}  {other}", flush=True)
+        RESULTS.mkdir(exist_ok=True)
+        name = "hostile.json" if not args.skip else f"hostile-without-{'-'.join(sorted(args.skip))}.json"
+        (RESULTS / name).write_text(json.dumps({"_meta": run_facts(), "rows": rows}, indent=2) + "\n")
+
+    if "tokenise" not in args.skip:
+        keep(tokenising(rng))
+    if "queries" not in args.skip or "race" not in args.skip:
+        root = repo_copy()
+        try:
+            if "queries" not in args.skip:
+                keep(queries(root, rng))
+            if "race" not in args.skip:
+                keep([race(root, args.searches, args.reindexes)])
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    if "big" not in args.skip:
+        for kind in ("repeated sections", "base64 blobs"):
+            keep([big_file(kind, args.big_mb, rng)])
+
+if __name__ == "__main__":
+    main()
