@@ -65,6 +65,8 @@ def _is_placeholder(value: str) -> bool:
         or (lowered.startswith("<") and lowered.endswith(">"))
         or set(lowered) <= {"x", "*", "-", "_", "."}
         or len(lowered) < 4
+        # a short word is prose ("add API_KEY= with a comment"), not a key
+        or (len(lowered) < 8 and lowered.isalpha())
         or re.fullmatch(r"[0-9.]+", lowered) is not None
     )
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sddd.core.config import Config, load_config
-from sddd.core.errors import InputError
+from sddd.core.errors import InputError, SdddError
 from sddd.core.yamlio import read_text
 from sddd.index.corpus import discover
 from sddd.index.encoders.ensemble import Ensemble, load_ensemble
@@ -45,6 +45,21 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
     return stat.st_size, stat.st_mtime_ns
 
 
+def _generation_stamps(folder: Path) -> dict[str, tuple[int, int] | None]:
+    """Size and mtime of each file of the live generation: a few stats per call."""
+    try:
+        generation = current_generation(folder)
+    except SdddError:
+        return {}
+    if generation is None:
+        return {}
+    try:
+        names = sorted(n for n in os.listdir(generation) if n.endswith((".faiss", ".sqlite")))
+    except OSError:  # (not SQLite's -wal and -shm files, which change as it is read)
+        return {}
+    return {name: _stamp(generation / name) for name in names}
+
+
 class Workspace:
     """One repository: its config, its model and its index, warm."""
 
@@ -57,6 +72,7 @@ class Workspace:
         self._queries: QueryEncoder | None = None
         self._store: Store | None = None
         self._tree: TreeStamp | None = None  # what the last fresh check saw
+        self._files: dict[str, tuple[int, int] | None] = {}  # the open generation's files
         self._sections: dict[str, tuple[tuple[int, int], list[Section]]] = {}
 
     # --- config and model ---------------------------------------------------------------------
@@ -107,8 +123,9 @@ class Workspace:
         """
         config = self.config
         store = self._store
-        if store is not None and current_generation(config.index_dir) != store.generation:
-            self.close()
+        if store is not None and (current_generation(config.index_dir) != store.generation
+                                  or _generation_stamps(config.index_dir) != self._files):
+            self.close()  # another generation, or this one's files written over: open it again
             store = None
         if store is not None and self._tree is not None and self._tree.unchanged():
             return store
@@ -135,11 +152,13 @@ class Workspace:
     def _open(self) -> Store:
         store = open_store(self.config.index_dir)
         try:
-            _ = store.vectors  # a corrupt vector file is reported now, with its fix
+            for member in range(len(store.models) or 1):
+                store.vectors(member)  # a corrupt vector file is reported now, with its fix
         except Exception:
             store.close()
             raise
         self._store = store
+        self._files = _generation_stamps(self.config.index_dir)
         return store
 
     def forget(self) -> None:
