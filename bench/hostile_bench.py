@@ -33,23 +33,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import run_facts
+from _meta import CLI_WITH_PEAK, peak_mb, run_facts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MB = 1 << 20
 WORDS = ("vllm qwen3 profile compose gpu memory utilization tensor parallel prefix caching chunked "
          "prefill kv cache healthcheck port latency throughput batch deploy restart volume secret "
          "archive drift audit budget image server engine container endpoint model quantization").split()
-WRAPPER = """
-import atexit, runpy, sys
-def report():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'):
-            sys.stderr.write('\\nPEAK_KB ' + line.split()[1] + '\\n')
-atexit.register(report)
-sys.argv = ['sddd', *sys.argv[1:]]
-runpy.run_module('sddd.cli', run_name='__main__')
-"""
 
 
 def hostile(kind: str, size: int, rng: random.Random) -> str:
@@ -149,14 +139,14 @@ def big_file(kind: str, megabytes: int, rng: random.Random) -> dict[str, object]
                 section += 1
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", WRAPPER, "index", "--json"], cwd=root,
+        proc = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, "index", "--json"], cwd=root,
                               capture_output=True, text=True)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             raise SystemExit(f"sddd index failed on the {kind} file: {proc.stderr.strip()[-400:]}")
         report = json.loads(proc.stdout)
-        peak = int(proc.stderr.rsplit("PEAK_KB ", 1)[1].split()[0]) / 1024
+        peak = peak_mb(proc.stderr)
         return {"part": f"index one {megabytes} MB file", "kind": kind, "stage": "sddd index (fresh process)",
                 "wall_s": round(wall, 1), "cpu_s": round(after.ru_utime + after.ru_stime
                                                        - before.ru_utime - before.ru_stime, 1),

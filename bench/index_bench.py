@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _meta import CLI_WITH_PEAK, peak_mb
+
 WORDS = (
     "vllm qwen3 medium mini micro profile compose docker gpu memory utilization tensor parallel "
     "prefix caching chunked prefill kv cache fp8 awq marlin healthcheck port token latency ttft "
@@ -59,31 +61,15 @@ def make_corpus(root: Path, chunks: int, model: str, seed: int = 7) -> list[Path
     return files
 
 
-# Runs the CLI and, at exit, reports the process's own peak memory (VmHWM). Measuring from
-# the outside is wrong here: a child forked from this big benchmark process starts with the
-# parent's pages counted in its ru_maxrss.
-WRAPPER = """
-import atexit, runpy, sys
-def report():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'):
-            sys.stderr.write('\\nPEAK_KB ' + line.split()[1] + '\\n')
-atexit.register(report)
-sys.argv = ['sddd', *sys.argv[1:]]
-runpy.run_module('sddd.cli', run_name='__main__')
-"""
-
-
 def sddd_process(args: list[str], cwd: Path) -> tuple[float, float, str]:
     """Run the CLI in a fresh process: (wall seconds, peak RSS in MB, stdout)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *args], cwd=cwd, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, *args], cwd=cwd, capture_output=True,
                           text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"sddd {' '.join(args)} failed: {proc.stderr.strip()}")
-    peak_kb = int(proc.stderr.rsplit("PEAK_KB ", 1)[1].split()[0])
-    return wall, peak_kb / 1024, proc.stdout
+    return wall, peak_mb(proc.stderr), proc.stdout
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._meta import run_facts
+from bench._meta import CLI_WITH_PEAK, peak_mb, run_facts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = 20
@@ -52,16 +52,6 @@ WORDS = ("vllm qwen3 medium mini micro profile compose docker gpu memory utiliza
 FLAGS = ["--gpu-memory-utilization", "--max-num-seqs", "--max-model-len", "--tensor-parallel-size",
          "--enable-prefix-caching", "--kv-cache-dtype", "--enable-chunked-prefill", "--swap-space"]
 MODELS = ["Qwen/Qwen3-32B-AWQ", "Qwen/Qwen3-8B", "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B"]
-WRAPPER = """
-import atexit, runpy, sys
-def report():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'):
-            sys.stderr.write('\\nPEAK_KB ' + line.split()[1] + '\\n')
-atexit.register(report)
-sys.argv = ['sddd', *sys.argv[1:]]
-runpy.run_module('sddd.cli', run_name='__main__')
-"""
 QUERIES = ["gpu memory utilization headroom for long contexts", "which port does the medium profile use",
            "--max-num-seqs 32 batch latency", "Qwen/Qwen3-32B-AWQ quantization marlin", "prefix caching ttft",
            "restart the container after an oom", "kv cache fp8 accuracy", "tensor parallel size two cards",
@@ -105,13 +95,14 @@ def sddd(args: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> dict[str, ob
     """One CLI call in a fresh process: wall s, CPU s (user + system), peak RSS MB, parsed --json."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, *args], cwd=cwd, capture_output=True,
+                          text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok:
         raise SystemExit(f"sddd {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    peak = int(proc.stderr.rsplit("PEAK_KB ", 1)[1].split()[0]) / 1024
+    peak = peak_mb(proc.stderr)
     return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_mb": round(peak, 1),
             "out": json.loads(proc.stdout) if proc.stdout.strip() else None}
 
