@@ -48,6 +48,13 @@ class Finding:
             (f"{self.path}: " if self.path else "")
         return f"{where}{self.severity} [{self.rule}] {self.message}"
 
+    @classmethod
+    def at(cls, svc: ResolvedService, rule: str, severity: str, message: str, *keys: str | int) -> Finding:
+        """A finding about ``svc``, placed at the line that sets ``keys`` (the service when none)."""
+        where = svc.source_of(*keys)
+        return cls(rule, severity, message, svc.profile, svc.name,
+                   where.path if where else None, where.line if where else None)
+
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 

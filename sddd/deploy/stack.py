@@ -100,9 +100,7 @@ def render_stack(config: Config, profile: ResolvedProfile, container_port: int =
     findings: list[Finding] = []
 
     def finding(rule: str, severity: str, message: str, *keys: str | int) -> None:
-        where = svc.source_of(*keys)
-        findings.append(Finding(rule, severity, message, svc.profile, svc.name,
-                                where.path if where else None, where.line if where else None))
+        findings.append(Finding.at(svc, rule, severity, message, *keys))
 
     kept: list[str] = []
     out: dict[str, Any] = {}

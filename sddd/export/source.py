@@ -89,9 +89,7 @@ def read_source(config: Config, profile: str | None = None, env_file: Path | str
     findings: list[Finding] = []
 
     def finding(rule: str, severity: str, message: str, *keys: str | int) -> None:
-        where = svc.source_of(*keys)
-        findings.append(Finding(rule, severity, message, svc.profile, svc.name,
-                                where.path if where else None, where.line if where else None))
+        findings.append(Finding.at(svc, rule, severity, message, *keys))
 
     name = kube_name(svc.name)
     env, secret_vars = _env(svc)
