@@ -21,17 +21,36 @@ class _LazyConsole:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Console:
+        """The rich ``Console`` itself, for what needs the object and not a stand-in: rich's live
+        displays (``Live``, ``Progress``) enter it as a context manager, which an attribute proxy
+        cannot be (special methods are looked up on the type, never through ``__getattr__``)."""
         console = self.__dict__.get("_console")
         if console is None:
             from rich.console import Console
 
             console = self._console = Console(**self._options)
-        return getattr(console, name)
+        return console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def __enter__(self) -> Console:
+        return self.real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.real().__exit__(*exc)
 
 
-out = cast("Console", _LazyConsole(highlight=False, soft_wrap=False))
-err = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))  # an error stays one line
+_out = _LazyConsole(highlight=False, soft_wrap=False)
+_err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
+out = cast("Console", _out)
+err = cast("Console", _err)
+
+
+def live_console() -> Console:
+    """The stderr console as the real object, for rich's live displays (progress bars, spinners)."""
+    return _err.real()
 
 
 def print_json(data: Any) -> None:

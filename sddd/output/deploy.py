@@ -17,7 +17,7 @@ from sddd.deploy.status import ServiceStatus
 from sddd.deploy.swarm import SwarmPlan
 from sddd.deploy.up import DeployResult, Plan
 from sddd.deploy.wait import WaitState
-from sddd.output.console import err, error_line, out
+from sddd.output.console import err, error_line, live_console, out
 
 
 def render_plan(plan: Plan, title: str = "", equivalent: bool = True) -> None:
@@ -84,7 +84,8 @@ class StatusLine:
             text += f"\n  [dim]{escape(state.last_line[:110])}[/dim]"
         if err.is_terminal:
             if self.live is None:
-                self.live = Live(Spinner("dots", text), console=err, refresh_per_second=8, transient=True)
+                self.live = Live(Spinner("dots", text), console=live_console(), refresh_per_second=8,
+                                 transient=True)
                 self.live.start()
             self.live.update(Spinner("dots", text))
             return

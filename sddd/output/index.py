@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sddd.index.indexer import IndexReport, ProgressSink
-from sddd.output.console import err, out
+from sddd.output.console import err, live_console, out
 
 
 class BarSink(ProgressSink):
@@ -51,6 +51,6 @@ def progress_bar() -> Progress:
     """A transient bar on stderr, shown only on a terminal."""
     return Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+        MofNCompleteColumn(), TimeElapsedColumn(), console=live_console(), transient=True,
         disable=not err.is_terminal,
     )
