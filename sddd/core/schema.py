@@ -51,6 +51,9 @@ SCHEMA: dict[str, opt.Option] = {
             help="name segments that mark a superseded copy (docker-compose-medium-fixed.yml)"),
         "near_duplicate": opt.Number(default=0.6, minimum=0.0, maximum=1.0,
                                      help="share of identical settings that makes a near-duplicate"),
+        "agent_globs": opt.StrList(
+            default=[], help="files an agent may archive through `sddd mcp --allow-writes` besides "
+                             "the superseded copies detection finds (globs from the repository root)"),
     }, help="`sddd archive`: retention, folder naming, variant detection"),
     "drift": opt.Mapping(schema={
         "fail_on": opt.Str(default="error", choices=("error", "warning", "info"),
@@ -108,6 +111,13 @@ SCHEMA: dict[str, opt.Option] = {
                             help="shared memory for tensor parallelism where `ipc: host` has no "
                                  "meaning (a tmpfs on Swarm, a memory-backed volume on Kubernetes)"),
     }, help="beyond one host: `sddd deploy --target swarm` and `sddd export kubernetes`"),
+    "messages": opt.Mapping(schema={
+        "max_kb": opt.Number(default=1024, minimum=1, maximum=1 << 20, integer=True,
+                             help="largest message a client may send to `sddd mcp` (one line on "
+                                  "stdio) or `sddd serve` (one request on its socket), in KB"),
+        "max_depth": opt.Number(default=64, minimum=2, maximum=512, integer=True,
+                                help="deepest nesting of JSON arrays and objects in such a message"),
+    }, help="`sddd mcp` and `sddd serve`: the bounds of what a client may send"),
 }
 
 # The nested sections, read with Config.section(name).

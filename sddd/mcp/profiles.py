@@ -15,6 +15,7 @@ from sddd.compose.service import ResolvedService
 from sddd.compose.vllm_args import normalize_flag
 from sddd.consistency.claims import is_vllm_flag
 from sddd.core.errors import UsageError
+from sddd.mcp import policy
 from sddd.resident.warm import Workspace
 from sddd.site.links import FlagLink, Section, flag_links
 
@@ -66,9 +67,7 @@ def profile_data(ws: Workspace, name: str | None) -> dict[str, Any]:
     """
     config = ws.config
     names = profile_names(config)
-    if name is not None and name not in names:  # the CLI also takes a path; an agent gets names only
-        raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(names) or 'none'}")
-    profile = load_profile(config, name, strict=False)
+    profile = load_profile(config, policy.profile_name(config, name), strict=False)
     return _profile_json(profile, _Linker(ws, names))
 
 

@@ -50,9 +50,10 @@ def handlers(service: Service) -> dict[str, Any]:
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name in service.withheld:
-            return types.CallToolResult(is_error=True, content=[types.TextContent(
-                type="text", text=f"{params.name} changes files or the engine: it is offered only when "
-                "the server is started with `sddd mcp --allow-writes`")])
+            text = (f"{params.name} changes files or the engine: it is offered only when the server "
+                    "is started with `sddd mcp --allow-writes`")
+            await service.on_worker(service.record, params.name, params.arguments, "refused", text)
+            return types.CallToolResult(is_error=True, content=[types.TextContent(type="text", text=text)])
         if params.name not in service.tools:
             raise MCPError(code=types.INVALID_PARAMS,
                            message=f"unknown tool {params.name!r}; sddd has {', '.join(service.tools)}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
 from sddd.compose.profiles import profile_names
@@ -17,6 +16,7 @@ from sddd.core.errors import InputError, UsageError
 from sddd.core.secrets import redact
 from sddd.core.yamlio import read_text
 from sddd.index.markdown_chunks import parse_markdown
+from sddd.mcp import policy
 from sddd.mcp.profiles import profile_data
 from sddd.mcp.spec import redact_data
 from sddd.resident.warm import Workspace
@@ -80,17 +80,9 @@ def read(ws: Workspace, uri: str) -> tuple[str, str]:
 
 
 def _document(ws: Workspace, rel: str, anchor: str | None) -> str:
-    config = ws.config
-    pure = PurePosixPath(rel)
-    if not rel or pure.is_absolute() or ".." in pure.parts:
-        raise UsageError(f"{rel!r} is outside the repository; give a path relative to its root, "
-                         "as the resource list shows them")
-    store = ws.store()
-    record = store.files.get(rel)
-    if record is None:
-        raise UsageError(f"{rel} is not an indexed document; list the resources to see them "
-                         "(the docs: and profiles: globs of sddd.yaml say what is indexed)")
-    text = redact(read_text(config.resolve(rel), rel))
+    record = ws.store().files.get(rel) if rel else None
+    path = policy.document(ws.config, rel, record is not None and not record.skipped)
+    text = redact(read_text(path, rel))
     if anchor is None:
         return text
     if not rel.endswith(".md"):

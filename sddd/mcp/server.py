@@ -30,6 +30,7 @@ from sddd.archive.journal import recover_pending
 from sddd.core.config import Config
 from sddd.core.errors import SdddError, UsageError
 from sddd.core.secrets import redact
+from sddd.mcp import record
 from sddd.mcp.spec import Answer, ToolSpec, redact_data
 from sddd.mcp.tools import READ_TOOLS
 from sddd.mcp.writes import WRITE_TOOLS
@@ -63,6 +64,9 @@ class Service:
         self.withheld = {t.name for t in WRITE_TOOLS} - set(self.tools)  # named in their refusal
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sddd-mcp")
         self.worker.submit(self._warm_up)  # the first call queues behind it on the one worker
+        if allow_writes:
+            log.warning(f"writes allowed (archive, restore, deploy, down); each call is recorded in "
+                        f"{config.relpath(record.record_path(config))}")
 
     def _warm_up(self) -> None:
         started = time.perf_counter()
@@ -79,23 +83,46 @@ class Service:
         """(answer, None), or (None, the one line that says what went wrong)."""
         tool = self.tools[name]
         started = time.perf_counter()
+        dry_run = bool((arguments or {}).get("dry_run"))
         try:
             self.workspace.refresh_config()
             recover_pending(self.workspace.config, notice=log.info)  # as every CLI command does
-            answer = tool.run(self.workspace, tool.check(arguments))
+            checked = tool.check(arguments)
+            if tool.writes and not dry_run:  # before anything moves: no write goes unrecorded
+                record.append(self.workspace.config, {"tool": name, "arguments": arguments or {},
+                                                      "outcome": "started"})
+            answer = tool.run(self.workspace, checked)
         except SdddError as exc:
             message = redact(error_text(exc))
             log.info(f"{name}: {message}")
+            self.record(tool, arguments, "refused" if isinstance(exc, UsageError) else "failed", message)
             return None, message
         except Exception as exc:  # a bug: one line to the client, the traceback to stderr
             log.exception(f"{name} failed")
-            return None, (f"internal error in {name}: {type(exc).__name__}: {redact(str(exc))} (a bug in "
-                          "sddd; the traceback is on the server's stderr; the server keeps serving)")
+            message = (f"internal error in {name}: {type(exc).__name__}: {redact(str(exc))} (a bug in "
+                       "sddd; the traceback is on the server's stderr; the server keeps serving)")
+            self.record(tool, arguments, "failed", message)
+            return None, message
         finally:
             if tool.writes:  # files moved, even half-way: look at the whole tree next time
                 self.workspace.forget()
+        applied = answer.data.get("applied", True) is not False
+        self.record(tool, arguments, "dry run" if dry_run else "applied" if applied else "not applied",
+                    answer.text)
         log.debug(f"{name} answered in {(time.perf_counter() - started) * 1000:.1f} ms")
         return Answer(redact_data(answer.data), redact(answer.text)), None
+
+    def record(self, tool: ToolSpec | str, arguments: dict[str, Any] | None, outcome: str,
+               result: str) -> None:
+        """The line of the write record for a call of a write tool (reads are not recorded)."""
+        name = tool if isinstance(tool, str) else tool.name
+        if isinstance(tool, ToolSpec) and not tool.writes:
+            return
+        try:
+            record.append(self.workspace.config, {"tool": name, "arguments": arguments or {},
+                                                  "outcome": outcome, "result": result})
+        except SdddError as exc:  # the call is over: say so on stderr rather than hide its answer
+            log.warning(f"{name}: not recorded: {exc}")
 
     def read(self, uri: str) -> tuple[str, str]:
         from sddd.mcp.resources import read
@@ -134,12 +161,15 @@ def serve_stdio(config: Config, *, allow_writes: bool = False) -> None:
     service = Service(config, allow_writes=allow_writes)
 
     import anyio
-    from mcp.server.stdio import stdio_server
+
+    from sddd.core.messages import Limits
+    from sddd.mcp.stdio import guarded_stdio
 
     server = build_server(service)
+    limits = Limits.of(config)
 
     async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        async with guarded_stdio(limits) as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sddd.core.errors import UsageError
-from sddd.mcp import spec
+from sddd.mcp import policy, spec
 from sddd.mcp.spec import Answer, ToolSpec
 from sddd.output import mcp as text
 from sddd.resident.warm import Workspace
@@ -27,8 +27,8 @@ def archive(ws: Workspace, args: dict[str, Any]) -> Answer:
     if args["detect"] == bool(paths):
         raise UsageError("name the files to archive (with a reason), or set detect: true, not both",
                          option="paths")
+    candidates = detect_variants(config)
     if args["detect"]:
-        candidates = detect_variants(config)
         if not candidates:
             return Answer({"candidates": []}, text.candidates_text([]))
         reasons: str | dict[str, str] = args["reason"] or {c.path: c.reason for c in candidates}
@@ -39,6 +39,7 @@ def archive(ws: Workspace, args: dict[str, Any]) -> Answer:
         reasons = args["reason"]
     plan = plan_archive(config, paths, reasons, category=args["category"], date=args["date"],
                         cwd=config.root)
+    policy.archive_plan(config, plan, {c.path for c in candidates})
     if args["dry_run"] or (args["detect"] and not args["yes"]):
         result = ArchiveResult(plan, False)
         note = ("dry run" if args["dry_run"] else
@@ -55,6 +56,7 @@ def restore(ws: Workspace, args: dict[str, Any]) -> Answer:
     from sddd.archive.archiving import apply_restore, plan_restore
 
     plan = plan_restore(ws.config, args["path"], args["to"], cwd=ws.config.root)
+    policy.restore_target(ws.config, plan.target)
     if args["dry_run"]:
         data = {"archived": plan.entry.archived, "restored_to": plan.target,
                 "sha256": plan.entry.sha256, "applied": False}
@@ -69,13 +71,14 @@ def deploy(ws: Workspace, args: dict[str, Any]) -> Answer:
     from sddd.deploy.up import deploy as run_deploy
     from sddd.deploy.up import plan_deploy
 
+    profile = policy.profile_name(ws.config, args["profile"])
     if args["dry_run"]:
-        plan = plan_deploy(ws.config, args["profile"])
+        plan = plan_deploy(ws.config, profile)
         if plan.errors:
             raise LintFailed(plan.errors)
         return Answer(plan.to_json(), f"Plan for {plan.profile.name}: {plan.url or 'no port'}; "
                                       f"{' '.join(plan.command)}")
-    result = run_deploy(ws.config, args["profile"], timeout=args["timeout"], wait=not args["no_wait"])
+    result = run_deploy(ws.config, profile, timeout=args["timeout"], wait=not args["no_wait"])
     data = result.to_json()
     return Answer(data, f"{data['profile']}: {data['outcome']} in {data['seconds']} s "
                         f"({data['url'] or data['container']}). {data['message'] or ''}".strip())
@@ -84,7 +87,7 @@ def deploy(ws: Workspace, args: dict[str, Any]) -> Answer:
 def down(ws: Workspace, args: dict[str, Any]) -> Answer:
     from sddd.deploy.status import down as run_down
 
-    result = run_down(ws.config, args["profile"])
+    result = run_down(ws.config, policy.profile_name(ws.config, args["profile"]))
     removed = ", ".join(result.removed)
     return Answer(result.to_json(), f"{result.profile}: removed {removed}" if removed else
                   f"{result.profile}: nothing was running (project {result.project})")

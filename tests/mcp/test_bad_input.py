@@ -23,7 +23,8 @@ BAD_CALLS = [
     (("search", {"query": "port", "kind": "novel"}),
      "kind must be one of guide, report, profile, archive, all; got 'novel'"),
     (("profile", {"name": "large"}), "unknown profile 'large'; known profiles: medium, micro, mini"),
-    (("profile", {"name": "../../outside.yml"}), "unknown profile '../../outside.yml'; known profiles"),
+    (("profile", {"name": "../../outside.yml"}), "'../../outside.yml' is a file path: an agent names a "
+                                                "profile of profiles/ instead; known profiles"),
     (("explain_flag", {"flag": "--warp-speed"}), "flag --warp-speed is neither a vLLM flag sddd knows"),
     (("check", {"ids": ["nope"]}),
      "no target has the id 'nope'; known ids: medium-context, rollback, token-setup"),

@@ -4,6 +4,7 @@ with the CLI's confirmations and results, on the seed repository (a git work tre
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.helpers import require
 DATE = "2026-01-15"
 FOLDER = "archives/docker_configs_20260115"
 WRITE_TOOLS = {"archive", "restore", "deploy", "down"}
+OPTIMIZED = "docker-compose-medium-qwen3-optimized.yml"
 
 
 def _sha(path: Path) -> str:
@@ -40,6 +42,9 @@ def seen(tmp_path_factory, encoder) -> dict[str, Any]:
                            "cli_deploy_plan": cli_json(root, "deploy", "--dry-run", "medium"),
                            "engine": engine_client() is not None}
     out["hashes"] = {f["original"]: _sha(root / f["original"]) for f in out["cli_plan"]["plan"]["files"]}
+    outside = root.parent / "outside" / "compose.yml"
+    outside.parent.mkdir()
+    outside.write_text((root / "profiles" / "medium.yml").read_text(encoding="utf-8"), encoding="utf-8")
 
     async def call(client: Any, tool: str, **arguments: Any) -> dict[str, Any]:
         return result_json(await client.call_tool(tool, arguments))
@@ -56,6 +61,15 @@ def seen(tmp_path_factory, encoder) -> dict[str, Any]:
                 out["search"] = await call(client, "search", query="max-num-seqs medium optimized", k=10,
                                            kind="archive")
                 out["restored"] = await call(client, "restore", path="docker-compose-micro-qwen3-new.yml")
+                # The probes of the untrusted-callers issue: a git hook, a compose file outside.
+                for key, dry_run in (("hook_dry", True), ("hook", False)):
+                    out[key] = await call(client, "restore", path=OPTIMIZED,
+                                          to=".git/hooks/post-checkout", dry_run=dry_run)
+                out["github"] = await call(client, "restore", path=OPTIMIZED, to=".github/workflows/x.yml")
+                out["outside_down"] = await call(client, "down", profile=str(outside))
+                out["outside_deploy"] = await call(client, "deploy", profile=str(outside), dry_run=True)
+                out["not_detected"] = await call(client, "archive", paths=["sddd.yaml", "docs"],
+                                                 reason="agent says so", date=DATE)
                 out["deploy_plan"] = await call(client, "deploy", profile="medium", dry_run=True)
                 if out["engine"]:
                     out["down"] = await call(client, "down", profile="micro")
@@ -108,3 +122,39 @@ def test_down_talks_to_the_engine(seen):
     require(seen["engine"], "no Docker engine reachable")
     assert seen["down"]["structuredContent"] == cli_json(seen["root"], "down", "micro")
     assert seen["down"]["structuredContent"]["removed"] == []
+
+
+@pytest.mark.parametrize("key", ["hook_dry", "hook", "github"])
+def test_restore_into_a_dot_folder_is_refused(seen, key):
+    refused, root = seen[key], seen["root"]
+    assert refused["isError"] is True and "\n" not in refused["text"]
+    assert "an agent restores only to paths outside dot-folders" in refused["text"]
+    assert not (root / ".git/hooks/post-checkout").exists() and not (root / ".github").exists()
+    assert (root / FOLDER / OPTIMIZED).is_file()  # still archived
+
+
+@pytest.mark.parametrize("key", ["outside_down", "outside_deploy"])
+def test_a_compose_file_outside_the_profiles_is_no_profile(seen, key):
+    refused = seen[key]
+    assert refused["isError"] is True
+    assert "is a file path: an agent names a profile of profiles/ instead; known profiles: medium, " \
+           "micro, mini" in refused["text"]
+
+
+def test_archive_moves_only_what_detection_finds(seen):
+    refused, root = seen["not_detected"], seen["root"]
+    assert refused["isError"] is True and "sddd.yaml: is sddd's configuration" in refused["text"]
+    assert (root / "sddd.yaml").is_file() and (root / "docs").is_dir()
+
+
+def test_every_write_call_is_recorded(seen):
+    lines = [json.loads(line) for line in
+             (seen["root"] / ".sddd" / "mcp-writes.jsonl").read_text(encoding="utf-8").splitlines()]
+    outcomes = [(line["tool"], line["outcome"]) for line in lines]
+    assert ("archive", "dry run") in outcomes and ("archive", "not applied") in outcomes
+    assert outcomes.count(("archive", "started")) >= 1 and ("archive", "applied") in outcomes
+    assert ("restore", "applied") in outcomes and ("down", "refused") in outcomes
+    hook = [line for line in lines if line["arguments"].get("to") == ".git/hooks/post-checkout"]
+    assert [h["outcome"] for h in hook] == ["refused", "started", "refused"]
+    finished = [line for line in lines if line["outcome"] != "started"]
+    assert all(line["at"].endswith("Z") and "result" in line for line in finished)
