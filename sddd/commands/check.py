@@ -59,7 +59,8 @@ def check(config: Config, *, targets_file: Path | None = None, tags: list[str] |
     from sddd.resident.client import remote_check
 
     quiet = fmt not in ("table", "plain") and output is None
-    answered = remote_check(config, targets_file=targets_file, tags=tags or [], gates=gates)  # `sddd serve`
+    answered = remote_check(config, targets_file=targets_file, tags=tags or [], gates=gates,  # `sddd serve`
+                            notice=notice)
     if answered is None:
         report = _check_here(config, targets_file, tags or [], gates, None if quiet else notice)
     else:

@@ -19,7 +19,8 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
     as_json = as_json or fmt == "json"
     from sddd.resident.client import remote_search
 
-    answered = remote_search(config, query, k, kind=kind, path_glob=path, mode=mode)  # `sddd serve`
+    answered = remote_search(config, query, k, kind=kind, path_glob=path, mode=mode,  # `sddd serve`
+                             notice=notice)
     if answered is None:
         from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
 

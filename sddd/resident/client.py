@@ -13,7 +13,10 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import Iterator
+import stat
+import struct
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +26,21 @@ from sddd.core.errors import SdddError, TimeoutExpired
 from sddd.core.wire import load
 
 SOCKET_NAME = "serve.sock"
-PROTOCOL = 1  # bumped when a request or an answer changes shape; a mismatch is "no server"
-CONNECT_TIMEOUT = 2.0
-# A request can re-index changed files first (as `sddd search` would in-process): give it time.
-REPLY_TIMEOUT = 600.0
+PROTOCOL = 2  # bumped when a request or an answer changes shape; a mismatch is "no server"
+# A live server sends a newline as soon as it has read the request, then one every HEARTBEAT
+# seconds while it works: a silence of ANSWER_BUDGET seconds (connecting included) means a
+# suspended or wedged server, and the command works in its own process instead.
+HEARTBEAT = 0.5
+ANSWER_BUDGET = 2.0
+# A request can re-index changed files first (as `sddd search` would in-process): the server
+# gives one this long before it answers with a timeout; the client waits a little longer.
+REQUEST_DEADLINE = 600.0
 MAX_PATH = 100  # AF_UNIX paths are 108 bytes on Linux, 104 on macOS, NUL included
+Notice = Callable[[str], None]
+
+
+class Silent(Exception):
+    """The server did not answer within the budget, or is not to be trusted: why, in a line."""
 
 
 def socket_path(config: Config) -> Path:
@@ -57,41 +70,93 @@ def identity(config: Config) -> dict[str, str | None]:
     return {"config": str(config.path) if config.path else None, "root": str(config.root)}
 
 
+def untrusted(path: Path) -> str | None:
+    """Why the socket at ``path`` is not to be asked, or None: it and its folder must belong to
+    this user (or root) and be writable by no one else, or another user's fake server could
+    answer (and read) this user's questions."""
+    me = os.getuid()
+    for what, where in (("its folder", path.parent), ("the socket", path)):
+        info = os.lstat(where)
+        if info.st_uid not in (me, 0):
+            return f"{what} {where} belongs to another user (uid {info.st_uid})"
+        if info.st_mode & 0o022 and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX):
+            return f"{what} {where} is writable by other users (mode {stat.S_IMODE(info.st_mode):o})"
+    if not stat.S_ISSOCK(os.lstat(path).st_mode):
+        return f"{path} is not a socket"
+    return None
+
+
+def _server_user(sock: socket.socket) -> int | None:
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None  # elsewhere the checks of the socket file are the guard
+    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, 12))
+    return int(uid)
+
+
+def _receive(sock: socket.socket, path: Path) -> bytes:
+    """The server's reply: beats (newlines) until the JSON line; Silent on a silence."""
+    chunks: list[bytes] = []
+    give_up = time.monotonic() + REQUEST_DEADLINE + 30
+    while True:
+        try:
+            chunk = sock.recv(1 << 16)
+        except TimeoutError:
+            raise Silent(f"the sddd server on {path} did not answer in {ANSWER_BUDGET:.0f} s "
+                         "(suspended or stuck?)") from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        if time.monotonic() > give_up:
+            raise TimeoutExpired(f"the sddd server on {path} kept working for {REQUEST_DEADLINE:.0f} s "
+                                 "without an answer; stop it (Ctrl-C where it runs) or set SDDD_SERVE=0")
+
+
 def _exchange(path: Path, request: dict[str, Any]) -> dict[str, Any] | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(CONNECT_TIMEOUT)
+        sock.settimeout(ANSWER_BUDGET)
         with address(path) as name:
             sock.connect(name)
-        sock.settimeout(REPLY_TIMEOUT)
+        uid = _server_user(sock)
+        if uid is not None and uid not in (os.getuid(), 0):
+            raise Silent(f"the server on {path} runs as another user (uid {uid})")
         sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
         sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := sock.recv(1 << 16):
-            chunks.append(chunk)
+        data = _receive(sock, path)
     except TimeoutError:
-        raise TimeoutExpired(f"the sddd server on {path} did not answer in {REPLY_TIMEOUT:.0f} s; "
-                             "stop it (Ctrl-C where it runs) or set SDDD_SERVE=0") from None
+        raise Silent(f"the sddd server on {path} did not take the request in {ANSWER_BUDGET:.0f} s "
+                     "(suspended or stuck?)") from None
     except OSError:  # no server there (a stale socket), or it went away mid-answer
         return None
     finally:
         sock.close()
     try:
-        answer = json.loads(b"".join(chunks))
+        answer = json.loads(data)
     except ValueError:
         return None
     return answer if isinstance(answer, dict) else None
 
 
-def ask(config: Config, op: str, args: dict[str, Any]) -> dict[str, Any] | None:
-    """The server's answer to ``op``, or None when no server answers for this configuration.
+def ask(config: Config, op: str, args: dict[str, Any], notice: Notice | None = None) -> dict[str, Any] | None:
+    """The server's answer to ``op``, or None when no server answers for this configuration (no
+    socket, another version or configuration, silent past the budget, not to be trusted; the last
+    two say so through ``notice``, once).
 
     An answer that is an error is raised here as the SdddError it was, with its exit code.
     """
     path = socket_path(config)
-    if disabled() or not hasattr(socket, "AF_UNIX") or not os.path.exists(path):
+    if disabled() or not hasattr(socket, "AF_UNIX") or not os.path.lexists(path):
         return None
-    answer = _exchange(path, {"protocol": PROTOCOL, "op": op, "args": args, **identity(config)})
+    try:
+        why = untrusted(path)
+        if why is not None:
+            raise Silent(f"not asking the sddd server: {why}")
+        answer = _exchange(path, {"protocol": PROTOCOL, "op": op, "args": args, **identity(config)})
+    except (Silent, FileNotFoundError) as exc:
+        if notice is not None and isinstance(exc, Silent):
+            notice(f"{exc}; working in this process (SDDD_SERVE=0 skips the server)")
+        return None
     if answer is None or answer.get("protocol") != PROTOCOL or answer.get("elsewhere"):
         return None
     if "error" in answer:
@@ -110,10 +175,10 @@ def remote_error(data: dict[str, Any]) -> SdddError:
 
 
 def remote_search(config: Config, query: str, k: int, *, kind: str | None, path_glob: str | None,
-                  mode: str) -> tuple[Any, list[str]] | None:
+                  mode: str, notice: Notice | None = None) -> tuple[Any, list[str]] | None:
     """(SearchResult, the notices the server gave), or None: search in-process."""
     answer = ask(config, "search", {"query": query, "k": k, "kind": kind, "path_glob": path_glob,
-                                    "mode": mode})
+                                    "mode": mode}, notice)
     if answer is None:
         return None
     from sddd.index.results import SearchResult
@@ -122,10 +187,11 @@ def remote_search(config: Config, query: str, k: int, *, kind: str | None, path_
 
 
 def remote_check(config: Config, *, targets_file: Path | None, tags: list[str],
-                 gates: dict[str, float] | None) -> tuple[Any, list[str]] | None:
+                 gates: dict[str, float] | None,
+                 notice: Notice | None = None) -> tuple[Any, list[str]] | None:
     """(CheckReport, or None when there is no target; notices), or None: check in-process."""
     targets = str(targets_file.resolve()) if targets_file is not None else None
-    answer = ask(config, "check", {"targets_file": targets, "tags": tags, "gates": gates or {}})
+    answer = ask(config, "check", {"targets_file": targets, "tags": tags, "gates": gates or {}}, notice)
     if answer is None:
         return None
     from sddd.check.report import CheckReport

@@ -3,7 +3,10 @@
 One process per index folder: it holds an exclusive lock on that folder (``flock`` on its
 descriptor; the kernel drops it when the process dies, even by SIGKILL), binds ``serve.sock``
 there (mode 0600: only its owner can connect), and answers one request per connection, in
-order, on the main thread (the library is not built for concurrent calls). Before each answer
+order, on one worker thread (the library is not built for concurrent calls), while the main
+thread reads and writes every connection without blocking, each with a deadline
+(``connections.py``): a slow or silent client holds up no other, and a malformed request gets
+an error reply. Before each answer
 the warm workspace (``warm.py``) checks whether a file changed, and re-indexes with the loaded
 models when one did, as `sddd search` does in-process.
 
@@ -15,28 +18,28 @@ progress is answered: the socket is removed, the lock released, nothing is left.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import selectors
 import signal
 import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sddd.core.atomic import LOCK_HINT, writing
+from sddd.core.atomic import LOCK_HINT, not_writable, writing
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_INTERNAL, ConflictError, SdddError, UsageError
+from sddd.core.messages import Limits
 from sddd.core.wire import dump
-from sddd.resident.client import PROTOCOL, address, identity, socket_path
+from sddd.resident.client import PROTOCOL, address, identity, socket_path, untrusted
+from sddd.resident.connections import Hub
 from sddd.resident.warm import Workspace
 
 Log = Callable[[str], None]
-MAX_REQUEST = 1 << 20
-READ_TIMEOUT = 10.0  # a client that connects and says nothing does not hold the server up
+MAX_K = 1000  # passages one search may ask for
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -79,12 +82,24 @@ def _listen(path: Path) -> socket.socket:
             sock.bind(name)
     except OSError as exc:
         sock.close()
-        raise UsageError(f"cannot listen on {path} ({exc.strerror or exc})") from None
+        unwritable = not_writable(path.parent, exc, "sddd serve puts its socket in the index folder: "
+                                  "make it writable, or run the searches without a server")
+        raise unwritable or UsageError(f"cannot listen on {path} ({exc.strerror or exc})") from None
     finally:
         os.umask(old)
     sock.listen(64)
     sock.setblocking(False)
     return sock
+
+
+def _typed(args: dict[str, Any], required: dict[str, type], optional: dict[str, type]) -> None:
+    """A UsageError (an error reply, not an internal error) for an argument of the wrong type."""
+    for name, kind in {**required, **optional}.items():
+        value = args.get(name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UsageError(f"bad request: {name!r} must be {kind.__name__}, got {type(value).__name__}")
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -114,7 +129,10 @@ class Resident:
             config = self.workspace.refresh_config()
             if {k: request.get(k) for k in ("config", "root")} != identity(config):
                 return {"protocol": PROTOCOL, "elsewhere": "another configuration"}
-            result = self._run(op, dict(request.get("args") or {}), notices)
+            args = request.get("args")
+            if not isinstance(args, dict):
+                raise UsageError("bad request: 'args' must be an object")
+            result = self._run(op, args, notices)
         except SdddError as exc:
             return {"protocol": PROTOCOL, "notices": notices, "error": {
                 "type": type(exc).__name__, "message": exc.message, "path": exc.path, "line": exc.line,
@@ -143,12 +161,19 @@ class Resident:
         if op == "ping":
             return {"pid": os.getpid()}
         if op == "search":
-            return dump(ws.search(str(args["query"]), int(args["k"]), kind=args.get("kind"),
-                                  path_glob=args.get("path_glob"), mode=str(args.get("mode", "hybrid"))))
+            _typed(args, {"query": str, "k": int}, {"kind": str, "path_glob": str, "mode": str})
+            if not 1 <= args["k"] <= MAX_K:
+                raise UsageError(f"bad request: 'k' must be from 1 to {MAX_K}")
+            return dump(ws.search(args["query"], args["k"], kind=args.get("kind"),
+                                  path_glob=args.get("path_glob"), mode=args.get("mode") or "hybrid"))
         if op == "check":
             from sddd.check.evaluate import run_checks
             from sddd.check.targets import load_targets, select
 
+            _typed(args, {}, {"targets_file": str, "tags": list, "gates": dict})
+            if not all(isinstance(t, str) for t in args.get("tags") or []) or not all(
+                    isinstance(v, int | float) for v in (args.get("gates") or {}).values()):
+                raise UsageError("bad request: 'tags' must be strings and 'gates' numbers")
             targets = load_targets(ws.config, args.get("targets_file"))
             if not targets:
                 return None
@@ -166,26 +191,6 @@ class Resident:
             return None, str(exc)
 
 
-def _serve_one(resident: Resident, conn: socket.socket) -> None:
-    with conn:
-        conn.setblocking(True)
-        conn.settimeout(READ_TIMEOUT)
-        try:
-            if not _same_user(conn):
-                return
-            data = b""
-            while not data.endswith(b"\n") and len(data) <= MAX_REQUEST:
-                chunk = conn.recv(1 << 16)
-                if not chunk:
-                    break
-                data += chunk
-            request = json.loads(data)
-            reply = resident.answer(request if isinstance(request, dict) else {})
-            conn.sendall(json.dumps(reply, ensure_ascii=False).encode("utf-8"))
-        except (OSError, ValueError):
-            pass  # the client went away or sent no request: nothing to answer
-
-
 def serve(config: Config, *, log: Log, ready: Callable[[Ready], None]) -> int:
     """Serve until a stop signal; the number of requests answered."""
     if not hasattr(socket, "AF_UNIX"):
@@ -197,7 +202,10 @@ def serve(config: Config, *, log: Log, ready: Callable[[Ready], None]) -> int:
     path = socket_path(config)
     with _claim(folder):
         resident = Resident(config, log)
-        chunks, warning = resident.warm_up()
+        # One worker thread does all the library work, warm-up and close included: the index's
+        # SQLite connections belong to the thread that opened them.
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sddd-serve")
+        chunks, warning = worker.submit(resident.warm_up).result()
         wake_read, wake_write = socket.socketpair()
         wake_write.setblocking(False)
         # The handlers do nothing: the signal's byte on the wake-up socket ends the loop, after
@@ -206,9 +214,12 @@ def serve(config: Config, *, log: Log, ready: Callable[[Ready], None]) -> int:
         old_wakeup = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
         listener = _listen(path)
         try:
+            distrust = untrusted(path)  # what every client would refuse it for: said once, here
+            if distrust is not None:
+                log(f"clients will not use this server: {distrust}; remove that permission")
             ready(Ready(str(path), os.getpid(), time.perf_counter() - started, list(config.model),
                         chunks, warning))
-            _loop(resident, listener, wake_read)
+            Hub(listener, wake_read, Limits.of(config), resident.answer, _same_user, worker).run()
         finally:
             listener.close()
             with contextlib.suppress(FileNotFoundError):
@@ -218,19 +229,6 @@ def serve(config: Config, *, log: Log, ready: Callable[[Ready], None]) -> int:
                 signal.signal(number, handler)
             wake_read.close()
             wake_write.close()
-            resident.workspace.close()
+            worker.submit(resident.workspace.close).result()
+            worker.shutdown()
     return resident.served
-
-
-def _loop(resident: Resident, listener: socket.socket, wake: socket.socket) -> None:
-    """Answer connections until a stop signal wakes the selector."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(listener, selectors.EVENT_READ, "listen")
-        selector.register(wake, selectors.EVENT_READ, "wake")
-        while True:
-            for key, _events in selector.select():
-                if key.data == "wake":
-                    return
-                with contextlib.suppress(BlockingIOError, InterruptedError):
-                    conn, _addr = listener.accept()
-                    _serve_one(resident, conn)
