@@ -18,66 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from sddd.core.config import load_config
-from sddd.index.indexer import build_index
+from tests.fixtures.serve_repo import NEW_GUIDE, PROBE, Server, build_serve_repo
 from tests.helpers import run_sddd, write
-
-FILES = {
-    "docs/guides/setup.md": "# Setup\n\n## Chunked prefill\n\nThe medium service enables chunked prefill "
-                            "with a budget of 2048 batched tokens.\n",
-    "docs/guides/ports.md": "# Ports\n\n## Medium\n\nMedium listens on port 5002, mini on 5001.\n",
-    "docs/guides/memory.md": "# GPU memory\n\n## Headroom\n\nAt 0.95 the server ran out of memory; "
-                             "0.85 leaves headroom on each card.\n",
-}
-CONFIG = """\
-docs: ['docs/**/*.md']
-targets:
-  - query: "how is chunked prefill configured"
-    expect: [docs/guides/setup.md]
-  - query: "which port does medium listen on"
-    expect: [docs/guides/ports.md]
-"""
-NEW_GUIDE = ("# Zanzibar\n\n## Flux capacitor\n\nThe zanzibar flux capacitor of the medium host is "
-             "calibrated every Tuesday at dawn.\n")
-# A probe around the CLI: which of these modules the process imported by the time it exits.
-PROBE = ("import atexit, sys\n"
-         "atexit.register(lambda: sys.stderr.write('IMPORTED ' + ','.join(m for m in "
-         "('numpy', 'faiss', 'onnxruntime') if m in sys.modules) + '\\n'))\n"
-         "sys.argv = ['sddd', *sys.argv[1:]]\nfrom sddd.cli import main\nmain()\n")
-
-
-class Server:
-    """One `sddd serve --json` process, started and waited for until it listens."""
-
-    def __init__(self, root: Path):
-        self.proc = subprocess.Popen([sys.executable, "-m", "sddd.cli", "serve", "--json"], cwd=root,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # the JSON line comes once it listens
-        try:
-            assert line, f"sddd serve exited before listening: {self.proc.communicate(timeout=30)[1]}"
-            self.ready = json.loads(line)
-        except BaseException:
-            self.proc.kill()  # a server the test cannot use must not outlive it
-            self.proc.wait(timeout=60)
-            raise
-        self.socket = Path(self.ready["socket"])
-
-    def stop(self, number: int = signal.SIGTERM) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(number)
-        _out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, err
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, encoder) -> Path:
-    root = tmp_path_factory.mktemp("serve") / "repo"
-    for rel, text in FILES.items():
-        write(root, rel, text)
-    write(root, "sddd.yaml", CONFIG)
-    build_index(load_config(root / "sddd.yaml"), encoder=encoder)
-    return root
+    return build_serve_repo(tmp_path_factory.mktemp("serve") / "repo", encoder)
 
 
 @pytest.fixture(scope="module")
@@ -145,10 +92,7 @@ def test_a_second_server_on_the_same_index_is_one_clear_line(server, repo):
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_removes_the_socket_and_the_cli_works_alone(tmp_path, encoder, number):
-    for rel, text in FILES.items():
-        write(tmp_path, rel, text)
-    write(tmp_path, "sddd.yaml", CONFIG)
-    build_index(load_config(tmp_path / "sddd.yaml"), encoder=encoder)
+    build_serve_repo(tmp_path, encoder)
     running = Server(tmp_path)
     assert hits(run_sddd("search", "port of medium", "--json", cwd=tmp_path))[0][0] == "docs/guides/ports.md"
     code, err = running.stop(number)
@@ -159,10 +103,7 @@ def test_a_stop_signal_removes_the_socket_and_the_cli_works_alone(tmp_path, enco
 
 
 def test_a_killed_server_leaves_a_socket_that_blocks_nothing(tmp_path, encoder):
-    for rel, text in FILES.items():
-        write(tmp_path, rel, text)
-    write(tmp_path, "sddd.yaml", CONFIG)
-    build_index(load_config(tmp_path / "sddd.yaml"), encoder=encoder)
+    build_serve_repo(tmp_path, encoder)
     killed = Server(tmp_path)
     killed.stop(signal.SIGKILL)
     assert killed.socket.is_socket()  # left behind: no one listens on it
