@@ -49,7 +49,10 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
         plan = plan_grid(config, spec, store.overrides_dir, env_file)
         done = {h: str(r["status"]) for h, r in store.results().items() if finished(r, plan.bench_key)}
         if as_json:
+            from sddd.grid.spec import compose_keys
+
             print_json({"grid": spec.name, "project": plan.project, "profile": spec.profile,
+                        "compose_keys": [k.to_json() for k in compose_keys(spec)],
                         "variants": [{**vp.to_json(config), "result": done.get(vp.config_hash)}
                                      for vp in plan.variants],
                         "duplicates": [[a.label, b.label] for a, b in plan.duplicates]})

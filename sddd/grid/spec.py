@@ -35,6 +35,7 @@ it from the merged service (Compose's ``!reset``).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -119,6 +120,50 @@ class GridSpec:
 
     def bench_json(self) -> dict[str, Any]:
         return {"scenarios": {k: vars(v) for k, v in self.bench.items()}, "repetitions": self.repetitions}
+
+
+# Compose keys that reach beyond the container, with the value that does (None: any value but
+# absent/false). A grid file is the user's own, so they are allowed; the dry run says so.
+HOST_KEYS: dict[str, tuple[str | None, str]] = {
+    "privileged": (None, "the host's devices and every kernel capability"),
+    "cap_add": (None, "extra kernel capabilities"),
+    "volumes": (None, "host folders mounted in the container"),
+    "devices": (None, "host devices in the container"),
+    "security_opt": (None, "seccomp/AppArmor profiles changed"),
+    "network_mode": ("host", "the host's network"),
+    "pid": ("host", "the host's processes"),
+}
+
+
+@dataclass(frozen=True)
+class KeyAxis:
+    """An axis that sets a Compose key beyond ``command``/``environment``; ``risk`` when it is
+    one of HOST_KEYS at a value that reaches the host."""
+
+    axis: str
+    key: str
+    values: list[str]
+    line: int | None
+    risk: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"axis": self.axis, "key": self.key, "values": self.values, "line": self.line,
+                "flagged": self.risk is not None, "risk": self.risk}
+
+
+def compose_keys(spec: GridSpec) -> list[KeyAxis]:
+    """The axes of ``spec`` that set Compose keys (not flags, not variables), riskiest first."""
+    found = []
+    for axis in (a for a in spec.axes if a.kind == "key"):
+        top = axis.target.split(".")[0]
+        shown = [str(v) if isinstance(v, str | Special) else json.dumps(v) for v in axis.values]
+        wanted, why = HOST_KEYS.get(top, (None, None))
+        reaching = [v for v in axis.values
+                    if v not in (Special.ABSENT, Special.KEEP, False, None)
+                    and (wanted is None or str(v).strip().lower() == wanted)]
+        risk = f"{top}: {why}" if why is not None and reaching else None
+        found.append(KeyAxis(axis.name, axis.target, shown, axis.line, risk))
+    return sorted(found, key=lambda k: k.risk is None)
 
 
 class _Reader:

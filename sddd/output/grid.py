@@ -14,6 +14,7 @@ from sddd.grid.apply import ApplyPlan
 from sddd.grid.plan import GridPlan
 from sddd.grid.report import FIGURES, GridReport, figure
 from sddd.grid.runner import Event, RunSummary
+from sddd.grid.spec import GridSpec, compose_keys
 from sddd.output.console import err, out
 from sddd.output.deploy import StatusLine
 
@@ -37,6 +38,7 @@ def render_plan(config: Config, plan: GridPlan, done: dict[str, str]) -> None:
               f"project {escape(plan.project)}, {len(plan.variants)} variant(s); scenarios "
               f"{', '.join(spec.bench)} x {spec.repetitions}; objective {spec.objective.goal} "
               f"{escape(spec.objective.metric)}")
+    _render_keys(spec)
     for vp in plan.variants:
         state = done.get(vp.config_hash, "to run")
         out.print(f"\n[bold]{vp.variant.index}. {escape(vp.variant.label)}[/bold]  "
@@ -52,6 +54,21 @@ def render_plan(config: Config, plan: GridPlan, done: dict[str, str]) -> None:
         out.print(f"\n[dim]{escape(dropped.label)}: the same service as {escape(same.label)}; run once[/dim]")
     out.print("\nNothing was started. `sddd grid run " + escape(spec.rel) + "` runs the variants "
               "still to run.")
+
+
+def _render_keys(spec: GridSpec) -> None:
+    """The Compose keys the axes set beyond command and environment, host-reaching ones flagged."""
+    keys = compose_keys(spec)
+    if not keys:
+        return
+    out.print("\nCompose keys the axes set beyond command and environment:")
+    for key in keys:
+        where = f" (line {key.line})" if key.line else ""
+        text = f"{key.axis}: {key.key} = {', '.join(key.values)}{where}"
+        if key.risk is None:
+            out.print(f"   {escape(text)}")
+        else:
+            out.print(f"   [bold red]! {escape(text)}[/bold red]: reaches the host ({escape(key.risk)})")
 
 
 class Progress:
