@@ -50,9 +50,7 @@ def handlers(service: Service) -> dict[str, Any]:
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name in service.withheld:
-            text = (f"{params.name} changes files or the engine: it is offered only when the server "
-                    "is started with `sddd mcp --allow-writes`")
-            await service.on_worker(service.record, params.name, params.arguments, "refused", text)
+            text = await service.on_worker(service.withhold, params.name, params.arguments)
             return types.CallToolResult(is_error=True, content=[types.TextContent(type="text", text=text)])
         if params.name not in service.tools:
             raise MCPError(code=types.INVALID_PARAMS,

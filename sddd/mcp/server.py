@@ -112,6 +112,13 @@ class Service:
         log.debug(f"{name} answered in {(time.perf_counter() - started) * 1000:.1f} ms")
         return Answer(redact_data(answer.data), redact(answer.text)), None
 
+    def withhold(self, name: str, arguments: dict[str, Any] | None) -> str:
+        """The refusal of a write tool the server was not started to offer (recorded as one)."""
+        text = (f"{name} changes files or the engine: it is offered only when the server is started "
+                "with `sddd mcp --allow-writes`")
+        self.record(name, arguments, "refused", text)
+        return text
+
     def record(self, tool: ToolSpec | str, arguments: dict[str, Any] | None, outcome: str,
                result: str) -> None:
         """The line of the write record for a call of a write tool (reads are not recorded)."""
