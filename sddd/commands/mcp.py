@@ -53,7 +53,9 @@ def register(app: typer.Typer) -> None:
                                  "said on stderr)."),
         allow_writes: bool = typer.Option(
             False, "--allow-writes", help="Also offer the tools that change files or the engine: "
-            "archive, restore, deploy, down (with the CLI's confirmations and journal)."),
+            "archive, restore, deploy, down (with the CLI's confirmations and journal), within what "
+            "each tool is for (profile names only; no restore into a dot-folder such as .git/). Every "
+            "call is recorded in .sddd/mcp-writes.jsonl."),
     ) -> None:
         """Serve the docs to coding agents over the Model Context Protocol (MCP).
 
@@ -64,7 +66,8 @@ def register(app: typer.Typer) -> None:
 
         The model and the index stay warm between calls; files changed since the last call
         are indexed first. Over stdio (the default, what agents start), stdout carries only
-        protocol messages; logs go to stderr. --http listens on 127.0.0.1:8765/mcp.
+        protocol messages; logs go to stderr; a malformed message gets its JSON-RPC error
+        (messages: in sddd.yaml bounds size and depth). --http listens on 127.0.0.1:8765/mcp.
         """
         if not http and (host != "127.0.0.1" or port != DEFAULT_PORT):
             raise UsageError("--host and --port go with --http")

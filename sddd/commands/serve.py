@@ -39,5 +39,7 @@ def register(app: typer.Typer) -> None:
         Run it in a terminal of its own, or in the background (`sddd serve &`). Ctrl-C, SIGTERM
         or SIGHUP stop it after the request in progress and remove the socket; a server that was
         killed leaves a socket the next one replaces. SDDD_SERVE=0 makes a command ignore it.
+        A command that hears nothing from it for 2 s (a suspended server), or finds the socket or
+        its folder owned or writable by another user, says so in one line and works alone.
         """
         raise typer.Exit(serve(get_config(ctx), as_json=as_json))
