@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.fixtures.readonly import sddd_read_only
 from tests.fixtures.serve_repo import Server, build_serve_repo
-from tests.helpers import run_sddd
+from tests.helpers import require, run_sddd
 
 PROTOCOL = 2  # the wire protocol's version, as the client sends it
 
@@ -146,6 +146,21 @@ def test_a_socket_folder_others_can_write_is_not_trusted(server, repo):
         folder.chmod(mode)
     assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["path"] == "docs/guides/setup.md"
     assert f"not asking the sddd server: its folder {folder} is writable by other users" in proc.stderr
+
+
+def test_a_socket_of_another_user_is_not_asked(server, repo):
+    """Where another user could put a socket in the index folder, their server must not answer."""
+    require(os.geteuid() == 0, "giving the socket to another user needs root")
+    owner = os.lstat(server.socket).st_uid
+    os.chown(server.socket, 65534, -1, follow_symlinks=False)
+    try:
+        proc = run_sddd("search", "chunked prefill budget", "--json", cwd=repo)
+    finally:
+        os.chown(server.socket, owner, -1, follow_symlinks=False)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["path"] == "docs/guides/setup.md"
+    assert f"not asking the sddd server: the socket {server.socket} belongs to another user (uid 65534)" \
+        in proc.stderr
+    alive(server, repo)
 
 
 def test_serve_on_a_read_only_index_is_exit_4(tmp_path, encoder):
