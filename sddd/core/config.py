@@ -21,7 +21,7 @@ from typing import Any
 from sddd.core import options as opt
 from sddd.core.errors import ConfigError, InputError
 from sddd.core.schema import SCHEMA, SECTIONS, default_min_score
-from sddd.core.yamlio import YamlDoc, load_yaml
+from sddd.core.yamlio import DEFAULT_LIMITS, YamlDoc, YamlLimits, load_yaml, use_limits
 
 CONFIG_NAME = "sddd.yaml"
 
@@ -126,6 +126,7 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
             raise ConfigError("config file not found; pass an existing sddd.yaml", path=str(path))
     else:
         path = find_config(start)
+    use_limits(DEFAULT_LIMITS)  # sddd.yaml itself is read under the defaults
     if path is None:
         return _defaults((start or Path.cwd()).resolve())
     path = path.resolve()
@@ -139,6 +140,7 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
     values = _validate(data, doc, path)
     sections = {k: v for k, v in values.items() if k in SECTIONS}
     direct = {k: v for k, v in values.items() if k not in SECTIONS}
+    use_limits(YamlLimits.of(sections.get("limits") or SCHEMA["limits"].validate(None)))
     return Config(root=path.parent, path=path, sections=sections, doc=doc, **direct)
 
 
