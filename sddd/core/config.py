@@ -141,7 +141,30 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
     sections = {k: v for k, v in values.items() if k in SECTIONS}
     direct = {k: v for k, v in values.items() if k not in SECTIONS}
     use_limits(YamlLimits.of(sections.get("limits") or SCHEMA["limits"].validate(None)))
-    return Config(root=path.parent, path=path, sections=sections, doc=doc, **direct)
+    config = Config(root=path.parent, path=path, sections=sections, doc=doc, **direct)
+    for key in PLACES:
+        _check_place(config, key)
+    return config
+
+
+# Folders sddd writes into and deletes from: set to the wrong place, `archives: .git` moved files
+# into git's own folder and `index: /` wrote a lock file at the root of the machine.
+PLACES = ("index", "archives")
+
+
+def _check_place(config: Config, key: str) -> None:
+    root = config.root.resolve()
+    place = config.resolve(getattr(config, key)).resolve()  # links followed: where writes land
+    git = root / ".git"
+    if place == root or root not in place.parents:
+        why = "the repository itself" if place == root else "outside the repository"
+        raise ConfigError(f"{key}: {getattr(config, key)!r} is {why} ({root}); sddd writes and "
+                          f"deletes there: name a folder inside it, e.g. {SCHEMA[key].default}",
+                          path=str(config.path), line=config.line_of(key))
+    if place == git or git in place.parents:
+        raise ConfigError(f"{key}: {getattr(config, key)!r} is inside .git/, git's own folder; name a "
+                          f"folder of the work tree, e.g. {SCHEMA[key].default}",
+                          path=str(config.path), line=config.line_of(key))
 
 
 def _validate(data: dict[str, Any], doc: YamlDoc, path: Path) -> dict[str, Any]:
