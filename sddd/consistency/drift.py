@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sddd.compose.profiles import load_all_profiles
+from sddd.compose.profiles import ResolvedProfile, load_profile, profile_names
 from sddd.compose.service import ResolvedService, Source
 from sddd.compose.vllm_args import base_flag
 from sddd.compose.vllm_defaults import Effective, effective
@@ -103,14 +103,27 @@ def doc_files(config: Config, refused: list[tuple[Path, Path]] | None = None) ->
     return sorted(found.values(), key=lambda p: config.relpath(p))
 
 
+def _readable_profiles(config: Config, problems: list[str]) -> list[ResolvedProfile]:
+    """Every profile that can be read; one that cannot (binary, not UTF-8, malformed, over a
+    limit) is a problem line and is left out, as `sddd index` skips it: drift used to stop there."""
+    found = []
+    for name in profile_names(config):
+        try:
+            found.append(load_profile(config, name, strict=False))
+        except InputError as exc:
+            line = f"{exc} (profile {name} skipped)"
+            if line not in problems:
+                problems.append(line)
+    return found
+
+
 def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
     opts = config.section("drift")
-    profiles = {p.name: p for p in load_all_profiles(config)}
-    services = {name: p.service for name, p in profiles.items()}
+    problems: list[str] = []
+    services = {p.name: p.service for p in _readable_profiles(config, problems)}
     names = sorted(services)
     extra_flags = frozenset(f"--{f.lstrip('-')}" for f in opts["known_flags"])
     docs: list[DocClaims] = []
-    problems: list[str] = []
     skipped = 0
     refused: list[tuple[Path, Path]] = []
     for path in doc_files(config, refused):
@@ -118,13 +131,14 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
         try:
             doc = extract_claims(read_text(path, rel), rel, names, extra_flags)
         except InputError as exc:
-            problems.append(str(exc))
+            problems.append(f"{exc} (document skipped)")
             continue
         if doc.kind == "report" and not include_reports:
             skipped += 1
             continue
         docs.append(doc)
-    problems += [f"{config.relpath(path)}: {refused_link(target)}" for path, target in refused]
+    problems += [f"{config.relpath(path)}: {refused_link(target)} (document skipped)"
+                 for path, target in refused]
     checker = _Checker(config, opts, services, extra_flags)
     for doc in docs:
         for claim in doc.claims:

@@ -83,6 +83,14 @@ def _is_placeholder(value: str) -> bool:
     )
 
 
+def _is_url_example(userinfo: str) -> bool:
+    """``user:password``, ``u:TOKEN``, ``${USER}:${PASS}``: words that name credentials, as docs
+    and help texts write them. A real password or token has digits or is long."""
+    parts = userinfo.split(":")
+    return all(_is_placeholder(part) or (len(part) <= 12 and re.fullmatch(r"[A-Za-z_-]+", part) is not None)
+               for part in parts)
+
+
 @dataclass
 class SecretMatch:
     kind: str
@@ -128,7 +136,7 @@ def find_secrets(text: str) -> list[SecretMatch]:
     """Every secret-looking span in ``text``: token shapes, and values of secret-named keys."""
     found = _token_spans(text)
     for match in URL_USERINFO.finditer(text):
-        if not _is_placeholder(match.group("value")):
+        if not _is_url_example(match.group("value")):
             found.append(SecretMatch("credentials in a URL", match.start("value"), match.end("value"),
                                      match.group("value")))
     for pattern in (ASSIGNMENT, FLAG):

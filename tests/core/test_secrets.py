@@ -30,6 +30,7 @@ def test_a_key_is_redacted_however_the_command_spells_it(text: str):
     "set the key with --api-key and restart the server",
     "max_tokens: 512",
     "profile mini uses ${VLLM_API_KEY_MINI}; add VLLM_API_KEY_MINI= with a comment",
+    "echoes `--url http://u:TOKEN@host` or https://user:password@example.com in the docs",
 ])
 def test_references_flags_and_settings_are_not_secrets(text: str):
     assert find_secrets(text) == [] and redact(text) == text
