@@ -38,6 +38,7 @@ from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
 from sddd.core.files import glob_files, refused_link
+from sddd.core.secrets import find_secrets
 from sddd.core.yamlio import read_text
 
 TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
@@ -98,8 +99,11 @@ def _severity(opts: dict[str, Any], key: str) -> str:
 def doc_files(config: Config, refused: list[tuple[Path, Path]] | None = None) -> list[Path]:
     """The guides and reports (archives left out); links out of the repository go to ``refused``."""
     archive = config.archives_dir.resolve()
+    # A file whose name holds a secret is left out, as `sddd index` leaves it out: its path would
+    # be in every finding (the index and the audit say so, with the name redacted).
     found = {p.resolve(): p for pattern in config.docs for p in glob_files(config.root, pattern, refused)
-             if p.suffix == ".md" and not p.resolve().is_relative_to(archive)}
+             if p.suffix == ".md" and not p.resolve().is_relative_to(archive)
+             and not find_secrets(config.relpath(p))}
     return sorted(found.values(), key=lambda p: config.relpath(p))
 
 
