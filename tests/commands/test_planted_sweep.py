@@ -115,6 +115,7 @@ def test_no_planted_shape_reaches_any_output_surface(repo: Path):
                  ["drift", "--format", "plain"], ["audit", "--json"], ["audit", "--format", "table"],
                  ["archive", "--detect", "--json"], ["deploy", "medium", "--dry-run", "--json"],
                  ["deploy", f"m{SK_SHAPES[2]}", "--dry-run"], ["search", "-k", HF_SHAPES[0], "x"],
+                 ["search", "--kind", SK_SHAPES[0], "x"],
                  ["--config", f"{GH_SHAPES[1]}.yaml", "search", "x"],
                  ["site", "build", "--json"]):
         run_sddd(*args, cwd=repo)  # fails the test on any planted token, in any shape
