@@ -340,7 +340,11 @@ def normalize_url(url: str) -> str:
     path = parts.path.rstrip("/")
     if path.endswith("/v1"):
         path = path[:-3]
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    # Credentials (http://user:TOKEN@host) are dropped: the client never sends them (the key goes
+    # in a header, from --api-key-env), and the URL is shown, written to JSON and saved with bench
+    # results.
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{netloc}{path}"
 
 
 def resolve_endpoint(url: str, *, api_key_env: str | None = None, timeout: float = DEFAULT_TIMEOUT,

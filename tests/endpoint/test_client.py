@@ -95,7 +95,11 @@ def test_a_malformed_bracketed_host_is_a_usage_error(url: str):
 def test_credentials_in_the_url_never_reach_the_error_line(tmp_path: Path):
     url = f"http://u:{PLANTED_URL_PASSWORD}@127.0.0.1:{free_port()}"
     proc = run_sddd("validate", "--url", url, cwd=tmp_path)  # run_sddd fails on the password
-    assert proc.returncode == EXIT_ENGINE and "http://***@127.0.0.1" in one_line(proc)
+    assert proc.returncode == EXIT_ENGINE and "cannot reach http://127.0.0.1:" in one_line(proc)
+    shown = run_sddd("validate", "--json", "--url", url, cwd=tmp_path)  # the JSON report too
+    assert shown.returncode == EXIT_ENGINE
+    bad = run_sddd("validate", "--url", f"ftp://u:{PLANTED_URL_PASSWORD}@host", cwd=tmp_path)
+    assert bad.returncode == EXIT_USAGE and "ftp://***@host" in one_line(bad)  # echoed, redacted
 
 
 def test_a_hanging_server_costs_seconds_not_a_minute(tmp_path: Path):
