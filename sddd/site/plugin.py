@@ -229,10 +229,12 @@ class SdddPlugin(BasePlugin[SdddPluginConfig]):  # type: ignore[no-untyped-call]
         # Redacted before MkDocs renders it, as the index redacts what it stores: the headings,
         # and so the anchors MkDocs slugs from them, the table of contents, the search index and
         # the title (front matter's, read before this hook) hold no token, and every anchor is
-        # the one `sddd search` links to (both slug the redacted heading).
-        markdown = redact(markdown)
-        if isinstance(page.meta.get("title"), str):
-            page.meta["title"] = redact(page.meta["title"])
+        # the one `sddd search` links to (both slug the redacted heading). Pages sddd generates
+        # are masked value by value as they are made (a `key: VLLM_API_KEY` there names a secret).
+        if not page.file.generated_by:
+            markdown = redact(markdown)
+            if isinstance(page.meta.get("title"), str):
+                page.meta["title"] = redact(page.meta["title"])
         items = self.related.get(page.file.src_uri)
         if not items or page.file.generated_by:
             return markdown
