@@ -133,7 +133,9 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
     try:
         doc = load_yaml(path)
     except InputError as exc:
-        raise ConfigError(exc.message, path=exc.path, line=exc.line) from None
+        # Its own limits cannot apply to reading it: it is read under the defaults.
+        extra = "; sddd.yaml itself is always read under the default limits" if "(limits." in exc.message else ""
+        raise ConfigError(exc.message + extra, path=exc.path, line=exc.line) from None
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError("the config must be a mapping of keys to values", path=str(path), line=1)
