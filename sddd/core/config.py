@@ -134,7 +134,8 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
         doc = load_yaml(path)
     except InputError as exc:
         # Its own limits cannot apply to reading it: it is read under the defaults.
-        extra = "; sddd.yaml itself is always read under the default limits" if "(limits." in exc.message else ""
+        over = "(limits." in exc.message
+        extra = "; sddd.yaml itself is always read under the default limits" if over else ""
         raise ConfigError(exc.message + extra, path=exc.path, line=exc.line) from None
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
