@@ -12,7 +12,11 @@ Measures, each beside its target:
     queries of 1 KB to 1 MB (target: under 1 s);
   * `sddd index` of one 20 MB Markdown file in a fresh process: wall and CPU seconds, peak
     memory (target: under 2 minutes and 600 MB);
-  * searches racing re-indexes after edits: spurious "index missing/corrupt" errors (target: 0).
+  * searches racing re-indexes after edits: spurious "index missing/corrupt" errors (target: 0);
+  * YAML alias and merge-key bombs (a profile, sddd.yaml) and a 10 x 10 grid, each in a fresh
+    process under an address-space cap: exit code, wall and CPU seconds, peak memory (target:
+    refused in under 1 s with one line naming the limit). Before/after: run it with PYTHONPATH
+    pointing at each checkout, `--skip tokenise queries big race`.
 The machine is often shared: CPU seconds are printed beside wall seconds.
 """
 
@@ -204,12 +208,84 @@ def repo_copy() -> Path:
     return root
 
 
+# --- issue 31: inputs that cost far more than they weigh (YAML bombs, a grid too large) --------
+
+COMPOSE = "services:\n  vllm-medium:\n    image: vllm/vllm-openai:v0.11.0\n"
+
+
+def alias_bomb(levels: int = 7, width: int = 10) -> str:
+    """The probe's 1.7 KB compose extension: ``width ** (levels + 1)`` values once expanded."""
+    lines = [f"x-l0: &l0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"x-l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def merge_bomb(levels: int = 24) -> str:
+    """Merge keys: each level merges the previous mapping twice (2^levels copies)."""
+    lines = ["x-m0: &m0 {a: 1, b: 2}"]
+    for n in range(1, levels + 1):
+        merged = f"{{<<: *m{n - 1}}}"
+        lines.append(f"x-m{n}: &m{n} {{k{n}: {merged}, j{n}: {merged}}}")
+    return "\n".join(lines) + "\n"
+
+
+SIZED = {"sddd.yaml": "canonical_profile: medium\n", "profiles/base.yml": COMPOSE,
+         "profiles/medium.yml": COMPOSE}
+DRY_RUN = ["deploy", "medium", "--dry-run"]
+GRID = "axes:\n" + "".join(f"  a{i}: {{flag: --f{i}, values: {list(range(10))}}}\n" for i in range(10))
+LIMIT_CASES = {  # name -> (files, the command)
+    "alias bomb, profile": ({**SIZED, "profiles/medium.yml": alias_bomb() + COMPOSE}, DRY_RUN),
+    "alias bomb, sddd.yaml": ({**SIZED, "sddd.yaml": alias_bomb()}, DRY_RUN),
+    "merge bomb, profile": ({**SIZED, "profiles/medium.yml": merge_bomb() + COMPOSE}, DRY_RUN),
+    "grid 10 axes x 10": ({**SIZED, "g.yml": GRID}, ["grid", "run", "g.yml", "--dry-run"]),
+}
+
+
+def limit_case(name: str, cap_mb: int, timeout_s: float) -> dict[str, object]:
+    """One case in a fresh process under an address-space cap (the code before the limits ran out
+    of memory or was killed): exit code, wall and CPU seconds, peak memory, the first error line."""
+    files, command = LIMIT_CASES[name]
+    root = Path(tempfile.mkdtemp(prefix="sddd-limits-"))
+    try:
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text, encoding="utf-8")
+        cap = cap_mb << 20
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, *command], cwd=root, text=True,
+                                  capture_output=True, timeout=timeout_s,
+                                  preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+            code, stderr = proc.returncode, proc.stderr
+        except subprocess.TimeoutExpired:
+            code, stderr = "timeout", ""
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("PEAK_KB")]
+        return {"part": "limits", "kind": name, "stage": f"sddd {command[0]} (cap {cap_mb} MB)",
+                "wall_s": round(wall, 2), "cpu_s": round(after.ru_utime + after.ru_stime
+                                                          - before.ru_utime - before.ru_stime, 2),
+                "peak_mb": round(peak_mb(stderr)) if "PEAK_KB" in stderr else None, "exit": code,
+                "says": lines[-1][:160] if lines else "", "target_s": 1.0}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def limits(cap_mb: int, timeout_s: float) -> list[dict[str, object]]:
+    return [limit_case(name, cap_mb, timeout_s) for name in LIMIT_CASES]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big-mb", type=int, default=20)
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--reindexes", type=int, default=100)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["tokenise", "queries", "big", "race"])
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["tokenise", "queries", "big", "race", "limits"])
+    parser.add_argument("--limits-cap-mb", type=int, default=3072,
+                        help="address-space cap of each limits case (the code before them had none)")
+    parser.add_argument("--limits-timeout", type=float, default=120.0)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rng = random.Random(16)
@@ -226,6 +302,8 @@ def main() -> None:
         name = "hostile.json" if not args.skip else f"hostile-without-{'-'.join(sorted(args.skip))}.json"
         (RESULTS / name).write_text(json.dumps({"_meta": run_facts(), "rows": rows}, indent=2) + "\n")
 
+    if "limits" not in args.skip:
+        keep(limits(args.limits_cap_mb, args.limits_timeout))
     if "tokenise" not in args.skip:
         keep(tokenising(rng))
     if "queries" not in args.skip or "race" not in args.skip:

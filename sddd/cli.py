@@ -157,8 +157,10 @@ def main() -> None:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for SDDD_DEBUG
         if os.environ.get("SDDD_DEBUG"):
             raise
+        from sddd.core.secrets import redact
+
         sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {exc} "
+            f"internal error: {type(exc).__name__}: {redact(str(exc))} "
             "(this is a bug in sddd; rerun with SDDD_DEBUG=1 for the traceback)\n"
         )
         sys.exit(EXIT_INTERNAL)

@@ -23,10 +23,28 @@ PLANTED_SECRETS = (
 )
 
 
+# A password in a URL's credentials (http://u:PASSWORD@host): no token shape, found by place.
+PLANTED_URL_PASSWORD = "PlantedUrlPassw0rd42"
+
+
+def planted_shapes(token: str) -> list[str]:
+    """``token`` touched by what people put next to it: a suffix after ``_``, Markdown emphasis,
+    letters, digits and accents glued on, backticks and punctuation. Each must be redacted whole."""
+    return [f"{token}_old", f"{token}_v2", f"_{token}_", f"MY{token}", f"é{token}é", f"*{token}*",
+            f"`{token}`", f"({token}).", f"**{token}**", f"{token}2"]
+
+
 def planted_in(text: str | bytes) -> list[str]:
-    """The planted tokens that ``text`` holds (bytes: a file's raw content)."""
+    """The planted tokens that ``text`` holds (bytes: a file's raw content), whole or any part
+    past the prefix that a redaction may show (``hf_***``): a half-redacted token is a leak too."""
     raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
-    return [t for t in PLANTED_SECRETS if t.encode() in raw]
+    found = [t for t in PLANTED_SECRETS if t.encode() in raw or _body(t).encode() in raw.lower()]
+    return found + ([PLANTED_URL_PASSWORD] if PLANTED_URL_PASSWORD.encode() in raw else [])
+
+
+def _body(token: str) -> str:
+    """12 characters of ``token`` after its prefix, lowercased: a slug lowercases what it keeps."""
+    return token.split("_", 1)[-1].split("-", 1)[-1][:12].lower() if token else ""
 
 
 def require(condition: bool, reason: str) -> None:

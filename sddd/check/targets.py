@@ -23,6 +23,7 @@ from typing import Any
 
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError, InputError, UsageError
+from sddd.core.secrets import redact
 from sddd.core.yamlio import YamlDoc, load_yaml, parse_yaml, read_text
 
 KEYS = ("id", "query", "expect", "min_score", "top_k", "tags")
@@ -151,7 +152,10 @@ def parse_targets(entries: Any, config: Config, where: _Where) -> list[Target]:
         explicit = entry.get("id")
         if explicit is not None and (not isinstance(explicit, str | int) or not str(explicit).strip()):
             raise where.error(f"target {index + 1}: id must be a non-empty string", index, "id")
-        target_id = str(explicit).strip() if explicit is not None else slug(query)
+        # Searched redacted anyway; redacted here, so that the reports, and the id made from the
+        # query, show no token that sddd.yaml holds.
+        query = redact(query)
+        target_id = redact(str(explicit).strip()) if explicit is not None else slug(query)
         if target_id in ids:
             if explicit is not None:
                 raise where.error(f"target {index + 1}: id {target_id!r} is already used by target "

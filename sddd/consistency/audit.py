@@ -29,7 +29,7 @@ from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
 from sddd.core.files import git_files, in_work_tree, is_env_file, link_escape, tracked
-from sddd.core.secrets import find_secrets
+from sddd.core.secrets import find_secrets, redact
 from sddd.core.yamlio import read_text
 from sddd.index.markdown_chunks import doc_kind, split_front_matter
 
@@ -124,7 +124,14 @@ class _Audit:
                 links = [d for d in dirs if Path(dirpath, d).is_symlink()]
                 listed += [config.relpath(Path(dirpath) / n) for n in [*names, *links]]
         skip = [config.relpath(config.archives_dir) + "/", config.relpath(config.index_dir) + "/"]
-        return sorted(f for f in listed if not any(f.startswith(s) for s in skip))
+        kept = []
+        for rel in sorted(f for f in listed if not any(f.startswith(s) for s in skip)):
+            if find_secrets(rel):  # counted nowhere, shown nowhere but here, its name redacted
+                self.add("secret", f"the file's name holds a secret ({find_secrets(rel)[0].kind}); "
+                         "rename the file, and rotate the secret", redact(rel))
+            else:
+                kept.append(rel)
+        return kept
 
     def budgets(self) -> list[Budget]:
         opts, out = self.opts, []

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sddd.compose.profiles import load_all_profiles
+from sddd.compose.profiles import ResolvedProfile, load_profile, profile_names
 from sddd.compose.service import ResolvedService, Source
 from sddd.compose.vllm_args import base_flag
 from sddd.compose.vllm_defaults import Effective, effective
@@ -38,6 +38,7 @@ from sddd.consistency.report import FindingsReport, severity_order
 from sddd.core.config import Config
 from sddd.core.errors import InputError
 from sddd.core.files import glob_files, refused_link
+from sddd.core.secrets import find_secrets
 from sddd.core.yamlio import read_text
 
 TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
@@ -98,19 +99,35 @@ def _severity(opts: dict[str, Any], key: str) -> str:
 def doc_files(config: Config, refused: list[tuple[Path, Path]] | None = None) -> list[Path]:
     """The guides and reports (archives left out); links out of the repository go to ``refused``."""
     archive = config.archives_dir.resolve()
+    # A file whose name holds a secret is left out, as `sddd index` leaves it out: its path would
+    # be in every finding (the index and the audit say so, with the name redacted).
     found = {p.resolve(): p for pattern in config.docs for p in glob_files(config.root, pattern, refused)
-             if p.suffix == ".md" and not p.resolve().is_relative_to(archive)}
+             if p.suffix == ".md" and not p.resolve().is_relative_to(archive)
+             and not find_secrets(config.relpath(p))}
     return sorted(found.values(), key=lambda p: config.relpath(p))
+
+
+def _readable_profiles(config: Config, problems: list[str]) -> list[ResolvedProfile]:
+    """Every profile that can be read; one that cannot (binary, not UTF-8, malformed, over a
+    limit) is a problem line and is left out, as `sddd index` skips it: drift used to stop there."""
+    found = []
+    for name in profile_names(config):
+        try:
+            found.append(load_profile(config, name, strict=False))
+        except InputError as exc:
+            line = f"{exc} (profile {name} skipped)"
+            if line not in problems:
+                problems.append(line)
+    return found
 
 
 def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
     opts = config.section("drift")
-    profiles = {p.name: p for p in load_all_profiles(config)}
-    services = {name: p.service for name, p in profiles.items()}
+    problems: list[str] = []
+    services = {p.name: p.service for p in _readable_profiles(config, problems)}
     names = sorted(services)
     extra_flags = frozenset(f"--{f.lstrip('-')}" for f in opts["known_flags"])
     docs: list[DocClaims] = []
-    problems: list[str] = []
     skipped = 0
     refused: list[tuple[Path, Path]] = []
     for path in doc_files(config, refused):
@@ -118,13 +135,14 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
         try:
             doc = extract_claims(read_text(path, rel), rel, names, extra_flags)
         except InputError as exc:
-            problems.append(str(exc))
+            problems.append(f"{exc} (document skipped)")
             continue
         if doc.kind == "report" and not include_reports:
             skipped += 1
             continue
         docs.append(doc)
-    problems += [f"{config.relpath(path)}: {refused_link(target)}" for path, target in refused]
+    problems += [f"{config.relpath(path)}: {refused_link(target)} (document skipped)"
+                 for path, target in refused]
     checker = _Checker(config, opts, services, extra_flags)
     for doc in docs:
         for claim in doc.claims:

@@ -21,7 +21,7 @@ from typing import Any
 from sddd.core import options as opt
 from sddd.core.errors import ConfigError, InputError
 from sddd.core.schema import SCHEMA, SECTIONS, default_min_score
-from sddd.core.yamlio import YamlDoc, load_yaml
+from sddd.core.yamlio import DEFAULT_LIMITS, YamlDoc, YamlLimits, load_yaml, use_limits
 
 CONFIG_NAME = "sddd.yaml"
 
@@ -126,20 +126,48 @@ def load_config(path: Path | str | None = None, *, start: Path | None = None) ->
             raise ConfigError("config file not found; pass an existing sddd.yaml", path=str(path))
     else:
         path = find_config(start)
+    use_limits(DEFAULT_LIMITS)  # sddd.yaml itself is read under the defaults
     if path is None:
         return _defaults((start or Path.cwd()).resolve())
     path = path.resolve()
     try:
         doc = load_yaml(path)
     except InputError as exc:
-        raise ConfigError(exc.message, path=exc.path, line=exc.line) from None
+        # Its own limits cannot apply to reading it: it is read under the defaults.
+        over = "(limits." in exc.message
+        extra = "; sddd.yaml itself is always read under the default limits" if over else ""
+        raise ConfigError(exc.message + extra, path=exc.path, line=exc.line) from None
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError("the config must be a mapping of keys to values", path=str(path), line=1)
     values = _validate(data, doc, path)
     sections = {k: v for k, v in values.items() if k in SECTIONS}
     direct = {k: v for k, v in values.items() if k not in SECTIONS}
-    return Config(root=path.parent, path=path, sections=sections, doc=doc, **direct)
+    use_limits(YamlLimits.of(sections.get("limits") or SCHEMA["limits"].validate(None)))
+    config = Config(root=path.parent, path=path, sections=sections, doc=doc, **direct)
+    for key in PLACES:
+        _check_place(config, key)
+    return config
+
+
+# Folders sddd writes into and deletes from: set to the wrong place, `archives: .git` moved files
+# into git's own folder and `index: /` wrote a lock file at the root of the machine.
+PLACES = ("index", "archives")
+
+
+def _check_place(config: Config, key: str) -> None:
+    root = config.root.resolve()
+    place = config.resolve(getattr(config, key)).resolve()  # links followed: where writes land
+    git = root / ".git"
+    if place == root or root not in place.parents:
+        why = "the repository itself" if place == root else "outside the repository"
+        raise ConfigError(f"{key}: {getattr(config, key)!r} is {why} ({root}); sddd writes and "
+                          f"deletes there: name a folder inside it, e.g. {SCHEMA[key].default}",
+                          path=str(config.path), line=config.line_of(key))
+    if place == git or git in place.parents:
+        raise ConfigError(f"{key}: {getattr(config, key)!r} is inside .git/, git's own folder; name a "
+                          f"folder of the work tree, e.g. {SCHEMA[key].default}",
+                          path=str(config.path), line=config.line_of(key))
 
 
 def _validate(data: dict[str, Any], doc: YamlDoc, path: Path) -> dict[str, Any]:

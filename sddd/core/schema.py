@@ -40,6 +40,23 @@ SCHEMA: dict[str, opt.Option] = {
                             help="default target score, a 0-1 probability of relevance (unset: 0.1)"),
     "top_k": opt.Number(default=5, minimum=1, integer=True, help="default target rank"),
     "targets": opt.ListOf(default=[], help="discoverability targets (see `sddd check`)"),
+    # Every bound on what one input may cost, in one place; hitting one is one error line that
+    # names the file, the line where known, the limit and this setting.
+    "limits": opt.Mapping(schema={
+        "yaml_kb": opt.Number(default=1024, minimum=1, integer=True,
+                              help="largest YAML document sddd reads, in KB: sddd.yaml, compose "
+                                   "profiles, grid and target files, front matter"),
+        "yaml_nodes": opt.Number(default=100_000, minimum=100, integer=True,
+                                 help="most values a YAML document may hold once its aliases "
+                                      "(*name, <<: *name) are expanded: refuses alias bombs"),
+        "yaml_depth": opt.Number(default=100, minimum=10, maximum=500, integer=True,
+                                 help="deepest nesting of a YAML document"),
+        "grid_variants": opt.Number(default=1000, minimum=1, integer=True,
+                                    help="most variants a grid file may make, counted before any "
+                                         "is built (the product of its axes' sizes)"),
+        "query_chars": opt.Number(default=4096, minimum=64, integer=True,
+                                  help="longest search query, in characters"),
+    }, help="bounds on what one input may cost (memory, time)"),
     "archive": opt.Mapping(schema={
         "retention_months": opt.Number(default=6, minimum=0, maximum=120, integer=True,
                                        help="months an archive is kept before its review date"),

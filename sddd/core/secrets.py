@@ -17,14 +17,26 @@ Record = TypeVar("Record")
 
 MASK = "***"
 
-# Token shapes that are secrets wherever they appear.
+# Token shapes that are secrets wherever they appear. No ``\b`` around them: ``\b`` fails
+# between two word characters, so a token touching a letter, ``_``, a digit or an accent
+# (``hf_…_old``, ``_hf_…_`` as Markdown emphasis, ``MYhf_…``, ``éhf_…é``) matched nothing and
+# stayed in clear. The shape is found anywhere; ``_token_spans`` then takes the whole word
+# around it (so no half of it is left), and asks a token glued to a letter or digit in front
+# to look like one (a digit and a letter in it), so that ``disk-utilization-threshold`` is no
+# ``sk-`` key.
 TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{16,}\b")),
-    ("API key (sk-)", re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}\b")),
-    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b")),
-    ("AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    ("Hugging Face token", re.compile(r"hf_[A-Za-z0-9]{16,}+")),
+    ("API key (sk-)", re.compile(r"sk-[A-Za-z0-9_\-]{16,}+")),
+    ("GitHub token", re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}+")),
+    ("AWS access key", re.compile(r"AKIA[0-9A-Z]{16}")),
     ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
 ]
+WHOLE_WORD = frozenset({"private key"})  # a marker line, not a word: taken as it is
+WORD_TAIL = re.compile(r"[\w\-]*+")  # what still belongs to the token after its shape
+# The credentials of a URL (scheme://user:password@host, scheme://token@host): an error line
+# echoing `--url http://u:TOKEN@host` must not show them. Found from the literal "://" only, so
+# a long run of letters is never tried at every position.
+URL_USERINFO = re.compile(r"://(?P<value>[^/\s@?#'\"<>]++)@")
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
 # Names that contain those words but hold counts or settings, not secrets.
@@ -71,6 +83,14 @@ def _is_placeholder(value: str) -> bool:
     )
 
 
+def _is_url_example(userinfo: str) -> bool:
+    """``user:password``, ``u:TOKEN``, ``${USER}:${PASS}``: words that name credentials, as docs
+    and help texts write them. A real password or token has digits or is long."""
+    parts = userinfo.split(":")
+    return all(_is_placeholder(part) or (len(part) <= 12 and re.fullmatch(r"[A-Za-z_-]+", part) is not None)
+               for part in parts)
+
+
 @dataclass
 class SecretMatch:
     kind: str
@@ -88,12 +108,37 @@ def mask_value(value: str) -> str:
     return value[:3] + MASK if len(value) > 8 else MASK
 
 
-def find_secrets(text: str) -> list[SecretMatch]:
-    """Every secret-looking span in ``text``: token shapes, and values of secret-named keys."""
+def _token_spans(text: str) -> list[SecretMatch]:
+    """Every token shape in ``text``, widened to the whole word around it. Linear: a widening
+    never goes back past the end of the previous token's word."""
     found: list[SecretMatch] = []
     for kind, pattern in TOKEN_PATTERNS:
+        floor = 0
         for match in pattern.finditer(text):
-            found.append(SecretMatch(kind, match.start(), match.end(), match.group(0)))
+            start, end = match.start(), match.end()
+            if start < floor:
+                continue  # inside the word of the previous token, already taken whole
+            if kind not in WHOLE_WORD:
+                glued = start > 0 and text[start - 1].isalnum()
+                body = match.group(0)
+                if glued and not (any(c.isdigit() for c in body) and any(c.isalpha() for c in body[3:])):
+                    continue  # a word that happens to hold the prefix ("disk-utilization-…")
+                while start > floor and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                    start -= 1
+                tail = WORD_TAIL.match(text, end)
+                end = tail.end() if tail else end
+            floor = end
+            found.append(SecretMatch(kind, start, end, text[start:end]))
+    return found
+
+
+def find_secrets(text: str) -> list[SecretMatch]:
+    """Every secret-looking span in ``text``: token shapes, and values of secret-named keys."""
+    found = _token_spans(text)
+    for match in URL_USERINFO.finditer(text):
+        if not _is_url_example(match.group("value")):
+            found.append(SecretMatch("credentials in a URL", match.start("value"), match.end("value"),
+                                     match.group("value")))
     for pattern in (ASSIGNMENT, FLAG):
         for match in pattern.finditer(text):
             name, value = match.group("name"), match.group("value")

@@ -326,8 +326,12 @@ def normalize_url(url: str) -> str:
         raise UsageError("is empty; pass e.g. http://127.0.0.1:5002", option="url")
     if "://" not in raw:
         raw = "http://" + raw
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not HOST.fullmatch(parts.hostname or ""):
+    try:  # urlsplit raises ValueError on a bracketed host that is no IPv6 address ("[::1", "[zz]")
+        parts = urlsplit(raw)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise UsageError(f"must look like http://HOST:PORT; got {url!r} ({exc})", option="url") from None
+    if parts.scheme not in ("http", "https") or not HOST.fullmatch(host):
         raise UsageError(f"must look like http://HOST:PORT; got {url!r}", option="url")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -336,7 +340,11 @@ def normalize_url(url: str) -> str:
     path = parts.path.rstrip("/")
     if path.endswith("/v1"):
         path = path[:-3]
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    # Credentials (http://user:TOKEN@host) are dropped: the client never sends them (the key goes
+    # in a header, from --api-key-env), and the URL is shown, written to JSON and saved with bench
+    # results.
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{netloc}{path}"
 
 
 def resolve_endpoint(url: str, *, api_key_env: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -357,7 +365,9 @@ def resolve_endpoint(url: str, *, api_key_env: str | None = None, timeout: float
         key = (os.environ if env is None else env).get(api_key_env) or None
         if key is None and required_key:
             shown = api_key_env if SHOWN_NAME.fullmatch(api_key_env) else "the variable it names"
-            raise UsageError(f"{shown}: that environment variable is not set or empty",
+            # "names X, ...", not "X: ...": error lines are redacted, and `--api-key-env X` reads
+            # as a key flag followed by its value.
+            raise UsageError(f"names {shown}, an environment variable that is not set or empty",
                              option="api_key_env")
     return Endpoint(normalize_url(url), api_key=key, api_key_env=api_key_env if key else None,
                     timeout=timeout)

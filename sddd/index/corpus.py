@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sddd.core.config import Config
 from sddd.core.files import glob_files, is_env_file, link_escape, refused_link
-from sddd.core.secrets import redact_fields
+from sddd.core.secrets import find_secrets, redact, redact_fields
 
 ARCHIVE_SUFFIXES = (".md", ".yml", ".yaml")
 
@@ -71,6 +71,11 @@ def discover(config: Config) -> Discovery:
             return
         if is_env_file(path.name):
             found.ignored.append((rel, ".env files are never indexed"))
+            return
+        if find_secrets(rel):  # the path is stored, shown and linked: it cannot be redacted
+            if not any(redact(rel) == ignored for ignored, _ in found.ignored):
+                found.ignored.append((redact(rel), "the file's name holds a secret: not indexed; "
+                                                   "rename the file"))
             return
         target = link_escape(root, path)
         if target is not None:

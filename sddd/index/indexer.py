@@ -27,7 +27,7 @@ from sddd.index.encoders.base import Encoder
 from sddd.index.encoders.device import Overlapped, bulk_ensemble
 from sddd.index.encoders.ensemble import Ensemble, fingerprint_of, load_ensemble
 from sddd.index.encoders.models import model_info
-from sddd.index.generation import commit
+from sddd.index.generation import commit, remove_abandoned
 from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.markdown_chunks import markdown_chunks
 from sddd.index.store import (
@@ -153,6 +153,7 @@ def build_index(
     folder = config.index_dir
     report = IndexReport(index=config.relpath(folder))
     with writer_lock(folder):
+        remove_abandoned(folder)  # a killed run's temporary data, whether this run writes or not
         found = discover(config)
         # Files refused before reading (.env, links out of the repository) are skipped lines too.
         refused = [Skipped(path, reason) for path, reason in found.ignored]

@@ -10,6 +10,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
+from sddd.core.secrets import redact
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -60,15 +62,17 @@ def print_json(data: Any) -> None:
 
 
 def notice(message: str) -> None:
-    err.print(f"[dim]{message}[/dim]")
+    err.print(f"[dim]{redact(message)}[/dim]")
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {message}", markup=True)
+    err.print(f"[yellow]warning:[/yellow] {redact(message)}", markup=True)
 
 
 def error_line(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {_escape(message)}")
+    """One error line, through the same redaction as MCP answers: a message may echo an argument
+    (`--url http://u:TOKEN@host`, `--kind`, a profile name, a `--config` path) that holds one."""
+    err.print(f"[bold red]error:[/bold red] {_escape(redact(message))}")
 
 
 def _escape(text: str) -> str:

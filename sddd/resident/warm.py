@@ -175,7 +175,8 @@ class Workspace:
                mode: str = "hybrid") -> SearchResult:
         """``sddd search`` through the warm models and the open index: the same function, the
         same result, without opening the index or reading the models' files again."""
-        checked_query(query, k, kind, mode)  # a bad argument is said before any indexing
+        # a bad argument is said before any indexing
+        checked_query(query, k, kind, mode, max_chars=self.config.section("limits")["query_chars"])
         return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode,
                       store=self.store(), queries=self.queries())
 

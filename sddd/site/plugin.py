@@ -38,6 +38,7 @@ from mkdocs.structure.files import File, Files
 
 from sddd.core.config import Config, load_config
 from sddd.core.errors import SdddError
+from sddd.core.secrets import find_secrets, redact
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.site.links import FlagLink, Section, document_vectors, flag_links, nearest, sections_of
 from sddd.site.pages import archive_page, discoverability_page, profile_page, related_section
@@ -99,6 +100,11 @@ class SdddPlugin(BasePlugin[SdddPluginConfig]):  # type: ignore[no-untyped-call]
     # --- generated pages ------------------------------------------------------------------------
 
     def on_files(self, files: Files, config: Any) -> Files:
+        for file in [f for f in files if find_secrets(f.src_uri)]:
+            # Its name would be a URL, a nav entry and a search-index location of the site.
+            log.warning(f"{redact(file.src_uri)}: the file's name holds a secret; it is left out of "
+                        "the site (rename the file)")
+            files.remove(file)
         added: Files = self._guard(lambda: self._add_pages(files, config))
         return added
 
@@ -220,6 +226,15 @@ class SdddPlugin(BasePlugin[SdddPluginConfig]):  # type: ignore[no-untyped-call]
                                  for other, _ in nearest(docs, rel, candidates, self.config.related)]
 
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
+        # Redacted before MkDocs renders it, as the index redacts what it stores: the headings,
+        # and so the anchors MkDocs slugs from them, the table of contents, the search index and
+        # the title (front matter's, read before this hook) hold no token, and every anchor is
+        # the one `sddd search` links to (both slug the redacted heading). Pages sddd generates
+        # are masked value by value as they are made (a `key: VLLM_API_KEY` there names a secret).
+        if not page.file.generated_by:
+            markdown = redact(markdown)
+            if isinstance(page.meta.get("title"), str):
+                page.meta["title"] = redact(page.meta["title"])
         items = self.related.get(page.file.src_uri)
         if not items or page.file.generated_by:
             return markdown

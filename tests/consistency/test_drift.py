@@ -279,3 +279,19 @@ def test_gpu_ids_from_an_unset_variable_are_not_compared(tmp_path: Path):
     seed = build_seed_repo(tmp_path / "repo", extra={"profiles/medium.yml": medium})
     report = run_drift(load_config(seed.config_path))
     assert not [f for f in report.findings if f.key == "gpus" and f.profile == "medium"]
+
+
+def test_an_unreadable_profile_is_skipped_with_a_line_as_index_does(tmp_path: Path):
+    """One binary profile stopped drift with exit 4, where `sddd index` skips it with a line."""
+    write(tmp_path, "sddd.yaml", "canonical_profile: medium\n")
+    write(tmp_path, "profiles/base.yml", "services: {}\n")
+    write(tmp_path, "profiles/medium.yml", "services:\n  vllm-medium:\n    image: vllm/vllm-openai:v0.11.0\n"
+          "    ports: ['5002:8000']\n")
+    (tmp_path / "profiles/broken.yml").write_bytes(b"services:\x00\x01\x02 binary")
+    write(tmp_path, "docs/guides/medium.md", "# Medium\n\nThe medium server listens on port 8002.\n")
+    report = run_drift(load_config(tmp_path / "sddd.yaml"))
+    assert report.profiles == ["medium"]
+    assert any(f.type == "value_mismatch" and f.doc_value == "8002" for f in report.findings)
+    assert report.problems == ["profiles/broken.yml: binary file, not text; skipped (profile broken skipped)"]
+    proc = run_sddd("drift", cwd=tmp_path)
+    assert proc.returncode == 1 and "profile broken skipped" in proc.stderr, proc.stderr

@@ -128,3 +128,28 @@ def test_without_sddd_yaml_the_git_top_is_the_root_and_it_says_so(tmp_path: Path
     # With a sddd.yaml nothing is said.
     (tmp_path / "repo" / "sddd.yaml").write_text("top_k: 3\n")
     assert load_config(start=deep).discovery is None
+
+
+@pytest.mark.parametrize(("key", "value", "says"), [
+    ("archives", ".git", "inside .git/"),  # files were moved into git's own folder
+    ("archives", ".git/objects/x", "inside .git/"),
+    ("index", "/", "outside the repository"),  # a /lock file was written at the root
+    ("index", "../elsewhere", "outside the repository"),
+    ("index", ".", "the repository itself"),
+    ("archives", "link/archives", "outside the repository"),  # through a symbolic link
+])
+def test_archives_and_index_must_be_inside_the_repository_and_outside_git(
+        tmp_path: Path, key: str, value: str, says: str):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path.parent)
+    (tmp_path / "sddd.yaml").write_text(f"docs: ['docs/*.md']\n{key}: {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "sddd.yaml")
+    assert caught.value.line == 2 and caught.value.exit_code == 2
+    assert caught.value.message.startswith(f"{key}: ") and says in caught.value.message
+
+
+def test_nested_archives_and_index_folders_are_fine(tmp_path: Path):
+    (tmp_path / "sddd.yaml").write_text("archives: ops/archives\nindex: build/.sddd\n")
+    config = load_config(tmp_path / "sddd.yaml")
+    assert config.index_dir == tmp_path / "build/.sddd"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sddd.core.errors import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
+from sddd.core.errors import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, UsageError
+from sddd.endpoint.client import normalize_url
 from tests.fixtures.fake_servers import hanging, not_vllm, openai_like
 from tests.fixtures.vllm_server import free_port
-from tests.helpers import PLANTED_SECRETS, run_sddd
+from tests.helpers import PLANTED_SECRETS, PLANTED_URL_PASSWORD, run_sddd
 
 LOAD = ["--scenario", "load", "--rounds", "4", "--concurrency", "2", "--input-tokens", "16",
         "--output-tokens", "3", "--no-save", "--json"]
@@ -82,6 +83,23 @@ def test_bad_or_empty_url_is_a_usage_error(tmp_path: Path, command: str):
     assert bad.returncode == EXIT_USAGE and "--url must look like http://HOST:PORT" in one_line(bad)
     empty = run_sddd(command, "--url", "", cwd=tmp_path)  # not: "check the canonical profile"
     assert empty.returncode == EXIT_USAGE and "--url is empty" in one_line(empty)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[zz]:80"])
+def test_a_malformed_bracketed_host_is_a_usage_error(url: str):
+    """urlsplit raises ValueError on these: it was exit 70, an internal error."""
+    with pytest.raises(UsageError, match="must look like http://HOST:PORT"):
+        normalize_url(url)
+
+
+def test_credentials_in_the_url_never_reach_the_error_line(tmp_path: Path):
+    url = f"http://u:{PLANTED_URL_PASSWORD}@127.0.0.1:{free_port()}"
+    proc = run_sddd("validate", "--url", url, cwd=tmp_path)  # run_sddd fails on the password
+    assert proc.returncode == EXIT_ENGINE and "cannot reach http://127.0.0.1:" in one_line(proc)
+    shown = run_sddd("validate", "--json", "--url", url, cwd=tmp_path)  # the JSON report too
+    assert shown.returncode == EXIT_ENGINE
+    bad = run_sddd("validate", "--url", f"ftp://u:{PLANTED_URL_PASSWORD}@host", cwd=tmp_path)
+    assert bad.returncode == EXIT_USAGE and "ftp://***@host" in one_line(bad)  # echoed, redacted
 
 
 def test_a_hanging_server_costs_seconds_not_a_minute(tmp_path: Path):

@@ -112,6 +112,24 @@ def test_the_cli_says_it_in_one_line_and_starts_nothing(repo: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and not (repo / ".sddd" / "grid").exists()
 
 
+def ten_by_ten() -> str:
+    return "axes:\n" + "".join(f"  a{i}: {{flag: --f{i}, values: [{', '.join(map(str, range(10)))}]}}\n"
+                               for i in range(10))
+
+
+def test_a_grid_too_large_is_refused_before_any_variant_is_built(repo: Path) -> None:
+    """10 axes x 10 values: 14.5 GB within four minutes of a dry run, building 10^10 variants."""
+    error = error_of(repo, ten_by_ten())
+    assert error.exit_code == 2 and error.path == "grids/bad.yml" and error.line == 1
+    assert "10,000,000,000 variants, more than 1,000 (limits.grid_variants in sddd.yaml)" in error.message
+
+
+def test_the_grid_limit_is_a_setting(repo: Path) -> None:
+    write(repo, "sddd.yaml", (repo / "sddd.yaml").read_text() + "limits:\n  grid_variants: 3\n")
+    error = error_of(repo, "axes:\n  a: {flag: --x, values: [1, 2]}\ninclude:\n  - {a: 3}\n  - {a: 4}\n")
+    assert "2 = 4 variants, more than 3" in error.message  # includes count
+
+
 def test_variants_are_the_product_less_exclusions_then_includes(repo: Path) -> None:
     spec = load_grid(load_config(repo / "sddd.yaml"), repo / "grids/small.yml")
     labels = [v.label for v in expand(spec)]

@@ -5,6 +5,7 @@ import pytest
 from sddd.core.errors import InputError
 from sddd.index.chunking import Window
 from sddd.index.markdown_chunks import heading_text, markdown_chunks, parse_markdown
+from tests.helpers import PLANTED_SECRETS, planted_in
 
 DOC = """---
 title: Deployment guide
@@ -120,3 +121,18 @@ def test_secrets_in_prose_are_redacted(encoder):
     text = "# T\n\nexport HUGGING_FACE_HUB_TOKEN=hf_abcdefghijklmnopqrstuvwx\n"
     chunk = markdown_chunks(text, "docs/s.md", "guide", window(encoder))[0]
     assert "hf_abc" not in chunk.text and "HUGGING_FACE_HUB_TOKEN=***" in chunk.text
+
+
+@pytest.mark.parametrize("token", PLANTED_SECRETS)
+def test_the_anchor_is_the_slug_of_the_redacted_heading_whatever_touches_the_token(token: str):
+    """The probe's heading: its anchor was `italic-and-trailing-hf_…_old`, the whole token
+    lowercased, in every search result, MCP answer and site link. Rotating the token must not
+    move the anchor either."""
+    rotated = token[:-4] + "WXYZ"
+    anchors = set()
+    for secret in (token, rotated):
+        doc = parse_markdown(f"# Guide\n\n## Italic *{secret}* and trailing {secret}_old\n\ntext\n"
+                             f"## `{secret}`, MY{secret} and _{secret}_\n\nmore\n", "g.md")
+        anchors.add(tuple(s.anchor for s in doc.sections[2:]))
+        assert not planted_in(" ".join(f"{s.title} {s.anchor}" for s in doc.sections)), doc.sections
+    assert anchors == {("italic-and-trailing", "and")}, anchors

@@ -91,6 +91,17 @@ def test_empty_query_and_bad_k_are_usage_errors(indexed):
     assert proc.returncode == 2 and "at least 1" in proc.stderr
 
 
+def test_a_query_over_the_limit_is_refused_before_any_work(make_repo):
+    """A 1 MB query took 8 s of CPU before the model; now one line naming limits.query_chars,
+    before the index is even opened (this repository has none)."""
+    config = make_repo({"docs/a.md": "# A\n\ntext\n"})
+    with pytest.raises(UsageError, match=r"1,048,576 characters, more than 4,096 \(limits\.query_chars"):
+        search(config, "aB" * (1 << 19))
+    small = make_repo({}, "docs: ['docs/**/*.md']\nlimits:\n  query_chars: 64\n")
+    with pytest.raises(UsageError, match="more than 64"):
+        search(small, "x" * 65)
+
+
 def test_snippet_centres_on_query_words():
     text = "filler " * 100 + "the hermes parser returns tool_calls " + "filler " * 100
     snippet = make_snippet(text, ["hermes", "tool_calls"])

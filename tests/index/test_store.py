@@ -50,6 +50,26 @@ def test_crash_during_commit_leaves_previous_index_loadable(make_repo, encoder, 
     assert leftovers == ["gen-000001", live]
 
 
+@pytest.mark.parametrize("point", ["store-before-rename", "store-before-switch"])
+def test_a_killed_runs_temporary_data_is_removed_by_the_next_run(make_repo, encoder, point):
+    """Even when the next run has nothing to write (the change that was being indexed is undone):
+    it used to clean only after a commit, so a killed run's 0.3-1.3 GB stayed for good."""
+    config = make_repo(FILES)
+    build_index(config, encoder=encoder)
+    b = config.root / "docs/guides/b.md"
+    original, stat = b.read_text(), b.stat()
+    b.write_text("# Beta\n\n## Ports\n\nNow on port 6000.\n")
+    assert run_sddd("index", cwd=config.root, env={"SDDD_CRASH_AT": point}).returncode == -9
+    leftover = {p.name for p in config.index_dir.iterdir()} - {"gen-000001"}
+    assert any(n.startswith(("tmp-", "gen-")) for n in leftover), leftover  # the kill left data
+    b.write_text(original)
+    os.utime(b, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as it was: the index is fresh again
+    report = build_index(config, encoder=encoder)
+    assert not report.written  # nothing to write: the cleaning is not a commit's side effect
+    names = sorted(p.name for p in config.index_dir.iterdir() if p.name.startswith(("gen-", "tmp-")))
+    assert names == ["gen-000001"]
+
+
 def test_missing_index_says_run_index(make_repo):
     config = make_repo(FILES)
     with pytest.raises(IndexMissing, match="run `sddd index`"):
