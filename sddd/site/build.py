@@ -62,7 +62,7 @@ def mkdocs_path(config: Config) -> Path:
     path = config.root / MKDOCS_FILE
     if not path.is_file():
         raise ConfigError(f"no {MKDOCS_FILE} next to sddd.yaml; create one with `theme: material` and "
-                          "`plugins: [search, sddd]` (see README: The documentation site)",
+                          "`plugins: [search, sddd]` (see sddd's manual, manual/concepts/site.md)",
                           path=config.relpath(path))
     return path
 
