@@ -9,7 +9,7 @@ Enabled in mkdocs.yml after the ``sddd`` plugin::
           folder: manual              # where the manual lives in the site
           bench: bench/results        # benchmark results quoted by the pages
 
-It adds the pages of ``sddd/manual/pages/`` under ``manual/`` (MkDocs lists them as their own
+It adds the pages of ``sddd/manual/`` (its Markdown files) under ``manual/`` (MkDocs lists them as their own
 navigation section), and generates at build time, never committed, ``manual/reference/``: the
 commands and options, the sddd.yaml keys, the rules, the exit codes and the MCP tools, each read
 from the code. A figure a page quotes from a benchmark is written ``{{bench:FILE:KEY/KEY}}`` and
@@ -31,7 +31,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = Path(__file__).resolve().parent  # the pages sit beside this module: sddd/manual/**/*.md
 FIGURE = re.compile(r"\{\{bench:([\w.-]+\.json):([^:}]+)(?::([^}]*))?\}\}")
 log = get_plugin_logger("sddd-manual")
 
