@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from sddd.core.config import load_config
-from sddd.index.corpus import manual_config
-from sddd.index.indexer import build_index
 from sddd.manual.plugin import FIGURE, fill_figures, manual_pages
 from tests.fixtures.examples import examples, matches, normalise, run
+from tests.fixtures.examples import fresh_indexes as bring_indexes_up_to_date
 from tests.helpers import REPO
 
 PAGES = [REPO / "README.md", *manual_pages()]
@@ -75,9 +74,7 @@ def missing(name: str) -> bool:
 @pytest.fixture(scope="module")
 def fresh_indexes() -> None:
     """The repository's index and the manual's, up to date, so no example prints an update."""
-    config = load_config(REPO / "sddd.yaml")
-    build_index(config)
-    build_index(manual_config(config))
+    bring_indexes_up_to_date()
 
 
 def status() -> str:
