@@ -32,6 +32,19 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files
 
 PAGES = Path(__file__).resolve().parent  # the pages sit beside this module: sddd/manual/**/*.md
+STYLESHEET = "assets/sddd-manual.css"
+# Material lets inline code break anywhere (overflow-wrap: break-word), which cuts an option
+# such as --fail-under-hit-at-k in a narrow table cell in the middle of a word. In tables, code
+# breaks only where it has a space (the table scrolls sideways instead), and the first column,
+# which holds the option or key a reader looks for, never wraps.
+CSS = """.md-typeset table:not([class]) code { overflow-wrap: normal; word-break: normal; }
+.md-typeset table:not([class]) td:first-child code { white-space: nowrap; }
+.md-typeset code .sddd-token { white-space: nowrap; }
+"""
+# Inline code of the manual's pages (plain text, no markup: highlighted blocks carry spans), each
+# token wrapped so that a line breaks at a space and never inside --an-option-name.
+INLINE_CODE = re.compile(r"(?<!</span>)<code>([^<]+)</code>")
+TOKEN = re.compile(r"[^\s]+")
 FIGURE = re.compile(r"\{\{bench:([\w.-]+\.json):([^:}]+)(?::([^}]*))?\}\}")
 log = get_plugin_logger("sddd-manual")
 
@@ -98,6 +111,8 @@ class ManualPlugin(BasePlugin[ManualConfig]):  # type: ignore[no-untyped-call]
             raise PluginError(f"plugins.sddd-manual.folder must be a folder name like 'manual'; "
                               f"got {self.config.folder!r}")
         self.root = Path(config.config_file_path).resolve().parent
+        if STYLESHEET not in config.extra_css:
+            config.extra_css.append(STYLESHEET)
         return config
 
     def on_files(self, files: Files, config: Any) -> Files:
@@ -107,6 +122,8 @@ class ManualPlugin(BasePlugin[ManualConfig]):  # type: ignore[no-untyped-call]
             uri = f"{folder}/{path.relative_to(PAGES).as_posix()}"
             self._refuse_clash(files, config, uri)
             files.append(File.generated(config, uri, abs_src_path=str(path)))
+        if files.get_file_from_path(STYLESHEET) is None:
+            files.append(File.generated(config, STYLESHEET, content=CSS))
         for rel, make in reference_pages().items():
             uri = f"{folder}/{rel}"
             self._refuse_clash(files, config, uri)
@@ -128,6 +145,12 @@ class ManualPlugin(BasePlugin[ManualConfig]):  # type: ignore[no-untyped-call]
         if not page.file.src_uri.startswith(f"{self.config.folder}/"):
             return markdown
         return fill_figures(markdown, self.root / self.config.bench, page.file.src_uri)
+
+    def on_page_content(self, html: str, page: Any, config: Any, files: Files) -> str:
+        if not page.file.src_uri.startswith(f"{self.config.folder}/"):
+            return html
+        return INLINE_CODE.sub(lambda m: "<code>" + TOKEN.sub(
+            lambda t: f'<span class="sddd-token">{t.group(0)}</span>', m.group(1)) + "</code>", html)
 
     def on_serve(self, server: Any, config: Any, builder: Any) -> Any:
         server.watch(str(PAGES))
