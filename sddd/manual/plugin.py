@@ -9,8 +9,8 @@ Enabled in mkdocs.yml after the ``sddd`` plugin::
           folder: manual              # where the manual lives in the site
           bench: bench/results        # benchmark results quoted by the pages
 
-It adds the pages of ``sddd/manual/`` (its Markdown files) under ``manual/`` (MkDocs lists them as their own
-navigation section), and generates at build time, never committed, ``manual/reference/``: the
+It adds the pages of ``sddd/manual/`` (its Markdown files) under ``manual/`` (MkDocs lists them
+as their own navigation section), and generates at build time, never committed, ``manual/reference/``: the
 commands and options, the sddd.yaml keys, the rules, the exit codes and the MCP tools, each read
 from the code. A figure a page quotes from a benchmark is written ``{{bench:FILE:KEY/KEY}}`` and
 read from ``bench/results/FILE`` at build time; a missing file or key is a warning, so
