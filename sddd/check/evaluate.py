@@ -31,7 +31,7 @@ from sddd.check.report import (
     TargetResult,
     summarise,
 )
-from sddd.check.targets import Expected, Target, anchors_of, resolve_expected
+from sddd.check.targets import WRITING_TARGETS, Expected, Target, anchors_of, resolve_expected
 from sddd.core.config import Config
 from sddd.core.errors import UsageError
 from sddd.core.yamlio import read_text
@@ -148,7 +148,7 @@ def run_checks(
     started = time.perf_counter()
     if not targets:
         raise UsageError("no targets to check: add some under `targets:` in sddd.yaml "
-                         "or pass --targets FILE (see docs/guides/writing-targets.md)")
+                         f"or pass --targets FILE (see {WRITING_TARGETS})")
     results, loaded = _rankings(config, targets, encoder, notice)
     summary = summarise(results)
     return CheckReport(results, summary, apply_gates(summary, gates or {}), loaded,

@@ -28,6 +28,11 @@ from sddd.core.yamlio import YamlDoc, load_yaml, parse_yaml, read_text
 
 KEYS = ("id", "query", "expect", "min_score", "top_k", "tags")
 
+# Where a person learns to write targets: the page of sddd's own manual (in the site `sddd site
+# build` makes, and in the index with `manual: true`), not a file of any one repository.
+WRITING_TARGETS = ("sddd's manual, manual/how-to/write-targets.md; "
+                   "`sddd search --kind manual \"write a target\"` finds it")
+
 
 @dataclass(frozen=True)
 class Expected:

@@ -40,13 +40,15 @@ def gates_from(fail_under_mrr: float | None, fail_under_hit_at_k: float | None) 
 
 def _no_targets(config: Config, targets_file: Path | None) -> str:
     """Where check looked for targets, for the line that says it found none."""
+    from sddd.check.targets import WRITING_TARGETS
+
     if targets_file is not None:
         return f"no target in {targets_file}; add some (a list of query/expect), or pass another --targets"
     if config.path is None:
         return (f"no target: no sddd.yaml in {config.root} or above it, so no `targets:`; create one "
-                "with targets (see docs/guides/writing-targets.md) or pass --targets FILE")
+                f"with targets (see {WRITING_TARGETS}) or pass --targets FILE")
     return (f"no target under `targets:` in {config.relpath(config.path)}; add some (see "
-            "docs/guides/writing-targets.md) or pass --targets FILE")
+            f"{WRITING_TARGETS}) or pass --targets FILE")
 
 
 def check(config: Config, *, targets_file: Path | None = None, tags: list[str] | None = None,

@@ -47,8 +47,8 @@ def register(app: typer.Typer) -> None:
         k: int = typer.Option(5, "-k", "--top", help="How many passages to show."),
         kind: str | None = typer.Option(
             None, "--kind",
-            help="Only this kind: guide, report, profile or archive; 'all' includes archived "
-            "files, which are left out by default.",
+            help="Only this kind: guide, report, profile, archive or manual (sddd's own, with "
+            "`manual: true`); 'all' includes archived files and the manual, left out by default.",
         ),
         path: str | None = typer.Option(
             None, "--path", help="Only files matching this glob, e.g. 'docs/guides/*'."

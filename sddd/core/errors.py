@@ -2,12 +2,12 @@
 
 Core code raises these; the CLI prints ``str(error)`` on one line and exits with
 ``error.exit_code``. Nothing else should reach the user as a traceback. Every exit code sddd
-returns is one of the ``EXIT_*`` constants below (the README's table says the same).
+returns is one of the ``EXIT_*`` constants below (the manual's exit-code page is generated from them).
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
+EXIT_OK = 0  # success
 EXIT_FAILED = 1  # the command ran and found a failure (a target missed, a finding)
 EXIT_USAGE = 2  # bad arguments or configuration
 EXIT_INDEX = 3  # the index is missing, corrupt or built for another model

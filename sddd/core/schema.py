@@ -13,7 +13,7 @@ from sddd.core.models import DEFAULT_MODELS
 # The score every ranking reports is a calibrated probability that the passage's document answers
 # the query (sddd.index.scoring): the same scale whatever the models, so one default threshold.
 # 0.1: the search must give the expected page at least a one-in-ten chance; the rank (top_k) is
-# the main test of a target (README, "Scores and thresholds").
+# the main test of a target (the manual, manual/concepts/index-and-ranking.md).
 DEFAULT_MIN_SCORE = 0.1
 
 

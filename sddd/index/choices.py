@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-KINDS = ("guide", "report", "profile", "archive")
-ALL_KINDS = "all"  # --kind all: live documents and archived ones
+KINDS = ("guide", "report", "profile", "archive", "manual")
+ALL_KINDS = "all"  # --kind all: live documents, archived ones and sddd's manual
+# Searched only when asked for by kind (or "all"): history, and sddd's own manual.
+HIDDEN_KINDS = ("archive", "manual")
 MODES = ("hybrid", "dense", "lexical")

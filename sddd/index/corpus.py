@@ -1,7 +1,9 @@
 """What the index reads: find the files, tell their kind, turn each into chunks.
 
 Kinds: ``guide`` and ``report`` (Markdown, from front matter or folder), ``profile``
-(compose files), ``archive`` (anything under the archive root). ``.env`` files, and files
+(compose files), ``archive`` (anything under the archive root), and ``manual``: sddd's own
+manual, a corpus of its own (``manual_config``) indexed beside the repository's, so that its
+pages never change how the team's documents rank. ``.env`` files, and files
 that a symbolic link takes out of the repository, are never read (``Discovery.ignored``).
 """
 
@@ -17,6 +19,19 @@ from sddd.core.files import glob_files, is_env_file, link_escape, refused_link
 from sddd.core.secrets import find_secrets, redact, redact_fields
 
 ARCHIVE_SUFFIXES = (".md", ".yml", ".yaml")
+# sddd's manual ships in the package (sddd/manual/*.md); its pages are indexed from the package
+# folder under the paths the site gives them, manual/<page>.md.
+MANUAL_ROOT = Path(__file__).resolve().parents[1]
+MANUAL_KIND = "manual"
+
+
+def manual_config(config: Config) -> Config:
+    """The manual as a corpus: its own index in ``<index>/manual``, the repository's models."""
+    folder = config.index_dir / MANUAL_KIND
+    models = [str(config.root / name) if (config.root / name).exists() else name for name in config.model]
+    return Config(root=MANUAL_ROOT, docs=[f"{MANUAL_KIND}/**/*.md"], profiles=[],
+                  archives=str(folder / "no-archives"), index=str(folder), model=models,
+                  device=config.device)
 
 
 @dataclass
@@ -87,9 +102,10 @@ def discover(config: Config) -> Discovery:
         seen[rel] = SourceFile(path, rel, kind, stat.st_size, stat.st_mtime_ns)
 
     refused: list[tuple[Path, Path]] = []  # links out of the repository: reported, never read
+    doc_hint = MANUAL_KIND if root.resolve() == MANUAL_ROOT else "guide"
     for pattern in config.docs:
         for path in glob_files(root, pattern, refused):
-            add(path, "guide")
+            add(path, doc_hint)
     for pattern in config.profiles:
         for path in glob_files(root, pattern, refused):
             add(path, "profile")

@@ -120,8 +120,8 @@ def parse_markdown(text: str, source: str) -> MarkdownDoc:
 
 
 def doc_kind(meta: dict[str, Any], rel: str, hint: str) -> str:
-    if hint == "archive":
-        return "archive"
+    if hint in ("archive", "manual"):
+        return hint
     kind = str(meta.get("kind", "")).strip().lower()
     if kind in ("guide", "report"):
         return kind

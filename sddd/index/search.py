@@ -17,14 +17,15 @@ import numpy as np
 from sddd.core.config import Config
 from sddd.core.errors import UsageError
 from sddd.core.secrets import redact
+from sddd.index.corpus import MANUAL_KIND, manual_config
 from sddd.index.encoders.base import Encoder
 from sddd.index.encoders.ensemble import Ensemble
 from sddd.index.encoders.models import load_encoder, model_info
-from sddd.index.indexer import ensure_fresh
+from sddd.index.indexer import build_index, ensure_fresh
 from sddd.index.query_cache import QueryCache
 from sddd.index.ranking import Ranked, rank, validate_filters
 from sddd.index.results import Hit, SearchResult
-from sddd.index.store import Store, open_store
+from sddd.index.store import Store, current_generation, open_store
 
 SNIPPET_CHARS = 220
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
@@ -163,6 +164,8 @@ def search(
     is left open, and its ``queries`` encoder, whose models stay loaded.
     """
     query = checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
+    if kind == MANUAL_KIND:  # sddd's manual: its own index, never the repository's store
+        return _search_manual(config, query, k, path_glob, mode, notice, queries)
     own = store is None
     if store is None:
         store = ensure_fresh(config, notice) if refresh else open_store(config.index_dir)
@@ -176,3 +179,14 @@ def search(
     terms = query_terms(query)
     hits = [hit(i + 1, r, terms, models) for i, r in enumerate(ranked)]
     return SearchResult(query=query, results=hits, mode=mode)
+
+
+def _search_manual(config: Config, query: str, k: int, path_glob: str | None, mode: str,
+                   notice: Callable[[str], None] | None, queries: QueryEncoder | None) -> SearchResult:
+    """``--kind manual``: sddd's manual, indexed on first use into ``<index>/manual``."""
+    manual = manual_config(config)
+    if current_generation(manual.index_dir) is None:
+        if notice:
+            notice(f"indexing sddd's manual into {config.relpath(manual.index_dir)} (once)")
+        build_index(manual, notice=notice)
+    return search(manual, query, k, path_glob=path_glob, mode=mode, notice=notice, queries=queries)

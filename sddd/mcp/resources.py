@@ -1,5 +1,7 @@
 """Resources: every indexed document as ``sddd://docs/<path>``, each section of a guide or report
 as ``sddd://docs/<path>#<anchor>``, and every profile, resolved, as ``sddd://profiles/<name>``.
+sddd's own manual is served too, as ``sddd://docs/manual/<page>.md``, so an agent can read how
+to use sddd (``search`` with ``kind: manual`` finds its passages).
 
 Documents are read from disk as they are now, with secrets redacted; only files the index
 covers are served, so a path outside the repository (or a ``.env``) is refused by name.
@@ -15,6 +17,7 @@ from sddd.compose.profiles import profile_names
 from sddd.core.errors import InputError, UsageError
 from sddd.core.secrets import redact
 from sddd.core.yamlio import read_text
+from sddd.index.corpus import MANUAL_KIND, MANUAL_ROOT
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.mcp import policy
 from sddd.mcp.profiles import profile_data
@@ -59,6 +62,8 @@ def listings(ws: Workspace) -> list[Listing]:
             title = record.title or rel
             found.append(Listing(doc_uri(rel), rel, title, f"{record.kind}: {title}", _mime(rel)))
             found += sections.get(rel, [])
+    found += [Listing(doc_uri(rel), rel, title, f"{MANUAL_KIND}: {title} (sddd's manual)", "text/markdown")
+              for rel, title in manual_pages() if rel not in store.files]
     found += [Listing(f"{SCHEME}://profiles/{quote(name)}", f"profile {name}",
                       f"The {name} profile, resolved",
                       f"profile {name}: base + size file resolved as Docker Compose does, with where "
@@ -81,8 +86,14 @@ def read(ws: Workspace, uri: str) -> tuple[str, str]:
 
 def _document(ws: Workspace, rel: str, anchor: str | None) -> str:
     record = ws.store().files.get(rel) if rel else None
+    if record is None and rel in dict(manual_pages()):  # sddd's own manual, shipped in the package
+        return _section(read_text(MANUAL_ROOT / rel, rel), rel, anchor)
     path = policy.document(ws.config, rel, record is not None and not record.skipped)
-    text = redact(read_text(path, rel))
+    return _section(redact(read_text(path, rel)), rel, anchor)
+
+
+def _section(text: str, rel: str, anchor: str | None) -> str:
+    """The whole document, or its section ``#anchor``."""
     if anchor is None:
         return text
     if not rel.endswith(".md"):
@@ -94,3 +105,14 @@ def _document(ws: Workspace, rel: str, anchor: str | None) -> str:
     shown = ", ".join(s.anchor or "" for s in sections[:MAX_ANCHORS_SHOWN])
     more = f" and {len(sections) - MAX_ANCHORS_SHOWN} more" if len(sections) > MAX_ANCHORS_SHOWN else ""
     raise InputError(f"no section #{anchor} in {rel}; its sections: {shown or 'none'}{more}")
+
+
+def manual_pages() -> list[tuple[str, str]]:
+    """(path, title) of each page of sddd's manual, as the site and ``--kind manual`` name them."""
+    pages = []
+    for path in sorted((MANUAL_ROOT / MANUAL_KIND).rglob("*.md")):
+        rel = path.relative_to(MANUAL_ROOT).as_posix()
+        first = next((line for line in path.read_text(encoding="utf-8").splitlines()
+                      if line.startswith("# ")), "")
+        pages.append((rel, first[2:].strip() or rel))
+    return pages

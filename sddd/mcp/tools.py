@@ -103,7 +103,8 @@ READ_TOOLS = (
                      required=True, max_length=MAX_QUERY_CHARS),
          spec.integer("k", "How many passages.", minimum=1, maximum=MAX_K, default=5),
          spec.string("kind", "Only this kind of document; 'all' includes archived files, which are "
-                     "left out by default.", enum=(*KINDS, ALL_KINDS)),
+                     "left out by default, as is 'manual' (sddd's own manual: how to use sddd).",
+                     enum=(*KINDS, ALL_KINDS)),
          spec.string("path", "Only files matching this glob, e.g. 'docs/guides/*'."),
          spec.string("mode", "hybrid: meaning and exact words (default); dense: meaning only; "
                      "lexical: exact words only (BM25).", enum=MODES, default="hybrid"),

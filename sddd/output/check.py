@@ -1,7 +1,7 @@
 """Renderers for `sddd check`: a rich table, JSON, JUnit XML and GitHub workflow annotations.
 
-The JSON schema (``SCHEMA``) is stable and documented in the README; a field is added, never
-renamed or removed, without changing the schema name.
+The JSON schema (``SCHEMA``) is stable and documented in the manual (manual/concepts/targets.md);
+a field is added, never renamed or removed, without changing the schema name.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def mkdocs_path(config: Config) -> Path:
     path = config.root / MKDOCS_FILE
     if not path.is_file():
         raise ConfigError(f"no {MKDOCS_FILE} next to sddd.yaml; create one with `theme: material` and "
-                          "`plugins: [search, sddd]` (see README: The documentation site)",
+                          "`plugins: [search, sddd]` (see sddd's manual, manual/concepts/site.md)",
                           path=config.relpath(path))
     return path
 
@@ -150,7 +150,7 @@ def build_site(config: Config, *, strict: bool = False, output: Path | None = No
                     raise SdddError(f"mkdocs build failed: {exc}") from None
             report = SiteReport(
                 output=config.relpath(final), strict=strict, passed=not (strict and collector.warnings),
-                pages=sum(1 for _ in staging.rglob("*.html")), generated=list(plugin.generated),
+                pages=sum(1 for _ in staging.rglob("*.html")), generated=_generated(mk),
                 warnings=list(collector.warnings))
             if report.passed:
                 _replace(staging, final)
@@ -161,6 +161,12 @@ def build_site(config: Config, *, strict: bool = False, output: Path | None = No
         logger.setLevel(old_level)
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _generated(mk: Any) -> list[str]:
+    """The pages the plugins generated: sddd's, and the manual's reference when it is enabled."""
+    return [page for name in ("sddd", "sddd-manual") if name in mk.plugins
+            for page in getattr(mk.plugins[name], "generated", [])]
 
 
 def _replace(staging: Path, final: Path) -> None:

@@ -41,7 +41,7 @@ def test_kind_and_path_filters(indexed):
     profiles = search(indexed, "medium model", k=5, path_glob="profiles/*").results
     assert profiles and all(h.path.startswith("profiles/") for h in profiles)
     with pytest.raises(UsageError, match="kind: must be one of"):
-        search(indexed, "x", kind="manual")
+        search(indexed, "x", kind="novel")
 
 
 def test_json_schema_is_exact(indexed):

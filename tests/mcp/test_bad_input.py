@@ -21,7 +21,7 @@ BAD_CALLS = [
     (("search", {"query": "   "}), "query is empty; say what you are looking for"),
     (("search", {}), "search needs 'query'"),
     (("search", {"query": "port", "kind": "novel"}),
-     "kind must be one of guide, report, profile, archive, all; got 'novel'"),
+     "kind must be one of guide, report, profile, archive, manual, all; got 'novel'"),
     (("profile", {"name": "large"}), "unknown profile 'large'; known profiles: medium, micro, mini"),
     (("profile", {"name": "../../outside.yml"}), "'../../outside.yml' is a file path: an agent names a "
                                                 "profile of profiles/ instead; known profiles"),

@@ -236,3 +236,67 @@ def test_no_request_leaves_localhost(driver, base_url: str):
     WebDriverWait(driver, WAIT).until(
         lambda d: caught.extend(off_localhost(requested_urls(d))) or caught)
     assert caught == ["http://example.invalid/probe.png"]
+
+
+# Every line break inside a code element that does not fall at whitespace: a token cut in two.
+MID_TOKEN_BREAKS = """
+const bad = [];
+for (const code of document.querySelectorAll('article code')) {
+  const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+  let top = null, before = '';
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.length; i++) {
+      const ch = node.data[i];
+      if (/\\s/.test(ch)) { before = ch; continue; }
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const rect = range.getClientRects()[0];
+      if (!rect) continue;
+      if (top !== null && rect.top > top + 2 && !/\\s/.test(before)) bad.push(code.textContent.slice(0, 60));
+      top = rect.top; before = ch;
+    }
+  }
+}
+return bad;"""
+MANUAL = {"manual/": ("The sddd manual", "manual-start.png"),
+          "manual/reference/commands/": ("Commands", "manual-reference-commands.png"),
+          "manual/how-to/ci/": ("Run sddd in CI: GitHub Actions and pre-commit", "manual-how-to-ci.png")}
+
+
+def site_file(kb: Path, base_url: str, href: str) -> Path:
+    path = href.removeprefix(base_url).split("#", 1)[0]
+    return kb / "site" / (path + "index.html" if path.endswith("/") or not path else path)
+
+
+def test_manual_pages_render_offline_with_whole_links_and_tokens(driver, base_url: str, kb: Path):
+    requested_urls(driver)  # drop what earlier tests logged
+    try:
+        for path, (title, shot) in MANUAL.items():
+            for width in (700, 1400):  # a narrow window wraps the most
+                driver.set_window_size(width, 1000)
+                driver.get(base_url + path)
+                assert wait_for(driver, "article h1").text == title
+                assert driver.execute_script(MID_TOKEN_BREAKS) == [], f"{path} at {width}px"
+            screenshot(driver, shot)
+            links = driver.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)")
+            internal = [h for h in links if h.startswith(base_url)]
+            assert internal, path
+            broken = [h for h in internal if not site_file(kb, base_url, h).is_file()]
+            assert broken == [], f"{path} links to pages that do not exist: {broken}"
+            ids = set(driver.execute_script("return [...document.querySelectorAll('[id]')].map(e => e.id)"))
+            here = [h.split("#", 1)[1] for h in internal if "#" in h and h.split("#")[0] == base_url + path]
+            assert set(here) <= ids, f"{path}: anchors missing {set(here) - ids}"
+        nav = texts(driver, "nav.md-nav--primary .md-nav__item--section > label, "
+                            "nav.md-nav--primary .md-nav__item--section > a")
+        assert "Manual" in nav, nav
+        assert off_localhost(requested_urls(driver)) == []
+        # The break check can fail: let code break anywhere, in a narrow window, and it sees it.
+        driver.set_window_size(500, 1000)
+        driver.get(base_url + "manual/reference/commands/")
+        wait_for(driver, "article h1")
+        driver.execute_script("document.head.insertAdjacentHTML('beforeend', '<style>article code, "
+                              "article code * {white-space: normal !important; word-break: break-all "
+                              "!important}</style>')")
+        assert driver.execute_script(MID_TOKEN_BREAKS)
+    finally:
+        driver.set_window_size(1400, 1000)
