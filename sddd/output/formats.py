@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # rich only for the table: JSON, plain lines and SARIF never 
     from rich.console import Console
 
 # Formats that live in their own module (loaded on first use, in this order after the built-ins).
-PLUGINS: tuple[str, ...] = ()
+PLUGINS = ("sddd.output.sarif",)
 TABLE_WIDTH = 160  # a table written to a file (--output) has no terminal to measure
 
 
