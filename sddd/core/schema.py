@@ -17,11 +17,6 @@ from sddd.core.models import DEFAULT_MODELS
 DEFAULT_MIN_SCORE = 0.1
 
 
-def default_min_score(models: list[str]) -> float:
-    """The default target threshold when sddd.yaml sets no ``min_score`` (any models)."""
-    return DEFAULT_MIN_SCORE
-
-
 # One typed option per key. A new section of sddd.yaml is added here (see CONTRIBUTING.md).
 SCHEMA: dict[str, opt.Option] = {
     "docs": opt.StrList(default=["docs/**/*.md"], help="globs of Markdown documents"),
