@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from html import unescape
 from pathlib import Path
@@ -28,7 +27,7 @@ from sddd.core.config import load_config
 from sddd.core.secrets import mask_value
 from sddd.index.store import open_store
 from tests.fixtures.site_repo import build, clone, copy_repo, flag_rows, table_rows, tree_digest
-from tests.helpers import REPO, sddd_here, write
+from tests.helpers import REPO, sddd_here, wait_until, write
 
 
 @pytest.fixture(scope="module")
@@ -366,16 +365,6 @@ def _get(url: str) -> str | None:
         return None
 
 
-def _until(check, seconds: float = 90.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    return None
-
-
 def test_serve_rebuilds_when_a_profile_changes(kb: Path, tmp_path: Path):
     root = clone(kb, tmp_path / "kb")
     with socket.socket() as probe:
@@ -386,16 +375,14 @@ def test_serve_rebuilds_when_a_profile_changes(kb: Path, tmp_path: Path):
                                "--addr", f"127.0.0.1:{port}"], cwd=root, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
-        first = _until(lambda: _get(url))
-        assert first, "the server never answered"
+        first = wait_until(lambda: _get(url), timeout=90, every=0.5, what="the server to answer")
         old = flag_rows(first)["--max-num-seqs"][0][1]
         new = str(int(old) + 8)
         medium = root / "profiles" / "medium.yml"
         medium.write_text(medium.read_text(encoding="utf-8").replace(
             f"--max-num-seqs={old}", f"--max-num-seqs={new}"), encoding="utf-8")
-        changed = _until(lambda: (page := _get(url)) and
-                         flag_rows(page)["--max-num-seqs"][0][1] == new)
-        assert changed, "the served page did not pick up the profile change"
+        wait_until(lambda: (page := _get(url)) and flag_rows(page)["--max-num-seqs"][0][1] == new,
+                   timeout=90, every=0.5, what="the served page to pick up the profile change")
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
