@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sddd.endpoint.target import ProfileRef
 from sddd.endpoint.validate import FAIL, PASS, SKIP, ValidateReport
-from sddd.output.findings import Row, plain_lines
+from sddd.output.findings import Row
 from sddd.output.formats import Results, Shape
 from sddd.output.junit import Case, suite_xml
 
@@ -68,10 +68,6 @@ def _rows(report: ValidateReport) -> list[Row]:
         rows.append(Row(severity, check.name, None, None, check.reason, note=note))
     return rows
 
-
-def plain(report: ValidateReport, ref: ProfileRef | None) -> list[str]:
-    """One line per check, then the summary."""
-    return plain_lines(_rows(report), _summary(report, ref))
 
 
 def to_junit(report: ValidateReport) -> str:
