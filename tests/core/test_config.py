@@ -6,7 +6,7 @@ import pytest
 
 from sddd.core.config import find_config, find_git_root, load_config
 from sddd.core.errors import ConfigError
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 
 def test_found_by_walking_up(tmp_path: Path):
@@ -92,7 +92,7 @@ def test_a_key_written_twice_is_an_error_naming_both_lines(tmp_path: Path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_text("# A\n\nport 5002\n")
     (tmp_path / "targets.yaml").write_text("- query: port\n  expect: docs/a.md\n  query: other\n")
-    proc = run_sddd("check", "--targets", "targets.yaml", cwd=tmp_path)
+    proc = sddd_here("check", "--targets", "targets.yaml", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "targets.yaml:3: duplicate key 'query', already at line 1" in proc.stderr
 
