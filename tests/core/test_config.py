@@ -128,3 +128,14 @@ def test_without_sddd_yaml_the_git_top_is_the_root_and_it_says_so(tmp_path: Path
     # With a sddd.yaml nothing is said.
     (tmp_path / "repo" / "sddd.yaml").write_text("top_k: 3\n")
     assert load_config(start=deep).discovery is None
+
+
+def test_nested_groups_left_out_keep_their_defaults_and_severities_are_among_them(tmp_path: Path):
+    (tmp_path / "sddd.yaml").write_text("drift:\n  severity: {undocumented: error}\n")
+    config = load_config(tmp_path / "sddd.yaml")
+    drift = config.section("drift")["severity"]
+    assert (drift["undocumented"], drift["stale_reference"], drift["unknown_flag_not_in_profile"]) == (
+        "error", "warning", "info")  # one set, the others the schema's defaults
+    audit = config.section("audit")  # no audit section at all: its nested groups are still filled
+    assert (audit["severity"]["env_unused"], audit["severity"]["secret"]) == ("info", "error")
+    assert audit["max_docs"] == {"guide": None, "report": None, "total": None}
