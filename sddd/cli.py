@@ -125,11 +125,9 @@ def usage_line(exc: Exception) -> str:
 
 
 def _click_errors() -> Any:
-    """The click that typer runs on: its own copy in typer 0.2x, click itself before."""
-    try:
-        return importlib.import_module("typer._click.exceptions")
-    except ImportError:
-        return importlib.import_module("click.exceptions")
+    """The exceptions of the click that typer runs on (its own copy in typer 0.2x, click itself
+    before): the module of typer's public ``BadParameter``, so no private module is named."""
+    return sys.modules[typer.BadParameter.__module__]
 
 
 def main() -> None:

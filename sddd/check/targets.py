@@ -21,12 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sddd.core import options as opt
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError, InputError, UsageError
+from sddd.core.schema import SCHEMA
 from sddd.core.secrets import redact
 from sddd.core.yamlio import YamlDoc, load_yaml, parse_yaml, read_text
 
 KEYS = ("id", "query", "expect", "min_score", "top_k", "tags")
+# A target's min_score is the global one's, per target: its range is declared once, in the schema.
+_score = SCHEMA["min_score"]
+assert isinstance(_score, opt.Number)
+SCORES: opt.Number = _score
 
 # Where a person learns to write targets: the page of sddd's own manual (in the site `sddd site
 # build` makes, and in the index with `manual: true`), not a file of any one repository.
@@ -145,8 +151,8 @@ def parse_targets(entries: Any, config: Config, where: _Where) -> list[Target]:
                               index)
         expect = _expected(entry["expect"], where, index)
         min_score = entry.get("min_score", config.min_score)
-        min_score = float(_number(min_score, "min_score", where, index, integer=False, low=-1.0,
-                                  high=1.0))
+        min_score = float(_number(min_score, "min_score", where, index, integer=False,
+                                  low=SCORES.minimum or 0.0, high=SCORES.maximum))
         top_k = int(_number(entry.get("top_k", config.top_k), "top_k", where, index, integer=True,
                             low=1, high=None))
         tags = entry.get("tags") or []

@@ -13,18 +13,17 @@ from sddd.commands.common import (
     JSON_HELP,
     SdddCommand,
     choose_format,
-    format_help,
     get_config,
     nothing_to_check,
 )
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.output.check import CHECK
 from sddd.output.console import notice, print_json
+from sddd.output.formats import help_text, offered
 
 if TYPE_CHECKING:
     from sddd.check.report import CheckReport
-
-FORMATS = ("table", "plain", "json", "junit", "github")
 
 
 def gates_from(fail_under_mrr: float | None, fail_under_hit_at_k: float | None) -> dict[str, float]:
@@ -69,11 +68,12 @@ def check(config: Config, *, targets_file: Path | None = None, tags: list[str] |
         report, notices = answered
         for line in [] if quiet else notices:
             notice(line)
+    home = config.relpath(config.path) if config.path else None  # where SARIF places a gate
     if report is None:
         nothing_to_check("check", _no_targets(config, targets_file), allow_empty)
-        emit(CheckReport([], summarise([]), [], False, 0.0), fmt, output)
+        emit(CheckReport([], summarise([]), [], False, 0.0), fmt, output, home)
         return EXIT_OK  # 0/0 targets pass
-    emit(report, fmt, output)
+    emit(report, fmt, output, home)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
             [], "--tag", metavar="TAG", help="Only targets with this tag (repeat for several)."),
         fmt: str | None = typer.Option(
             None, "--format", "-f", metavar="FORMAT",
-            help=format_help("json", "junit (one testcase per target)", "github (workflow annotations)")),
+            help=help_text(CHECK)),
         output: Path | None = typer.Option(
             None, "--output", "-o", metavar="FILE",
             help="Write the report to FILE (atomically); print only the summary line."),
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         Query embeddings are cached in the index: a second run with the same
         documents and targets does not load the model.
         """
-        fmt = choose_format(fmt, as_json, FORMATS) if fmt or as_json or output is None else "plain"
+        fmt = choose_format(fmt, as_json, offered(CHECK)) if fmt or as_json or output is None else "plain"
         if suggest_path is not None:
             raise typer.Exit(suggest(get_config(ctx), suggest_path, targets_file=targets_file, fmt=fmt))
         gates = gates_from(fail_under_mrr, fail_under_hit_at_k)

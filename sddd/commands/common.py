@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperOption
 
 from sddd.archive import JOURNAL_NAME
 from sddd.core.config import Config, load_config
@@ -71,27 +71,18 @@ def nothing_to_check(gate: str, nothing: str | None, allow_empty: bool) -> None:
         raise InputError(f"sddd {gate} has nothing to check: {nothing}; or pass --allow-empty")
 
 
-def _store_config(ctx: typer.Context, value: Path | None) -> None:
+def _store_config(ctx: Any, _param: Any, value: str | None) -> None:
     """``sddd drift --config x``: the same as ``sddd --config x drift`` (the later one wins)."""
     if value is not None:
         root = ctx.find_root()
-        root.obj = {**(root.obj or {}), "config": value}
+        root.obj = {**(root.obj or {}), "config": Path(value)}
 
 
-def _config_option() -> Any:
-    """``--config`` built by typer's own parameter builder, the one that makes every option of a
-    signature (``get_click_param`` up to typer 0.28, ``_get_param`` after): a bare click option
-    would not parse in typer's own copy of click, which has none."""
-    from typer import main as typer_main
-    from typer.models import ParamMeta
-
-    option = typer.Option(None, "--config", "-c", metavar="PATH", expose_value=False,
-                          callback=_store_config, help=CONFIG_HELP)
-    meta = ParamMeta(name="config", default=option, annotation=Path | None)
-    builder: Any = typer_main  # the builder's name differs between typer versions
-    if hasattr(builder, "_get_param"):
-        return builder._get_param(meta)
-    return builder.get_click_param(meta)[0]
+def _config_option() -> TyperOption:
+    """``--config`` after a command's name. typer's own option class (public, in ``typer.core``
+    as ``TyperCommand`` is): a bare click option would not parse in typer's own copy of click."""
+    return TyperOption(param_decls=["--config", "-c"], metavar="PATH", expose_value=False,
+                       callback=_store_config, help=CONFIG_HELP)
 
 
 class SdddCommand(TyperCommand):

@@ -9,16 +9,14 @@ from sddd.commands.common import (
     JSON_HELP,
     SdddCommand,
     choose_format,
-    format_help,
     get_config,
     nothing_to_check,
 )
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK
+from sddd.output.consistency import DRIFT
 from sddd.output.console import warn
-
-FORMATS = ("table", "plain", "json", "github")
-FORMAT_HELP = format_help("json", "github (workflow annotations: ::error file=...,line=...::)")
+from sddd.output.formats import help_text, offered
 
 
 def drift(config: Config, *, include_reports: bool = False, fmt: str = "table",
@@ -26,13 +24,14 @@ def drift(config: Config, *, include_reports: bool = False, fmt: str = "table",
     """Check every guide's claims against the resolved profiles; 0 clean, 1 drift found,
     4 nothing to check (no guide or no profile) unless ``allow_empty``."""
     from sddd.consistency.drift import run_drift
-    from sddd.output import consistency
+    from sddd.output.consistency import drift_results
+    from sddd.output.formats import emit
 
     report = run_drift(config, include_reports=include_reports)
     for problem in report.problems:
         warn(problem)  # it says what was skipped
     nothing_to_check("drift", report.nothing, allow_empty)
-    consistency.emit(report, fmt)
+    emit(drift_results(report, config.relpath(config.path) if config.path else None), fmt)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
@@ -43,7 +42,7 @@ def register(app: typer.Typer) -> None:
         include_reports: bool = typer.Option(
             False, "--all", help="Also check reports (kind: report), which are history and skipped "
                                  "by default."),
-        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT", help=FORMAT_HELP),
+        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT", help=help_text(DRIFT)),
         as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
         allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
     ) -> None:
@@ -63,6 +62,6 @@ def register(app: typer.Typer) -> None:
         Exit 0: nothing at or above drift.fail_on (sddd.yaml, default error). 1: drift found.
         2: usage or config error. 4: no guide or no profile to compare (--allow-empty: 0).
         """
-        fmt = choose_format(fmt, as_json, FORMATS)
+        fmt = choose_format(fmt, as_json, offered(DRIFT))
         raise typer.Exit(drift(get_config(ctx), include_reports=include_reports, fmt=fmt,
                                allow_empty=allow_empty))

@@ -8,9 +8,8 @@ from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_conf
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.endpoint.client import DEFAULT_TIMEOUT
-from sddd.output.console import print_json, write_lines, write_text
-
-FORMATS = ("table", "plain", "json", "junit")
+from sddd.output.formats import offered
+from sddd.output.validate import VALIDATE
 
 
 def validate(config: Config, profile: str | None = None, *, url: str | None = None,
@@ -20,20 +19,14 @@ def validate(config: Config, profile: str | None = None, *, url: str | None = No
     from sddd.endpoint.target import resolve_target
     from sddd.endpoint.validate import expectations
     from sddd.endpoint.validate import validate as run_validate
-    from sddd.output.validate import plain, render, to_junit
+    from sddd.output.formats import emit
+    from sddd.output.validate import results
 
     if timeout <= 0:
         raise UsageError(f"--timeout must be positive; got {timeout}")
     endpoint, ref = resolve_target(config, profile, url, api_key_env=api_key_env, timeout=timeout)
     report = run_validate(endpoint, expectations(ref, reasoning, tools), config=config)
-    if fmt == "json":
-        print_json({**report.to_json(), "profile": ref.to_json() if ref else None})
-    elif fmt == "junit":
-        write_text(to_junit(report))
-    elif fmt == "plain":
-        write_lines(plain(report, ref))
-    else:
-        render(report, ref)
+    emit(results(report, ref), fmt)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
@@ -77,4 +70,4 @@ def register(app: typer.Typer) -> None:
         """
         raise typer.Exit(validate(get_config(ctx), profile, url=url, api_key_env=api_key_env,
                                   reasoning=reasoning, tools=tools, timeout=timeout,
-                                  fmt=choose_format(fmt, as_json, FORMATS)))
+                                  fmt=choose_format(fmt, as_json, offered(VALIDATE))))

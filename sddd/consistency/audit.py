@@ -33,9 +33,6 @@ from sddd.core.secrets import find_secrets, redact
 from sddd.core.yamlio import read_text
 from sddd.index.markdown_chunks import doc_kind, split_front_matter
 
-DEFAULT_SEVERITY = {"budget": "error", "naming": "warning", "variant": "warning", "env_tracked": "error",
-                    "secret": "error", "env_missing": "warning", "env_unused": "info", "profile": "error",
-                    "link_outside": "error"}
 MAX_SCAN_BYTES = 1 << 20  # larger tracked files are data, not config
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env")
@@ -108,7 +105,9 @@ class _Audit:
 
     def add(self, rule: str, message: str, path: str | None = None, line: int | None = None,
             severity: str | None = None, files: list[str] | None = None) -> None:
-        level = severity or (self.opts.get("severity") or {}).get(rule) or DEFAULT_SEVERITY[rule]
+        # sddd.yaml's audit.severity (defaults in the schema); a profile that cannot be read or
+        # deployed is always an error, and lint findings bring their own rule's level
+        level = severity or self.opts["severity"].get(rule) or "error"
         self.findings.append(AuditFinding(rule, level, message, path, line, files))
 
     def _files(self) -> list[str]:

@@ -42,8 +42,6 @@ from sddd.core.secrets import find_secrets
 from sddd.core.yamlio import read_text
 
 TYPES = ("value_mismatch", "unknown_flag", "unknown_model", "undocumented", "stale_reference")
-DEFAULT_SEVERITY = {"value_mismatch": "error", "unknown_flag": "error", "unknown_flag.not_in_profile": "info",
-                    "unknown_model": "error", "undocumented": "warning", "stale_reference": "warning"}
 FALSE = {"off", "false", "no", "0", "disabled", "désactivé", "non", "none"}
 
 
@@ -92,8 +90,8 @@ class DriftReport(FindingsReport):
 
 
 def _severity(opts: dict[str, Any], key: str) -> str:
-    """The level of a finding type: sddd.yaml's `drift.severity` first, then the default."""
-    return (opts.get("severity") or {}).get(key.replace(".", "_")) or DEFAULT_SEVERITY[key]
+    """The level of a finding type: sddd.yaml's `drift.severity`, its defaults in the schema."""
+    return str(opts["severity"][key.replace(".", "_")])
 
 
 def doc_files(config: Config, refused: list[tuple[Path, Path]] | None = None) -> list[Path]:

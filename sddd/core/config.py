@@ -20,7 +20,7 @@ from typing import Any
 
 from sddd.core import options as opt
 from sddd.core.errors import ConfigError, InputError
-from sddd.core.schema import SCHEMA, SECTIONS, default_min_score
+from sddd.core.schema import DEFAULT_MIN_SCORE, SCHEMA, SECTIONS
 from sddd.core.yamlio import DEFAULT_LIMITS, YamlDoc, YamlLimits, load_yaml, use_limits
 
 CONFIG_NAME = "sddd.yaml"
@@ -57,7 +57,7 @@ class Config:
         if isinstance(self.model, str):  # `model: NAME` and callers setting one name
             self.model = [self.model]
         if self.min_score is None:
-            self.min_score = default_min_score(self.model)
+            self.min_score = DEFAULT_MIN_SCORE
 
     def section(self, name: str) -> dict[str, Any]:
         """The validated values of a nested section, every default filled in."""

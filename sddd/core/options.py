@@ -105,8 +105,8 @@ class Mapping(Option):
                     out[key] = option.validate(value[key])
                 except OptionError as exc:
                     raise OptionError(f"{key}: {exc}", (key, *exc.keys)) from None
-            else:
-                out[key] = option.default
+            else:  # a nested group left out still has its own defaults
+                out[key] = option.validate(None) if isinstance(option, Mapping) else option.default
         return out
 
 

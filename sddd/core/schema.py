@@ -15,11 +15,18 @@ from sddd.core.models import DEFAULT_MODELS
 # 0.1: the search must give the expected page at least a one-in-ten chance; the rank (top_k) is
 # the main test of a target (the manual, manual/concepts/index-and-ranking.md).
 DEFAULT_MIN_SCORE = 0.1
+LEVELS = ("error", "warning", "info")
+# The level of each finding type, declared once here; sddd.yaml's drift.severity and
+# audit.severity override them one by one.
+DRIFT_SEVERITY = {"value_mismatch": "error", "unknown_flag": "error", "unknown_flag_not_in_profile": "info",
+                  "unknown_model": "error", "undocumented": "warning", "stale_reference": "warning"}
+AUDIT_SEVERITY = {"budget": "error", "naming": "warning", "variant": "warning", "env_tracked": "error",
+                  "secret": "error", "env_missing": "warning", "env_unused": "info", "link_outside": "error"}
 
 
-def default_min_score(models: list[str]) -> float:
-    """The default target threshold when sddd.yaml sets no ``min_score`` (any models)."""
-    return DEFAULT_MIN_SCORE
+def _levels(defaults: dict[str, str]) -> dict[str, opt.Option]:
+    return {name: opt.Str(default=level, choices=LEVELS, help=f"level of {name} (default {level})")
+            for name, level in defaults.items()}
 
 
 # One typed option per key. A new section of sddd.yaml is added here (see CONTRIBUTING.md).
@@ -75,11 +82,7 @@ SCHEMA: dict[str, opt.Option] = {
     "drift": opt.Mapping(schema={
         "fail_on": opt.Str(default="error", choices=("error", "warning", "info"),
                            help="lowest severity that makes `sddd drift` exit 1"),
-        "severity": opt.Mapping(schema={
-            name: opt.Str(default=None, choices=("error", "warning", "info"), help=f"level of {name}")
-            for name in ("value_mismatch", "unknown_flag", "unknown_flag_not_in_profile",
-                         "unknown_model", "undocumented", "stale_reference")
-        }, help="severity per finding type (unset: the built-in default)"),
+        "severity": opt.Mapping(schema=_levels(DRIFT_SEVERITY), help="severity per finding type"),
         "known_models": opt.StrList(default=[], help="model ids that exist, besides sddd's list"),
         "known_flags": opt.StrList(default=[], help="vLLM flags your version has, besides sddd's list"),
         "vllm_version": opt.Str(default=None, pattern=r"v?\d+\.\d+(?:\.\d+)?\S*",
@@ -102,11 +105,8 @@ SCHEMA: dict[str, opt.Option] = {
         "service_name": opt.Str(default="vllm-{size}", help="name of the service in profiles/{size}.yml"),
         "env_example": opt.Str(default=".env.example", help="the template of the env file"),
         "secrets_allow": opt.StrList(default=[], help="globs of tracked files with allowed fake secrets"),
-        "severity": opt.Mapping(schema={
-            name: opt.Str(default=None, choices=("error", "warning", "info"), help=f"level of {name}")
-            for name in ("budget", "naming", "variant", "env_tracked", "secret", "env_missing",
-                         "env_unused", "link_outside")
-        }, help="severity per audit rule (lint rules keep their own)"),
+        "severity": opt.Mapping(schema=_levels(AUDIT_SEVERITY),
+                                help="severity per audit rule (lint rules keep their own)"),
     }, help="`sddd audit`: entropy budget, naming, secret hygiene, compose lint"),
     "cluster": opt.Mapping(schema={
         "node_labels": opt.LabelMap(

@@ -17,14 +17,13 @@ import queue
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sddd.core.secrets import redact
 from sddd.deploy.docker import published_port
+from sddd.endpoint.client import Endpoint
 
 POLL_S = 0.5
 PROBE_TIMEOUT_S = 2.0
@@ -114,20 +113,9 @@ def container_api_key(container: Any) -> str | None:
 
 
 def probe(port: int, key: str | None, host: str = "127.0.0.1") -> str | None:
-    """None when /health and /v1/models answer 200; else what failed."""
-    for path in ("/health", "/v1/models"):
-        request = urllib.request.Request(f"http://{host}:{port}{path}")
-        if key and path.startswith("/v1"):
-            request.add_header("Authorization", f"Bearer {key}")
-        try:
-            with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_S) as response:
-                if response.status != 200:
-                    return f"{path} answered {response.status}"
-        except urllib.error.HTTPError as exc:
-            return f"{path} answered {exc.code}"
-        except (OSError, urllib.error.URLError):
-            return f"waiting for {path}"
-    return None
+    """None when /health and /v1/models answer 200; else what failed (``Endpoint.ready``)."""
+    address = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    return Endpoint(f"http://{address}:{port}", api_key=key, timeout=PROBE_TIMEOUT_S).ready()
 
 
 @dataclass

@@ -176,6 +176,18 @@ class Endpoint:
         """A GET that a server which is up answers at once: waits ``PROBE_TIMEOUT`` at most."""
         return self.request("GET", path, timeout=min(self.timeout, PROBE_TIMEOUT), **kwargs)
 
+    def ready(self) -> str | None:
+        """None when ``/health`` and ``/v1/models`` (with the key) answer 200; else what is still
+        missing, in a few words. The one readiness probe: deploy's wait asks it too."""
+        for path in ("/health", "/v1/models"):
+            try:
+                status = self.probe(path, auth=path.startswith("/v1")).status
+            except (EndpointUnreachable, EndpointTimeout):
+                return f"waiting for {path}"
+            if status != 200:
+                return f"{path} answered {status}"
+        return None
+
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
 

@@ -25,7 +25,7 @@ from sddd.index.lexical import (
     document_row,
     passage_row,
 )
-from sddd.index.store import CHUNK_COLUMNS, CHUNKER_VERSION, FileRecord, StoredChunk, id_list
+from sddd.index.store import CHUNKER_VERSION, FileRecord, StoredChunk
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -132,12 +132,6 @@ class Draft:
         return dict(rows.fetchall())
 
     # -- both ----------------------------------------------------------------------------------
-
-    def chunks_to_embed(self, ids: Sequence[int]) -> list[tuple[int, str]]:
-        """(id, heading + text) of ``ids``."""
-        return [(r[0], f"{r[3]}\n{r[8]}") for r in self.db.execute(
-            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (id_list(ids),))]
 
     def finish(self, fingerprint: str, dims: Sequence[int], meta: dict[str, str]) -> None:
         """Counts and facts into meta; indexes made; committed and closed."""

@@ -19,7 +19,7 @@ NOTE = ("!!! info \"Generated page\"\n    Read from {source} on every `sddd site
         "added there appears here with no edit to this page.\n")
 
 # What each drift and audit finding type means: the types and their default severities come from
-# the code's own tables (DEFAULT_SEVERITY); this only adds the sentence a reader needs.
+# the schema's own tables (DRIFT_SEVERITY, AUDIT_SEVERITY); this only adds the sentence a reader needs.
 MEANINGS = {
     "value_mismatch": "a guide states a value (flag, port, image, model, GPUs) the resolved profile "
                       "does not have, or a switch against vLLM's default the profile leaves in place",
@@ -92,11 +92,11 @@ def _severity_rows(table: dict[str, str]) -> list[str]:
 
 def rules_page() -> str:
     from sddd.compose.lint import RULES
-    from sddd.consistency import audit, drift
+    from sddd.core.schema import AUDIT_SEVERITY, DRIFT_SEVERITY
 
     return "\n".join([
-        "# Rules", "", NOTE.format(source="the rule tables of `sddd/compose/lint.py`, "
-                                          "`sddd/consistency/drift.py` and `sddd/consistency/audit.py`",
+        "# Rules", "", NOTE.format(source="the rule table of `sddd/compose/lint.py` and the severities "
+                                          "`sddd.core.schema.DRIFT_SEVERITY` and `AUDIT_SEVERITY`",
                                    what="rule"),
         "## Compose lint", "",
         "Run by `sddd deploy` before anything starts (exit 2), by `sddd audit` over every profile, "
@@ -107,12 +107,12 @@ def rules_page() -> str:
         "`sddd drift`; set a level per type with `drift.severity` in sddd.yaml, and the level that "
         "fails with `drift.fail_on`.", "",
         "| finding | default severity | means |", "| --- | --- | --- |",
-        *_severity_rows(drift.DEFAULT_SEVERITY), "",
+        *_severity_rows(DRIFT_SEVERITY), "",
         "## Audit findings", "",
         "`sddd audit`; `audit.severity` and `audit.fail_on` as for drift. Lint findings appear as "
         "`lint:RULE` with the lint rule's own severity.", "",
         "| finding | default severity | means |", "| --- | --- | --- |",
-        *_severity_rows(audit.DEFAULT_SEVERITY), ""])
+        *_severity_rows(AUDIT_SEVERITY), ""])
 
 
 def _exit_comments() -> dict[str, str]:

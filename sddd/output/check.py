@@ -11,20 +11,21 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sddd.core.atomic import atomic_write_text
-from sddd.output import github
-from sddd.output.console import out, write_text
+from sddd.output import formats, github
+from sddd.output.console import out
 from sddd.output.findings import Row, plain_lines
+from sddd.output.formats import TABLE_WIDTH, Results, Shape
 from sddd.output.junit import Case, suite_xml
 
 if TYPE_CHECKING:  # the renderers only read results: importing them stays light for the CLI
-    from rich.console import Group
+    from rich.console import Console, Group
     from rich.table import Table
 
     from sddd.check.report import CheckReport, SuggestReport, TargetResult
 
 SCHEMA = "sddd.check/1"
 SUGGEST_SCHEMA = "sddd.check.suggest/1"
+CHECK = Shape("sddd check", located=True, own=("junit",))
 
 
 def _score(value: float | None) -> str:
@@ -230,39 +231,41 @@ def to_github(report: CheckReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_gates(report: CheckReport) -> None:
+def render_gates(report: CheckReport, console: Console) -> None:
     for gate in report.gates:
         mark = "[green]✓[/green]" if gate.passed else "[bold red]✗[/bold red]"
-        out.print(f"{mark} gate: {gate}")
+        console.print(f"{mark} gate: {gate}")
 
 
-def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
+def draw(report: CheckReport, console: Console) -> None:
+    """The targets for people: a table, or blocks when the terminal is too narrow; the gates; the summary."""
+    console.print(table(report) if fits(report, console.width) else blocks(report))
+    render_gates(report, console)
+    console.print(summary_line(report))
+
+
+def table_text(report: CheckReport) -> str:
+    """The table as a file holds it (``--output``): as wide as ``formats.TABLE_WIDTH``."""
+    from rich.console import Console
+
+    recorder = Console(record=True, width=TABLE_WIDTH, file=io.StringIO())
+    recorder.print(table(report))
+    recorder.print(summary_line(report))
+    return recorder.export_text()
+
+
+def results(report: CheckReport, home: str | None = None) -> Results:
+    """The report as every format sees it; check renders its plain lines, JUnit, annotations and
+    table file its own way, and leaves JSON and SARIF to ``sddd.output.formats``."""
+    return Results(CHECK, summary_line(report), lambda: to_json(report),
+                   lambda console: draw(report, console), lambda: rows(report), home=home,
+                   own={"plain": lambda: to_plain(report), "junit": lambda: to_junit(report),
+                        "github": lambda: to_github(report), "table": lambda: table_text(report)})
+
+
+def emit(report: CheckReport, fmt: str, output: Path | None, home: str | None = None) -> None:
     """The report in ``fmt`` on stdout, or written to ``output`` (atomically) with a summary line."""
-    if fmt == "table" and output is None:
-        out.print(table(report) if fits(report, out.width) else blocks(report))
-        render_gates(report)
-        out.print(summary_line(report))
-        return
-    if fmt == "plain":
-        body = to_plain(report)
-    elif fmt == "table":
-        from rich.console import Console
-
-        recorder = Console(record=True, width=160, file=io.StringIO())
-        recorder.print(table(report))
-        recorder.print(summary_line(report))
-        body = recorder.export_text()
-    elif fmt == "json":
-        body = json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "junit":
-        body = to_junit(report)
-    else:
-        body = to_github(report)
-    if output is None:
-        write_text(body)
-        return
-    atomic_write_text(output, body)
-    out.print(f"{summary_line(report)} (report written to {output})", markup=False, highlight=False)
+    formats.emit(results(report, home), fmt, output)
 
 
 # --- suggestions ------------------------------------------------------------------------

@@ -1,11 +1,21 @@
-"""`sddd drift` and `sddd audit` for people: tables, plain lines, annotations, summary lines."""
+"""`sddd drift` and `sddd audit`: their findings as rows, their summary lines and tables; every other
+format comes from ``sddd.output.formats``."""
 
 from __future__ import annotations
 
-from sddd.consistency.audit import AuditReport
-from sddd.consistency.drift import DriftReport
-from sddd.output.console import out, print_json, write_lines
-from sddd.output.findings import Row, github_lines, plain_lines, table
+from typing import TYPE_CHECKING
+
+from sddd.output.findings import Row, table
+from sddd.output.formats import Results, Shape
+
+if TYPE_CHECKING:  # the shapes are read by --help, which imports neither rich nor the reports
+    from rich.console import Console
+
+    from sddd.consistency.audit import AuditReport
+    from sddd.consistency.drift import DriftReport
+
+DRIFT = Shape("sddd drift", located=True)
+AUDIT = Shape("sddd audit", located=True)
 
 
 def drift_rows(report: DriftReport) -> list[Row]:
@@ -20,14 +30,6 @@ def drift_rows(report: DriftReport) -> list[Row]:
 
 def audit_rows(report: AuditReport) -> list[Row]:
     return [Row(f.severity, f.rule, f.path, f.line, f.message) for f in report.findings]
-
-
-def drift_plain(report: DriftReport) -> list[str]:
-    return plain_lines(drift_rows(report), drift_summary(report))
-
-
-def audit_plain(report: AuditReport) -> list[str]:
-    return plain_lines(audit_rows(report), audit_summary(report))
 
 
 def drift_summary(report: DriftReport) -> str:
@@ -48,22 +50,14 @@ def audit_summary(report: AuditReport) -> str:
             f"{c['info']} info (fails on {report.fail_on} and above)")
 
 
-def drift_github(report: DriftReport) -> list[str]:
-    return github_lines(drift_rows(report), "sddd drift", drift_summary(report))
-
-
-def audit_github(report: AuditReport) -> list[str]:
-    return github_lines(audit_rows(report), "sddd audit", audit_summary(report))
-
-
-def render_drift(report: DriftReport) -> None:
+def render_drift(report: DriftReport, console: Console) -> None:
     if report.findings:
-        out.print(table(drift_rows(report), kind="type", where="document", other="profile",
-                        width=out.width))
-    out.print(drift_summary(report), markup=False, highlight=False)
+        console.print(table(drift_rows(report), kind="type", where="document", other="profile",
+                            width=console.width))
+    console.print(drift_summary(report), markup=False, highlight=False)
 
 
-def render_audit(report: AuditReport) -> None:
+def render_audit(report: AuditReport, console: Console) -> None:
     from rich import box  # a table for people: JSON and plain lines never import rich
     from rich.table import Table
 
@@ -76,23 +70,21 @@ def render_audit(report: AuditReport) -> None:
         mark = "[bold red]over[/]" if b.over else \
             ("[green]ok[/]" if b.limit is not None else "[dim]no budget[/]")
         budgets.add_row(b.name, str(b.count), "-" if b.limit is None else str(b.limit), mark)
-    out.print(budgets)
+    console.print(budgets)
     if report.findings:
-        out.print(table(audit_rows(report), kind="rule", where="where", width=out.width))
+        console.print(table(audit_rows(report), kind="rule", where="where", width=console.width))
     for note in report.notes:
-        out.print(f"note: {note}", markup=False, highlight=False)
-    out.print(audit_summary(report), markup=False, highlight=False)
+        console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(audit_summary(report), markup=False, highlight=False)
 
 
-def emit(report: DriftReport | AuditReport, fmt: str) -> None:
-    """A drift or audit report in ``fmt``: json, github (annotations), plain (lines) or table."""
-    if fmt == "json":
-        print_json(report.to_json())
-    elif fmt == "plain":
-        write_lines(drift_plain(report) if isinstance(report, DriftReport) else audit_plain(report))
-    elif fmt == "github":
-        write_lines(drift_github(report) if isinstance(report, DriftReport) else audit_github(report))
-    elif isinstance(report, DriftReport):
-        render_drift(report)
-    else:
-        render_audit(report)
+def drift_results(report: DriftReport, home: str | None = None) -> Results:
+    """A drift report as every format sees it; ``home``: the sddd.yaml, relative."""
+    return Results(DRIFT, drift_summary(report), report.to_json,
+                   lambda console: render_drift(report, console), lambda: drift_rows(report), home=home)
+
+
+def audit_results(report: AuditReport, home: str | None = None) -> Results:
+    """An audit report as every format sees it; ``home``: the sddd.yaml, relative."""
+    return Results(AUDIT, audit_summary(report), report.to_json,
+                   lambda console: render_audit(report, console), lambda: audit_rows(report), home=home)

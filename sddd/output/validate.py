@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from sddd.endpoint.target import ProfileRef
 from sddd.endpoint.validate import FAIL, PASS, SKIP, ValidateReport
-from sddd.output.console import out
-from sddd.output.findings import Row, plain_lines
+from sddd.output.findings import Row
+from sddd.output.formats import Results, Shape
 from sddd.output.junit import Case, suite_xml
 
+if TYPE_CHECKING:  # --help reads the shape: rich only for the table
+    from rich.console import Console
+
+VALIDATE = Shape("sddd validate", own=("junit",))  # checks of a server: no file, no line
 STYLE = {PASS: "[green]pass[/green]", FAIL: "[bold red]FAIL[/bold red]", SKIP: "[dim]skip[/dim]"}
 
 
-def render(report: ValidateReport, ref: ProfileRef | None) -> None:
+def render(report: ValidateReport, ref: ProfileRef | None, console: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     where = f"profile {ref.name} ({ref.config_hash})" if ref else "no profile"
     if ref and ref.inferred:
         where += ", matched by the model it serves"
@@ -35,9 +41,9 @@ def render(report: ValidateReport, ref: ProfileRef | None) -> None:
             reason += f"\n[dim]{escape(check.note)}[/dim]"
         ms = f"{check.seconds * 1000:.0f}" if check.status != "skip" else ""
         table.add_row(check.name, STYLE[check.status], ms, reason)
-    out.print(table)
+    console.print(table)
     failed = sum(c.status == FAIL for c in report.checks)
-    out.print(f"[bold red]{failed} check(s) failed[/bold red]" if failed
+    console.print(f"[bold red]{failed} check(s) failed[/bold red]" if failed
               else "[green]all checks passed[/green]")
 
 
@@ -49,8 +55,8 @@ def _summary(report: ValidateReport, ref: ProfileRef | None) -> str:
             f"{report.version or '?'}): {verdict}")
 
 
-def plain(report: ValidateReport, ref: ProfileRef | None) -> list[str]:
-    """One line per check (a failure names the guide section that explains it), then the summary."""
+def _rows(report: ValidateReport) -> list[Row]:
+    """One row per check (a failure names the guide section that explains it)."""
     rows = []
     for check in report.checks:
         severity = {PASS: "pass", FAIL: "error", SKIP: "skip"}[check.status]
@@ -60,7 +66,8 @@ def plain(report: ValidateReport, ref: ProfileRef | None) -> list[str]:
         elif check.note and check.status == FAIL:
             note = check.note
         rows.append(Row(severity, check.name, None, None, check.reason, note=note))
-    return plain_lines(rows, _summary(report, ref))
+    return rows
+
 
 
 def to_junit(report: ValidateReport) -> str:
@@ -76,3 +83,11 @@ def to_junit(report: ValidateReport) -> str:
             output=check.reason if check.status == PASS else None))
     return suite_xml("sddd validate", cases, {"endpoint": report.endpoint},
                      seconds=sum(c.seconds for c in report.checks), wrap=False)
+
+
+def results(report: ValidateReport, ref: ProfileRef | None) -> Results:
+    """The report as every format sees it (its JSON names the profile checked)."""
+    return Results(VALIDATE, _summary(report, ref),
+                   lambda: {**report.to_json(), "profile": ref.to_json() if ref else None},
+                   lambda console: render(report, ref, console), lambda: _rows(report),
+                   own={"junit": lambda: to_junit(report)})

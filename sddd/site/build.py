@@ -1,5 +1,5 @@
 """`sddd site build` / `sddd site serve` as a library: MkDocs' own build and server, with the
-``sddd`` plugin (``sddd.site_plugin``) generating the pages that come from the configuration.
+``sddd`` plugin (``sddd.site.plugin``) generating the pages that come from the configuration.
 
 A build never leaves a half-written site: MkDocs writes into a fresh folder next to the output,
 which replaces the output only when the build succeeded (and, with ``strict``, produced no

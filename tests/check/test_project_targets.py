@@ -10,13 +10,13 @@ import json
 
 from sddd.check.targets import load_targets
 from sddd.core.config import load_config
-from tests.helpers import REPO, run_sddd
+from tests.helpers import REPO, sddd_here
 
 
 def test_repository_targets_pass():
     config = load_config(REPO / "sddd.yaml")
     assert load_targets(config), "sddd.yaml has no targets: the project's own docs go unchecked"
-    proc = run_sddd("check", "--json", cwd=REPO)
+    proc = sddd_here("check", "--json", cwd=REPO)
     assert proc.returncode in (0, 1), proc.stderr
     report = json.loads(proc.stdout)
     failed = [

@@ -55,6 +55,9 @@ def test_targets_file_list_or_mapping(make_repo, tmp_path):
     ("  - expect: docs/ports.md\n", 2, "target 1: query is required"),
     ("  - query: q\n", 2, "target 1: expect is required"),
     ("  - query: q\n    expect: docs/ports.md\n    min_score: 2\n", 4, "min_score must be a number between"),
+    # the range of sddd.yaml's min_score (0 to 1): a score is a probability, never negative
+    ("  - query: q\n    expect: docs/ports.md\n    min_score: -0.5\n", 4,
+     "min_score must be a number between 0.0 and 1.0; got -0.5"),
     ("  - query: q\n    expect: docs/ports.md\n    top_k: 0\n", 4, "top_k must be an integer at least 1"),
     ("  - query: q\n    expect: docs/ports.md\n    top_k: 2.5\n", 4, "top_k must be an integer"),
     ("  - query: q\n    expect: [docs/ports.md, 3]\n", 3, "expect must be a path"),

@@ -1,4 +1,5 @@
-"""`sddd check` end to end: the real CLI in fresh processes, exit codes, every report format."""
+"""`sddd check` end to end: the real CLI (its `main()`, in this process unless what a fresh process
+loads is under test), exit codes, every report format."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sddd.check.targets import load_targets
 from sddd.index.indexer import build_index
 from tests.fixtures.corpora import CHECK_CORPUS as CORPUS
 from tests.fixtures.corpora import PORT_QUERY
-from tests.helpers import run_sddd, write
+from tests.helpers import run_sddd, sddd_here, write
 
 TARGETS = f"""\
 docs: ['docs/**/*.md']
@@ -56,13 +57,13 @@ def repo(make_repo, encoder):
 
 
 def test_all_pass_exit_0(repo):
-    proc = run_sddd("check", cwd=repo.root)
+    proc = sddd_here("check", cwd=repo.root)
     assert proc.returncode == 0, proc.stderr
     assert "3/3 targets pass" in proc.stdout and "✗" not in proc.stdout
 
 
 def test_broken_target_exit_1_failed_rows_first(repo):
-    proc = run_sddd("check", "--targets", "broken.yaml", cwd=repo.root)
+    proc = sddd_here("check", "--targets", "broken.yaml", cwd=repo.root)
     assert proc.returncode == 1, proc.stderr
     assert "1/2 targets pass" in proc.stdout
     assert proc.stdout.index("broken") < proc.stdout.index("fine")
@@ -71,7 +72,7 @@ def test_broken_target_exit_1_failed_rows_first(repo):
 
 
 def test_json_schema(repo):
-    proc = run_sddd("check", "--targets", "broken.yaml", "--json", cwd=repo.root)
+    proc = sddd_here("check", "--targets", "broken.yaml", "--json", cwd=repo.root)
     assert proc.returncode == 1
     data = json.loads(proc.stdout)
     assert data["schema"] == "sddd.check/1" and data["passed"] is False
@@ -89,12 +90,12 @@ def test_json_schema(repo):
     assert fine["passed"] is True and fine["rank"] == 1 and fine["best_wrong"] is None
     assert fine["margin"] > 0 and fine["runner_up"]["path"] != "docs/guides/ports.md"
     # The same document through --format json.
-    again = json.loads(run_sddd("check", "--targets", "broken.yaml", "-f", "json", cwd=repo.root).stdout)
+    again = json.loads(sddd_here("check", "--targets", "broken.yaml", "-f", "json", cwd=repo.root).stdout)
     assert again["targets"] == data["targets"]
 
 
 def test_junit_parses_and_counts_failures(repo):
-    proc = run_sddd("check", "--targets", "broken.yaml", "--format", "junit", "--fail-under-mrr", "0.9",
+    proc = sddd_here("check", "--targets", "broken.yaml", "--format", "junit", "--fail-under-mrr", "0.9",
                     cwd=repo.root)
     assert proc.returncode == 1
     root = ET.fromstring(proc.stdout)
@@ -110,7 +111,7 @@ def test_junit_parses_and_counts_failures(repo):
 
 
 def test_github_annotations_point_at_the_expected_file(repo):
-    proc = run_sddd("check", "--targets", "broken.yaml", "--format", "github", cwd=repo.root)
+    proc = sddd_here("check", "--targets", "broken.yaml", "--format", "github", cwd=repo.root)
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     errors = [line for line in lines if line.startswith("::error ")]
@@ -120,18 +121,18 @@ def test_github_annotations_point_at_the_expected_file(repo):
     # An anchored target points at its heading's line.
     write(repo.root, "anchored.yaml", "- query: prefix caching\n  expect: docs/guides/memory.md#cuda-out-"
                                       "of-memory\n  top_k: 1\n  min_score: 0.99\n")
-    proc = run_sddd("check", "--targets", "anchored.yaml", "--format", "github", cwd=repo.root)
+    proc = sddd_here("check", "--targets", "anchored.yaml", "--format", "github", cwd=repo.root)
     assert proc.stdout.startswith("::error file=docs/guides/memory.md,line=12,")
 
 
 def test_output_file_and_gate(repo):
-    proc = run_sddd("check", "--format", "junit", "--output", "reports/check.xml", cwd=repo.root)
+    proc = sddd_here("check", "--format", "junit", "--output", "reports/check.xml", cwd=repo.root)
     assert proc.returncode == 0, proc.stderr
     assert "3/3 targets pass" in proc.stdout and "report written to reports/check.xml" in proc.stdout
     assert ET.parse(repo.root / "reports/check.xml").getroot().get("tests") == "3"
-    proc = run_sddd("check", "--fail-under-mrr", "1.01", cwd=repo.root)
+    proc = sddd_here("check", "--fail-under-mrr", "1.01", cwd=repo.root)
     assert proc.returncode == 2 and "--fail-under-mrr must be between 0 and 1; got 1.01" in proc.stderr
-    proc = run_sddd("check", "--tag", "net", "--fail-under-hit-at-k", "1", "--json", cwd=repo.root)
+    proc = sddd_here("check", "--tag", "net", "--fail-under-hit-at-k", "1", "--json", cwd=repo.root)
     data = json.loads(proc.stdout)
     assert proc.returncode == 0 and [t["id"] for t in data["targets"]] == ["ports"]
     assert data["gates"] == [{"name": "hit_at_k", "threshold": 1.0, "value": 1.0, "passed": True}]
@@ -147,16 +148,16 @@ def test_output_file_and_gate(repo):
 ])
 def test_usage_errors_exit_2_on_one_line(repo, targets, expected):
     write(repo.root, "t.yaml", targets)
-    proc = run_sddd("check", "--targets", "t.yaml", cwd=repo.root)
+    proc = sddd_here("check", "--targets", "t.yaml", cwd=repo.root)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
 def test_bad_format_and_tag_exit_2(repo):
-    proc = run_sddd("check", "--format", "xml", cwd=repo.root)
+    proc = sddd_here("check", "--format", "xml", cwd=repo.root)
     assert proc.returncode == 2 and "--format must be one of table, plain, json, junit, github" in proc.stderr
-    proc = run_sddd("check", "--tag", "nope", cwd=repo.root)
+    proc = sddd_here("check", "--tag", "nope", cwd=repo.root)
     assert proc.returncode == 2 and "no target has tag nope; known tags: net" in proc.stderr
 
 
@@ -177,7 +178,7 @@ def test_second_run_loads_no_model(make_repo, encoder):
     config = make_repo(CORPUS, TARGETS)
     build_index(config, encoder=encoder)  # documents indexed; the queries never seen
     write(config.root, "probe.py", COLD_WARM)
-    cold = run_sddd("check", "--json", cwd=config.root)
+    cold = run_sddd("check", "--json", cwd=config.root)  # a fresh process: what it loads is under test
     assert cold.returncode == 0, cold.stderr
     assert json.loads(cold.stdout)["model_loaded"] is True
     warm = __import__("subprocess").run([sys.executable, "probe.py"], cwd=config.root,
@@ -194,7 +195,7 @@ def test_second_run_loads_no_model(make_repo, encoder):
 
 
 def test_suggest(repo):
-    proc = run_sddd("check", "--suggest", "docs/guides/memory.md", "--json", cwd=repo.root)
+    proc = sddd_here("check", "--suggest", "docs/guides/memory.md", "--json", cwd=repo.root)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["schema"] == "sddd.check.suggest/1" and data["path"] == "docs/guides/memory.md"
@@ -203,10 +204,10 @@ def test_suggest(repo):
     assert first["query"] == "GPU memory" and first["source"] == "title"
     assert first["expect"] == "docs/guides/memory.md" and first["rank"] == 1
     assert data["suggestions"][2]["expect"] == "docs/guides/memory.md#cuda-out-of-memory"
-    table = run_sddd("check", "--suggest", "docs/reports/2025-10-01-benchmark.md", cwd=repo.root)
+    table = sddd_here("check", "--suggest", "docs/reports/2025-10-01-benchmark.md", cwd=repo.root)
     assert table.returncode == 0 and "No target expects this document yet." in table.stdout
     assert "Benchmark of 1 October" in table.stdout
-    gone = run_sddd("check", "--suggest", "docs/nope.md", cwd=repo.root)
+    gone = sddd_here("check", "--suggest", "docs/nope.md", cwd=repo.root)
     assert gone.returncode == 2 and "docs/nope.md does not exist" in gone.stderr
 
 
@@ -226,6 +227,6 @@ def test_shipped_hook_and_workflow_run_real_commands(tmp_path):
     assert "sddd check --format junit --output reports/sddd-check.xml" in runs
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["with"]["path"] == "reports/sddd-check.xml"
-    help_text = run_sddd("check", "--help", cwd=tmp_path).stdout
+    help_text = sddd_here("check", "--help", cwd=tmp_path).stdout
     for option in ("--format", "--output", "--targets", "--tag", "--fail-under-mrr", "--suggest"):
         assert option in help_text

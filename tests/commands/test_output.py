@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.seed_repo import CHAMPION_GUIDE, CHAMPION_PATH, CONFIG, build_seed_repo
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 PIPE = {"COLUMNS": "80"}
 ARCH = "docs/docker/ARCHITECTURE.md"
@@ -47,7 +47,7 @@ def where(path: str | None, line: int | None) -> str:
 
 
 def piped(seed, *args: str) -> tuple[int, list[str]]:
-    proc = run_sddd(*args, cwd=seed.root, env=PIPE)
+    proc = sddd_here(*args, cwd=seed.root, env=PIPE)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, proc.stdout.splitlines()
 
@@ -60,7 +60,7 @@ def assert_whole(lines: list[str], location: str, severity: str, kind: str, mess
 
 @pytest.mark.parametrize("command", ["drift", "audit"])
 def test_drift_and_audit_print_one_whole_line_per_finding(seed, command):
-    data = json.loads(run_sddd(command, "--json", cwd=seed.root).stdout)
+    data = json.loads(sddd_here(command, "--json", cwd=seed.root).stdout)
     code, lines = piped(seed, command)
     assert code == 1 and lines[-1].startswith(f"sddd {command} FAILED: ")
     assert len(lines) == len(data["findings"]) + 1  # nothing else: no table, no banner
@@ -88,18 +88,18 @@ def test_known_findings_of_the_seeds_in_the_pipe(seed):
 
 
 def test_archive_detect_and_list(seed, tmp_path: Path):
-    data = json.loads(run_sddd("archive", "--detect", "--json", cwd=seed.root).stdout)
+    data = json.loads(sddd_here("archive", "--detect", "--json", cwd=seed.root).stdout)
     code, lines = piped(seed, "archive", "--detect")
     assert code == 0 and len(lines) == len(data["candidates"]) + 1
     for c in data["candidates"]:
         assert_whole(lines, c["path"], "info", ",".join(c["causes"]), c["reason"])
     assert lines[-1].startswith(f"sddd archive --detect: {len(data['candidates'])} candidate(s)")
     other = build_seed_repo(tmp_path / "other")
-    done = run_sddd("archive", "docker-compose-micro-qwen3-new.yml", "--reason", "superseded by micro",
+    done = sddd_here("archive", "docker-compose-micro-qwen3-new.yml", "--reason", "superseded by micro",
                     "--date", "2025-01-02", "--json", cwd=other.root)
     assert done.returncode == 0, done.stderr
-    archives = json.loads(run_sddd("archive", "--list", "--json", cwd=other.root).stdout)["archives"]
-    proc = run_sddd("archive", "--list", cwd=other.root, env=PIPE)
+    archives = json.loads(sddd_here("archive", "--list", "--json", cwd=other.root).stdout)["archives"]
+    proc = sddd_here("archive", "--list", cwd=other.root, env=PIPE)
     lines = proc.stdout.splitlines()
     assert len(archives) == 1 and len(lines) == 2, proc.stdout
     folder = archives[0]["folder"]
@@ -109,8 +109,8 @@ def test_archive_detect_and_list(seed, tmp_path: Path):
 
 
 def test_check_and_search(seed):
-    assert run_sddd("index", "--json", cwd=seed.root).returncode == 0
-    report = json.loads(run_sddd("check", "--json", cwd=seed.root).stdout)
+    assert sddd_here("index", "--json", cwd=seed.root).returncode == 0
+    report = json.loads(sddd_here("check", "--json", cwd=seed.root).stdout)
     code, lines = piped(seed, "check")
     assert code == 1 and lines[-1].startswith("sddd check: ")
     results = {t["id"]: t for t in report["targets"]}
@@ -128,7 +128,7 @@ def test_check_and_search(seed):
         location = wanted["path"] + (f"#{wanted['anchor']}" if wanted.get("anchor") else "")
         assert location in text, (location, text)
     query = "prefix caching désactivé"
-    hits = json.loads(run_sddd("search", query, "--json", cwd=seed.root).stdout)["results"]
+    hits = json.loads(sddd_here("search", query, "--json", cwd=seed.root).stdout)["results"]
     code, lines = piped(seed, "search", query)
     assert code == 0 and len(lines) == len(hits) + 1 and lines[-1].startswith(f"sddd search: {len(hits)}")
     for hit in hits:
@@ -169,7 +169,7 @@ def on_terminal(root: Path, columns: int, *args: str) -> str:
 @pytest.mark.parametrize("columns", [80, 200])
 @pytest.mark.parametrize("command", ["drift", "audit"])
 def test_tables_on_a_terminal_keep_every_path_line_whole(seed, command, columns):
-    data = json.loads(run_sddd(command, "--json", cwd=seed.root).stdout)
+    data = json.loads(sddd_here(command, "--json", cwd=seed.root).stdout)
     text = on_terminal(seed.root, columns, command)
     lines = text.splitlines()
     assert all(len(line.rstrip()) <= columns for line in lines) and "…" not in text

@@ -11,7 +11,7 @@ from sddd.compose.variants import detect_variants
 from sddd.consistency.audit import run_audit
 from sddd.core.config import load_config
 from tests.fixtures.seed_repo import FAKE_HF_TOKEN, MEDIUM, SCRIPTS, VARIANTS, build_seed_repo
-from tests.helpers import REPO, run_sddd, write
+from tests.helpers import REPO, sddd_here, write
 
 
 @pytest.fixture(scope="module")
@@ -88,15 +88,15 @@ def test_compose_lint_over_every_profile(seed, report):
 
 
 def test_cli_json_github_and_exit_code(seed):
-    result = run_sddd("audit", "--json", cwd=seed.root)
+    result = sddd_here("audit", "--json", cwd=seed.root)
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["passed"] is False and data["git"] is True
     assert sum(b["over"] for b in data["budgets"]) == 3
     assert FAKE_HF_TOKEN not in result.stdout
-    github = run_sddd("audit", "--format", "github", cwd=seed.root)
+    github = sddd_here("audit", "--format", "github", cwd=seed.root)
     assert "::error file=.env,line=1,title=sddd audit%3A secret::" in github.stdout
-    table = run_sddd("audit", "--format", "table", cwd=seed.root)
+    table = sddd_here("audit", "--format", "table", cwd=seed.root)
     assert "Entropy budget" in table.stdout and "over" in table.stdout
     assert FAKE_HF_TOKEN not in table.stdout + table.stderr
 
@@ -122,7 +122,7 @@ def test_within_budget_and_clean_passes(tmp_path: Path):
 def test_bad_audit_config_is_a_usage_error(tmp_path: Path):
     seed = build_seed_repo(tmp_path / "repo", git=False)
     write(seed.root, "sddd.yaml", seed.config_path.read_text().replace("max_scripts: 8", "max_scripts: many"))
-    result = run_sddd("audit", cwd=seed.root)
+    result = sddd_here("audit", cwd=seed.root)
     assert result.returncode == 2 and "max_scripts" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -131,7 +131,7 @@ def test_the_project_passes_its_own_audit():
     report = run_audit(load_config(REPO / "sddd.yaml"))
     assert report.passed, [f.to_json() for f in report.failed]
     assert not [f for f in report.findings if f.severity == "error"]
-    result = run_sddd("audit", cwd=REPO)
+    result = sddd_here("audit", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -145,12 +145,12 @@ def test_links_out_of_the_repository_are_errors_and_never_read(tmp_path: Path, g
     (seed.root / "docs/passwd.md").symlink_to(outside / "passwd.md")
     (seed.root / "docs/shared").symlink_to(outside / "kb", target_is_directory=True)
     (seed.root / "docs/same.md").symlink_to(seed.root / "docs/qwen3/README.md")  # inside: fine
-    audit = json.loads(run_sddd("audit", "--json", cwd=seed.root).stdout)
+    audit = json.loads(sddd_here("audit", "--json", cwd=seed.root).stdout)
     links = {f["path"]: f for f in audit["findings"] if f["rule"] == "link_outside"}
     assert set(links) == {"docs/passwd.md", "docs/shared"}, links
     assert links["docs/passwd.md"]["severity"] == "error" and not audit["passed"]
     assert str(outside / "passwd.md") in links["docs/passwd.md"]["message"]
-    drift = run_sddd("drift", "--json", cwd=seed.root)
+    drift = sddd_here("drift", "--json", cwd=seed.root)
     assert "docs/passwd.md: symbolic link to" in drift.stderr and "(document skipped)" in drift.stderr
     assert "8999" not in drift.stdout  # the target's claims were never read
 
@@ -198,11 +198,11 @@ def test_a_base_service_that_a_size_profile_leaves_without_image(tmp_path: Path)
 def test_nothing_to_audit_exits_4_unless_allowed(tmp_path: Path):
     write(tmp_path, "sddd.yaml", "profiles: ['compose/*.yml']\n")
     write(tmp_path, "docs/a.md", "# A\n")
-    result = run_sddd("audit", cwd=tmp_path)
+    result = sddd_here("audit", cwd=tmp_path)
     assert result.returncode == 4 and result.stdout == ""
     [line] = result.stderr.strip().splitlines()
     assert "no compose profile" in line and "compose/*.yml" in line and str(tmp_path) in line
     assert "--allow-empty" in line
-    allowed = run_sddd("audit", "--allow-empty", cwd=tmp_path)
+    allowed = sddd_here("audit", "--allow-empty", cwd=tmp_path)
     assert allowed.returncode == 0
     assert allowed.stdout.rstrip().splitlines()[-1].startswith("sddd audit passed")

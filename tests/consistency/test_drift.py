@@ -10,7 +10,7 @@ import pytest
 from sddd.consistency.drift import run_drift
 from sddd.core.config import load_config
 from tests.fixtures.seed_repo import CHAMPION_GUIDE, CHAMPION_PATH, FAKE_HF_TOKEN, MEDIUM, build_seed_repo
-from tests.helpers import REPO, run_sddd, write
+from tests.helpers import REPO, sddd_here, write
 
 ARCH, PLAN = "docs/docker/ARCHITECTURE.md", "docs/RESTORATION_PLAN_V2.md"
 REPORT = "docs/reports/2025-10-16-redeploiement-medium.md"
@@ -127,18 +127,18 @@ def test_unknown_flags_and_flags_the_profile_does_not_set(make_repo):
 
 
 def test_cli_exit_codes_json_and_github_annotations(seed):
-    result = run_sddd("drift", "--json", cwd=seed.root)
+    result = sddd_here("drift", "--json", cwd=seed.root)
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["passed"] is False and data["counts"]["error"] >= 8
-    result = run_sddd("drift", "--format", "github", cwd=seed.root)
+    result = sddd_here("drift", "--format", "github", cwd=seed.root)
     line = seed.line(ARCH, "| `--gpu-memory-utilization` | 0.95")
     assert f"::error file={ARCH},line={line},title=sddd drift%3A value_mismatch::" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("::notice title=sddd drift::")
-    result = run_sddd("drift", cwd=seed.root)
+    result = sddd_here("drift", cwd=seed.root)
     assert result.returncode == 1 and "profile by heading" in result.stdout
     assert FAKE_HF_TOKEN not in result.stdout + result.stderr
-    bad = run_sddd("drift", "--format", "xml", cwd=seed.root)
+    bad = sddd_here("drift", "--format", "xml", cwd=seed.root)
     assert bad.returncode == 2 and "--format must be one of" in bad.stderr
 
 
@@ -146,14 +146,14 @@ def test_config_errors_and_severity_overrides(tmp_path: Path):
     seed = build_seed_repo(tmp_path / "repo", git=False)
     text = seed.config_path.read_text()
     write(seed.root, "sddd.yaml", text + "drift:\n  fail_on: fatal\n")
-    result = run_sddd("drift", cwd=seed.root)
+    result = sddd_here("drift", cwd=seed.root)
     assert result.returncode == 2
     # The line of the nested key itself (fail_on, 9), not its section's (drift:, 8).
     assert "sddd.yaml:9:" in result.stderr and "fail_on" in result.stderr and "Traceback" not in result.stderr
     relaxed = ("drift:\n  fail_on: error\n  severity: {value_mismatch: warning, unknown_model: warning, "
                "stale_reference: info}\n")
     write(seed.root, "sddd.yaml", text + relaxed)
-    assert run_sddd("drift", cwd=seed.root).returncode == 0
+    assert sddd_here("drift", cwd=seed.root).returncode == 0
 
 
 def test_the_projects_own_docs_have_no_drift():
@@ -162,7 +162,7 @@ def test_the_projects_own_docs_have_no_drift():
     errors = [f.to_json() for f in report.findings if f.severity == "error"]
     assert errors == [] and report.passed, report.failed
     assert report.documents >= 5 and report.claims >= 50
-    result = run_sddd("drift", cwd=REPO)
+    result = sddd_here("drift", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -293,5 +293,5 @@ def test_an_unreadable_profile_is_skipped_with_a_line_as_index_does(tmp_path: Pa
     assert report.profiles == ["medium"]
     assert any(f.type == "value_mismatch" and f.doc_value == "8002" for f in report.findings)
     assert report.problems == ["profiles/broken.yml: binary file, not text; skipped (profile broken skipped)"]
-    proc = run_sddd("drift", cwd=tmp_path)
+    proc = sddd_here("drift", cwd=tmp_path)
     assert proc.returncode == 1 and "profile broken skipped" in proc.stderr, proc.stderr

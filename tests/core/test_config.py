@@ -6,7 +6,7 @@ import pytest
 
 from sddd.core.config import find_config, find_git_root, load_config
 from sddd.core.errors import ConfigError
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 
 def test_found_by_walking_up(tmp_path: Path):
@@ -92,7 +92,7 @@ def test_a_key_written_twice_is_an_error_naming_both_lines(tmp_path: Path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_text("# A\n\nport 5002\n")
     (tmp_path / "targets.yaml").write_text("- query: port\n  expect: docs/a.md\n  query: other\n")
-    proc = run_sddd("check", "--targets", "targets.yaml", cwd=tmp_path)
+    proc = sddd_here("check", "--targets", "targets.yaml", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "targets.yaml:3: duplicate key 'query', already at line 1" in proc.stderr
 
@@ -153,3 +153,14 @@ def test_nested_archives_and_index_folders_are_fine(tmp_path: Path):
     (tmp_path / "sddd.yaml").write_text("archives: ops/archives\nindex: build/.sddd\n")
     config = load_config(tmp_path / "sddd.yaml")
     assert config.index_dir == tmp_path / "build/.sddd"
+
+
+def test_nested_groups_left_out_keep_their_defaults_and_severities_are_among_them(tmp_path: Path):
+    (tmp_path / "sddd.yaml").write_text("drift:\n  severity: {undocumented: error}\n")
+    config = load_config(tmp_path / "sddd.yaml")
+    drift = config.section("drift")["severity"]
+    assert (drift["undocumented"], drift["stale_reference"], drift["unknown_flag_not_in_profile"]) == (
+        "error", "warning", "info")  # one set, the others the schema's defaults
+    audit = config.section("audit")  # no audit section at all: its nested groups are still filled
+    assert (audit["severity"]["env_unused"], audit["severity"]["secret"]) == ("info", "error")
+    assert audit["max_docs"] == {"guide": None, "report": None, "total": None}

@@ -6,7 +6,7 @@ import json
 
 from sddd.core.config import load_config
 from sddd.endpoint.bench_history import new_run, save_run
-from tests.helpers import run_sddd, write
+from tests.helpers import sddd_here, write
 
 
 def test_negative_keys_count_from_the_latest_run(tmp_path):
@@ -20,12 +20,12 @@ def test_negative_keys_count_from_the_latest_run(tmp_path):
         run["id"] = f"2026010{day}-000000-prefix-{day:04x}"
         save_run(config, run)
         ids.append(run["id"])
-    proc = run_sddd("bench", "--compare", "-2", "-1", "--json", cwd=tmp_path)
+    proc = sddd_here("bench", "--compare", "-2", "-1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     cmp = json.loads(proc.stdout)
     assert (cmp["a"]["id"], cmp["b"]["id"]) == (ids[1], ids[2])  # the newest is never skipped
-    latest = json.loads(run_sddd("bench", "--compare", "-3", "latest", "--json", cwd=tmp_path).stdout)
+    latest = json.loads(sddd_here("bench", "--compare", "-3", "latest", "--json", cwd=tmp_path).stdout)
     assert (latest["a"]["id"], latest["b"]["id"]) == (ids[0], ids[2])
     for key in ("-4", "-0"):
-        bad = run_sddd("bench", "--compare", key, "-1", cwd=tmp_path)
+        bad = sddd_here("bench", "--compare", key, "-1", cwd=tmp_path)
         assert bad.returncode == 2 and "only 3 run(s) are saved" in bad.stderr, bad.stderr

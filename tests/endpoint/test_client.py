@@ -14,7 +14,7 @@ from sddd.core.errors import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EX
 from sddd.endpoint.client import normalize_url
 from tests.fixtures.fake_servers import hanging, not_vllm, openai_like
 from tests.fixtures.vllm_server import free_port
-from tests.helpers import PLANTED_SECRETS, PLANTED_URL_PASSWORD, run_sddd
+from tests.helpers import PLANTED_SECRETS, PLANTED_URL_PASSWORD, run_sddd, sddd_here
 
 LOAD = ["--scenario", "load", "--rounds", "4", "--concurrency", "2", "--input-tokens", "16",
         "--output-tokens", "3", "--no-save", "--json"]
@@ -36,8 +36,8 @@ def one_line(proc) -> str:
 @pytest.mark.parametrize("cut", ["eof", "chunked"])
 def test_a_stream_cut_before_done_is_a_failed_request(tmp_path: Path, cut: str):
     with openai_like(cut=cut) as url:
-        proc = run_sddd("bench", "--url", url, *LOAD, cwd=tmp_path)
-        report = run_sddd("validate", "--url", url, "--json", "--no-reasoning", "--no-tools",
+        proc = sddd_here("bench", "--url", url, *LOAD, cwd=tmp_path)
+        report = sddd_here("validate", "--url", url, "--json", "--no-reasoning", "--no-tools",
                           cwd=tmp_path)
     metrics = json.loads(proc.stdout)["metrics"]
     assert proc.returncode == EXIT_FAILED, proc.stderr
@@ -51,7 +51,7 @@ def test_a_stream_cut_before_done_is_a_failed_request(tmp_path: Path, cut: str):
 def test_the_same_stream_to_its_end_completes(tmp_path: Path):
     """The control: the fake is right when it sends [DONE], so the failures above are the cut."""
     with openai_like(cut=None) as url:
-        proc = run_sddd("bench", "--url", url, *LOAD, cwd=tmp_path)
+        proc = sddd_here("bench", "--url", url, *LOAD, cwd=tmp_path)
     metrics = json.loads(proc.stdout)["metrics"]
     assert proc.returncode == EXIT_OK and (metrics["completed"], metrics["failed"]) == (4, 0)
     assert metrics["total_output_tokens"] == 12
@@ -61,8 +61,8 @@ def test_a_server_that_is_not_vllm(tmp_path: Path):
     """A plain http.server answering 404 with its HTML page: no HTML in the table, no auth pass."""
     empty = tmp_path / "www"
     empty.mkdir()
-    with not_vllm(empty) as url:
-        report = run_sddd("validate", "--url", url, "--json", cwd=tmp_path)
+    with not_vllm(empty) as url:  # http.server logs each request on this process's stderr:
+        report = run_sddd("validate", "--url", url, "--json", cwd=tmp_path)  # the CLI's must be apart
         table = run_sddd("validate", "--url", url, cwd=tmp_path)
         bench = run_sddd("bench", "--url", url, cwd=tmp_path)
     checks = {c["name"]: c for c in json.loads(report.stdout)["checks"]}
@@ -79,9 +79,9 @@ def test_a_server_that_is_not_vllm(tmp_path: Path):
 
 @pytest.mark.parametrize("command", ["validate", "bench"])
 def test_bad_or_empty_url_is_a_usage_error(tmp_path: Path, command: str):
-    bad = run_sddd(command, "--url", "not a url", cwd=tmp_path)
+    bad = sddd_here(command, "--url", "not a url", cwd=tmp_path)
     assert bad.returncode == EXIT_USAGE and "--url must look like http://HOST:PORT" in one_line(bad)
-    empty = run_sddd(command, "--url", "", cwd=tmp_path)  # not: "check the canonical profile"
+    empty = sddd_here(command, "--url", "", cwd=tmp_path)  # not: "check the canonical profile"
     assert empty.returncode == EXIT_USAGE and "--url is empty" in one_line(empty)
 
 
@@ -105,8 +105,8 @@ def test_credentials_in_the_url_never_reach_the_error_line(tmp_path: Path):
 def test_a_hanging_server_costs_seconds_not_a_minute(tmp_path: Path):
     with hanging() as url:
         started = time.monotonic()
-        validate = run_sddd("validate", "--url", url, cwd=tmp_path)
-        bench = run_sddd("bench", "--url", url, "--timeout", "2", cwd=tmp_path)
+        validate = sddd_here("validate", "--url", url, cwd=tmp_path)
+        bench = sddd_here("bench", "--url", url, "--timeout", "2", cwd=tmp_path)
         waited = time.monotonic() - started
     assert validate.returncode == EXIT_TIMEOUT and "did not answer" in one_line(validate)
     assert bench.returncode == EXIT_TIMEOUT and "within 2 s" in one_line(bench)
@@ -116,17 +116,17 @@ def test_a_hanging_server_costs_seconds_not_a_minute(tmp_path: Path):
 def test_unreachable_is_exit_5_as_the_readme_says(tmp_path: Path):
     port = free_port()
     for command in ("validate", "bench"):
-        proc = run_sddd(command, "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
+        proc = sddd_here(command, "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
         assert proc.returncode == EXIT_ENGINE and "connection refused" in one_line(proc)
 
 
 def test_api_key_env_given_the_key_itself_never_echoes_it(tmp_path: Path):
     port = free_port()
     for value in (PLANTED_SECRETS[1], "s3cr3tKeyValue0123456789"):  # not a name; a name-like key
-        proc = run_sddd("validate", "--url", f"http://127.0.0.1:{port}", "--api-key-env", value,
+        proc = sddd_here("validate", "--url", f"http://127.0.0.1:{port}", "--api-key-env", value,
                         cwd=tmp_path)
         line = one_line(proc)
         assert proc.returncode == EXIT_USAGE and "--api-key-env" in line and value not in line, line
-    named = run_sddd("validate", "--url", f"http://127.0.0.1:{port}", "--api-key-env", "SDDD_UNSET_KEY",
+    named = sddd_here("validate", "--url", f"http://127.0.0.1:{port}", "--api-key-env", "SDDD_UNSET_KEY",
                      cwd=tmp_path)
     assert named.returncode == EXIT_USAGE and "SDDD_UNSET_KEY" in one_line(named)  # a name is named

@@ -20,13 +20,13 @@ from tests.fixtures.kubernetes import (
     helm_validator,
     validate_manifest,
 )
-from tests.helpers import PLANTED_SECRETS, REPO, planted_in, run_sddd
+from tests.helpers import PLANTED_SECRETS, REPO, planted_in, sddd_here
 
 PROFILES = profile_names(load_config(REPO / "sddd.yaml"))
 
 
 def export(root: Path, *args: str) -> dict:
-    done = run_sddd("export", "kubernetes", *args, "--json", cwd=root)
+    done = sddd_here("export", "kubernetes", *args, "--json", cwd=root)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -134,9 +134,9 @@ def test_a_planted_secret_is_absent(tmp_path: Path):
     out.mkdir()
     for name in ("medium", "mini"):
         for fmt in ("manifests", "helm-values"):
-            shown = run_sddd("export", "kubernetes", name, "--format", fmt, cwd=root)  # fails on a leak
+            shown = sddd_here("export", "kubernetes", name, "--format", fmt, cwd=root)  # fails on a leak
             assert shown.returncode == 0, shown.stderr
-            written = run_sddd("export", "kubernetes", name, "--format", fmt, "--output", str(out), cwd=root)
+            written = sddd_here("export", "kubernetes", name, "--format", fmt, "--output", str(out), cwd=root)
             assert written.returncode == 0, written.stderr
     files = sorted(out.iterdir())
     assert [f.name for f in files] == ["medium.values.yaml", "medium.yaml", "mini.values.yaml", "mini.yaml"]
@@ -156,12 +156,12 @@ def test_an_unset_variable_outside_the_secrets_is_an_error(tmp_path: Path):
     micro = root / "profiles" / "micro.yml"
     micro.write_text(micro.read_text().replace("${VLLM_PORT_MICRO:-5000}", "${VLLM_PORT_MICRO}"))
     out = tmp_path / "micro.yaml"
-    done = run_sddd("export", "kubernetes", "micro", "--output", str(out), cwd=root)
+    done = sddd_here("export", "kubernetes", "micro", "--output", str(out), cwd=root)
     assert done.returncode == 2
     assert "1 variable(s) not set: VLLM_PORT_MICRO" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
 
 
 def test_help_says_applying_is_the_users_step():
-    done = run_sddd("export", "--help", cwd=REPO)
+    done = sddd_here("export", "--help", cwd=REPO)
     assert done.returncode == 0 and "kubectl or helm" in done.stdout

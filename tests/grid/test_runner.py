@@ -75,7 +75,7 @@ def wait_for(what: str, check: Any, proc: subprocess.Popen[str], log: Path, time
             return
         if proc.poll() is not None:
             pytest.fail(f"grid run ended (rc {proc.returncode}) before {what}:\n{log.read_text()[-3000:]}")
-        time.sleep(1)
+        time.sleep(0.2)
     proc.kill()
     pytest.fail(f"no {what} after {timeout} s:\n{log.read_text()[-3000:]}")
 
@@ -110,8 +110,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Any:
 
 def test_ctrl_c_takes_the_current_variant_down(repo: Path, docker_client: Any) -> None:
     proc, log = start(repo, "grid", "run", "grids/one.yml")
-    wait_for("container of tiny-one", lambda: containers(docker_client, "tiny-one"), proc, log, 300)
-    time.sleep(3)  # in the health wait
+    # Running: `compose up` has returned and the runner waits for health (no sleep that guesses).
+    wait_for("tiny-one running, in the health wait",
+             lambda: any(c.status == "running" for c in containers(docker_client, "tiny-one")),
+             proc, log, 300)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 130, log.read_text()
     text = log.read_text()

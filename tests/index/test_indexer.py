@@ -16,7 +16,7 @@ from sddd.index.search import search
 from sddd.index.store import open_store
 from tests.fixtures.corpora import INDEXER_CONFIG as CONFIG
 from tests.fixtures.corpora import INDEXER_FILES as FILES
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 
 def touch_later(path: Path, text: str) -> None:
@@ -155,10 +155,10 @@ def test_a_link_out_of_the_repository_is_refused_with_a_skipped_line(make_repo, 
     (config.root / "sddd.yaml").write_text("docs: ['docs/**/*.md', 'docs/guides/elsewhere/*.md']\n")
     named = build_index(load_config(config.root / "sddd.yaml"), encoder=encoder)
     assert {s.path for s in named.skipped} == {"docs/guides/passwd.md", "docs/guides/elsewhere/more.md"}
-    proc = run_sddd("index", cwd=config.root)
+    proc = sddd_here("index", cwd=config.root)
     assert proc.returncode == 0
     assert "skipped docs/guides/passwd.md: symbolic link to" in proc.stderr
-    found = run_sddd("search", "--json", "root:x:0:0 bash daemon", cwd=config.root)
+    found = sddd_here("search", "--json", "root:x:0:0 bash daemon", cwd=config.root)
     assert "/bin/bash" not in found.stdout and "passwd.md" not in found.stdout
 
 

@@ -13,7 +13,7 @@ from sddd.index.indexer import build_index
 from sddd.index.lexical import index_text, match_expression, parts
 from sddd.index.search import search
 from sddd.index.store import embed_text, open_store
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 FILES = {
     "docs/guides/gpu.md": """
@@ -176,13 +176,13 @@ def test_modes_and_filters(indexed):
 
 
 def test_cli_mode_and_explain(indexed):
-    proc = run_sddd("search", "Qwen3-32B-AWQ", "--json", "--explain", "-k", "2", cwd=indexed.root)
+    proc = sddd_here("search", "Qwen3-32B-AWQ", "--json", "--explain", "-k", "2", cwd=indexed.root)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["mode"] == "hybrid"
     top = data["results"][0]
     assert top["anchor"] == "the-medium-model" and top["lexical_rank"] == 1 and top["fused_score"] > 0
-    proc = run_sddd("search", "x", "--mode", "fuzzy", cwd=indexed.root)
+    proc = sddd_here("search", "x", "--mode", "fuzzy", cwd=indexed.root)
     assert proc.returncode == 2 and "--mode must be one of" in proc.stderr
 
 

@@ -9,7 +9,7 @@ from sddd.check.targets import Expected, Target
 from sddd.index.indexer import build_index
 from sddd.index.search import search
 from tests.fixtures.corpora import CHECK_CONFIG, CHECK_CORPUS
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 QUERIES = ["which port does the medium server listen on", "pourquoi réserver 85 % de la mémoire du GPU",
            "torch.OutOfMemoryError at start-up", "cache hits across requests"]
@@ -41,7 +41,7 @@ def test_the_cli_agrees_too(make_repo, encoder):
     config = make_repo(CHECK_CORPUS, CHECK_CONFIG)
     build_index(config, encoder=encoder)
     query = QUERIES[0]
-    proc = run_sddd("search", query, "--json", "-k", "20", cwd=config.root)
+    proc = sddd_here("search", query, "--json", "-k", "20", cwd=config.root)
     assert proc.returncode == 0, proc.stderr
     hits = json.loads(proc.stdout)["results"]
     first = {}
@@ -50,7 +50,7 @@ def test_the_cli_agrees_too(make_repo, encoder):
     (config.root / "targets.yaml").write_text("".join(
         f"- id: t{i}\n  query: {json.dumps(query)}\n  expect: {path}\n  min_score: 0\n  top_k: 10\n"
         for i, path in enumerate(first)), encoding="utf-8")
-    proc = run_sddd("check", "--targets", "targets.yaml", "--json", cwd=config.root)
+    proc = sddd_here("check", "--targets", "targets.yaml", "--json", cwd=config.root)
     assert proc.returncode == 0, proc.stderr
     for target in json.loads(proc.stdout)["targets"]:
         assert (target["rank"], target["score"]) == first[target["expect"][0]]

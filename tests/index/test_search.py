@@ -11,7 +11,7 @@ from sddd.index.indexer import build_index
 from sddd.index.search import make_snippet, search
 from tests.fixtures.corpora import INDEXER_CONFIG as CONFIG
 from tests.fixtures.corpora import INDEXER_FILES as FILES
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_kind_and_path_filters(indexed):
 
 
 def test_json_schema_is_exact(indexed):
-    proc = run_sddd("search", "chunked prefill medium", "--json", "-k", "3", cwd=indexed.root)
+    proc = sddd_here("search", "chunked prefill medium", "--json", "-k", "3", cwd=indexed.root)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert set(data) == {"query", "results"} and data["query"] == "chunked prefill medium"
@@ -59,13 +59,13 @@ def test_json_schema_is_exact(indexed):
         assert item["anchor"] is None or isinstance(item["anchor"], str)
         assert item["rank"] == rank and not item["path"].startswith("/")
     # Hybrid ranks by fusion; the score stays the dense cosine, so only dense mode sorts by it.
-    proc = run_sddd("search", "chunked prefill medium", "--json", "--mode", "dense", cwd=indexed.root)
+    proc = sddd_here("search", "chunked prefill medium", "--json", "--mode", "dense", cwd=indexed.root)
     scores = [r["score"] for r in json.loads(proc.stdout)["results"]]
     assert scores == sorted(scores, reverse=True)
 
 
 def test_table_output_highlights_and_shows_locations(indexed):
-    proc = run_sddd("search", "tool call parser", "-k", "2", "--format", "table", cwd=indexed.root)
+    proc = sddd_here("search", "tool call parser", "-k", "2", "--format", "table", cwd=indexed.root)
     assert proc.returncode == 0, proc.stderr
     assert "docs/guides/tools.md" in proc.stdout and "#why-the-tool-call-parser-is-hermes" in proc.stdout
 
@@ -73,8 +73,8 @@ def test_table_output_highlights_and_shows_locations(indexed):
 @pytest.mark.parametrize("extra", [[], ["--explain"]])
 def test_table_fits_an_80_column_terminal(indexed, extra):
     # The table at 80 columns (piped, --format table): the passage column must wrap, not be cut off.
-    proc = run_sddd("search", "tool call parser", "-k", "2", "--format", "table", *extra, cwd=indexed.root,
-                    env={"COLUMNS": "80"})
+    proc = sddd_here("search", "tool call parser", "-k", "2", "--format", "table", *extra, cwd=indexed.root,
+                     env={"COLUMNS": "80"})
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     table = lines[1:]
@@ -87,7 +87,7 @@ def test_table_fits_an_80_column_terminal(indexed, extra):
 def test_empty_query_and_bad_k_are_usage_errors(indexed):
     with pytest.raises(UsageError):
         search(indexed, "   ")
-    proc = run_sddd("search", "x", "-k", "0", cwd=indexed.root)
+    proc = sddd_here("search", "x", "-k", "0", cwd=indexed.root)
     assert proc.returncode == 2 and "at least 1" in proc.stderr
 
 

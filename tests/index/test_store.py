@@ -14,7 +14,7 @@ from sddd.core.errors import IndexCorrupt, IndexMissing
 from sddd.index.indexer import build_index
 from sddd.index.search import search
 from sddd.index.store import open_store
-from tests.helpers import run_sddd
+from tests.helpers import run_sddd, sddd_here
 
 FILES = {
     "docs/guides/a.md":
@@ -83,7 +83,7 @@ def test_corrupt_pointer_and_vectors_say_rebuild(make_repo, encoder):
     (generation / "vectors.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexCorrupt, match="sddd index --rebuild"):
         open_store(config.index_dir).vectors(0)
-    proc = run_sddd("search", "ports", cwd=config.root)
+    proc = sddd_here("search", "ports", cwd=config.root)
     assert proc.returncode == 3
     assert "sddd index --rebuild" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -91,7 +91,7 @@ def test_corrupt_pointer_and_vectors_say_rebuild(make_repo, encoder):
     with pytest.raises(IndexCorrupt):
         open_store(config.index_dir)
     # --rebuild repairs it.
-    proc = run_sddd("index", "--rebuild", "--json", cwd=config.root)
+    proc = sddd_here("index", "--rebuild", "--json", cwd=config.root)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rebuilt"] is True
     assert open_store(config.index_dir).vectors(0).ntotal == 2

@@ -15,7 +15,7 @@ from sddd.index.search import search
 from sddd.index.store import open_store
 from tests.fixtures.corpora import INDEXER_CONFIG as CONFIG
 from tests.fixtures.corpora import INDEXER_FILES as FILES
-from tests.helpers import run_sddd
+from tests.helpers import sddd_here
 
 
 def test_kind_by_size_with_hysteresis():
@@ -84,7 +84,7 @@ def test_many_dead_rows_compact_the_index(hnsw_repo, encoder):
 
 def test_device_flag_errors_are_one_line(make_repo):
     config = make_repo(FILES, CONFIG)
-    wrong = run_sddd("index", "--device", "tpu", cwd=config.root)
+    wrong = sddd_here("index", "--device", "tpu", cwd=config.root)
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1] == (
         "error: --device must be one of cpu, cuda, auto; got 'tpu'")
     if importlib.util.find_spec("torch") is not None:
@@ -92,6 +92,6 @@ def test_device_flag_errors_are_one_line(make_repo):
 
         if torch.cuda.is_available():
             return
-    missing = run_sddd("index", "--device", "cuda", cwd=config.root)
+    missing = sddd_here("index", "--device", "cuda", cwd=config.root)
     assert missing.returncode == 2 and "torch sees no CUDA GPU" in missing.stderr
     assert "Traceback" not in missing.stderr and not (config.root / ".sddd" / "CURRENT").exists()

@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from html import unescape
 from pathlib import Path
@@ -28,7 +27,7 @@ from sddd.core.config import load_config
 from sddd.core.secrets import mask_value
 from sddd.index.store import open_store
 from tests.fixtures.site_repo import build, clone, copy_repo, flag_rows, table_rows, tree_digest
-from tests.helpers import REPO, run_sddd, write
+from tests.helpers import REPO, sddd_here, wait_until, write
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +112,7 @@ def test_flag_links_open_the_section_that_explains_the_flag(kb: Path):
 def test_secrets_are_masked_on_profile_pages(kb: Path, tmp_path: Path):
     root = clone(kb, tmp_path / "kb")
     secret = "sk-live-4f1c2b9e8d7a6c5b4a3f2e1d"
-    proc = run_sddd("site", "build", "--no-related", cwd=root, env={"VLLM_API_KEY_MEDIUM": secret})
+    proc = sddd_here("site", "build", "--no-related", cwd=root, env={"VLLM_API_KEY_MEDIUM": secret})
     assert proc.returncode == 0, proc.stderr
     html = page(root / "site", "reference/profiles/medium.md")
     assert secret not in html
@@ -186,7 +185,7 @@ def test_strict_fails_on_a_broken_link_and_keeps_the_previous_site(kb: Path, tmp
     assert any("no-such-page.md" in w and "deployment.md" in w for w in report["warnings"]), report
     assert tree_digest(root / "site") == site, "a failed strict build must leave the old site"
     assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == [], "staging left behind"
-    proc = run_sddd("site", "build", "--strict", "--no-related", cwd=root)
+    proc = sddd_here("site", "build", "--strict", "--no-related", cwd=root)
     assert proc.returncode == 1
     assert "no-such-page.md" in proc.stderr and "strict" in proc.stderr and "Traceback" not in proc.stderr
     code, report = build(root, "--no-related")  # without --strict: built, warning reported
@@ -209,7 +208,7 @@ def test_archive_page_lists_every_manifest_entry(kb: Path, tmp_path: Path):
     legacy = write(root, "docker-compose-medium-fixed.yml", (root / "profiles" / "medium.yml").read_text())
     digest = hashlib.sha256(legacy.read_bytes()).hexdigest()
     write(root, "scripts/deploy-medium-old.sh", "#!/bin/sh\ndocker compose up -d\n")
-    proc = run_sddd("archive", "docker-compose-medium-fixed.yml", "scripts/deploy-medium-old.sh",
+    proc = sddd_here("archive", "docker-compose-medium-fixed.yml", "scripts/deploy-medium-old.sh",
                     "--reason", "superseded by profiles/medium.yml", "--date", "2025-10-16", cwd=root)
     assert proc.returncode == 0, proc.stderr
     found = [(m, e) for _, m in manifests(load_config(root / "sddd.yaml")) for e in m.entries]
@@ -238,7 +237,7 @@ def test_discoverability_page_charts_each_score_against_its_threshold(kb: Path, 
           top_k: 1
           min_score: 0.9
     """)
-    proc = run_sddd("check", "--targets", "targets.yaml", "--format", "json",
+    proc = sddd_here("check", "--targets", "targets.yaml", "--format", "json",
                     "--output", ".sddd/reports/check.json", cwd=root)
     assert proc.returncode == 1, proc.stderr  # one target fails on purpose
     report = json.loads((root / ".sddd" / "reports" / "check.json").read_text())
@@ -328,32 +327,32 @@ def test_bad_input_is_one_line_with_its_exit_code(kb: Path, tmp_path: Path):
     site = tree_digest(root / "site")
     medium = root / "profiles" / "medium.yml"
     medium.write_text(medium.read_text(encoding="utf-8") + "  oops: [unclosed\n", encoding="utf-8")
-    proc = run_sddd("site", "build", "--no-related", cwd=root)
+    proc = sddd_here("site", "build", "--no-related", cwd=root)
     assert proc.returncode == 4, proc.stderr
     assert proc.stderr.count("\n") == 1 and "profiles/medium.yml:" in proc.stderr, proc.stderr
     assert tree_digest(root / "site") == site
 
     (root / "keep").mkdir()
     write(root, "keep/notes.txt", "mine\n")
-    proc = run_sddd("site", "build", "--output", "keep", cwd=root)
+    proc = sddd_here("site", "build", "--output", "keep", cwd=root)
     assert proc.returncode == 6 and "keep" in proc.stderr and (root / "keep" / "notes.txt").is_file()
 
     mkdocs = (root / "mkdocs.yml").read_text(encoding="utf-8")
     (root / "mkdocs.yml").write_text(mkdocs.replace("  - sddd:", "  - sddd-typo:"), encoding="utf-8")
-    proc = run_sddd("site", "build", cwd=root)
+    proc = sddd_here("site", "build", cwd=root)
     assert proc.returncode == 2 and '"sddd-typo" plugin is not installed' in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1
     (root / "mkdocs.yml").write_text(mkdocs + "theme: [\n", encoding="utf-8")
-    proc = run_sddd("site", "build", cwd=root)
+    proc = sddd_here("site", "build", cwd=root)
     lines = mkdocs.count("\n") + 2
     assert proc.returncode == 2 and f"mkdocs.yml:{lines}:" in proc.stderr and proc.stderr.count("\n") == 1
 
     (root / "mkdocs.yml").write_text("site_name: x\ntheme:\n  name: material\nplugins:\n  - search\n")
-    proc = run_sddd("site", "build", cwd=root)
+    proc = sddd_here("site", "build", cwd=root)
     assert proc.returncode == 2 and "plugin" in proc.stderr and proc.stderr.count("\n") == 1
 
     (root / "mkdocs.yml").unlink()
-    proc = run_sddd("site", "build", cwd=root)
+    proc = sddd_here("site", "build", cwd=root)
     assert proc.returncode == 2 and "mkdocs.yml" in proc.stderr and proc.stderr.count("\n") == 1
 
 
@@ -366,16 +365,6 @@ def _get(url: str) -> str | None:
         return None
 
 
-def _until(check, seconds: float = 90.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    return None
-
-
 def test_serve_rebuilds_when_a_profile_changes(kb: Path, tmp_path: Path):
     root = clone(kb, tmp_path / "kb")
     with socket.socket() as probe:
@@ -386,16 +375,14 @@ def test_serve_rebuilds_when_a_profile_changes(kb: Path, tmp_path: Path):
                                "--addr", f"127.0.0.1:{port}"], cwd=root, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
-        first = _until(lambda: _get(url))
-        assert first, "the server never answered"
+        first = wait_until(lambda: _get(url), timeout=90, every=0.5, what="the server to answer")
         old = flag_rows(first)["--max-num-seqs"][0][1]
         new = str(int(old) + 8)
         medium = root / "profiles" / "medium.yml"
         medium.write_text(medium.read_text(encoding="utf-8").replace(
             f"--max-num-seqs={old}", f"--max-num-seqs={new}"), encoding="utf-8")
-        changed = _until(lambda: (page := _get(url)) and
-                         flag_rows(page)["--max-num-seqs"][0][1] == new)
-        assert changed, "the served page did not pick up the profile change"
+        wait_until(lambda: (page := _get(url)) and flag_rows(page)["--max-num-seqs"][0][1] == new,
+                   timeout=90, every=0.5, what="the served page to pick up the profile change")
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
