@@ -23,7 +23,10 @@ LAYERS = [
     ["output"],
     ["mcp"],
     ["commands"],
+    ["manual"],  # sddd's own manual: its reference pages are read off the CLI, so it sits above it
 ]
+# Above the skin: what documents the CLI reads it, as a user would (the CLI itself imports it never).
+READS_CLI = {"manual"}
 MAY_USE = {
     "deploy": {"endpoint"},  # the one HTTP health probe of a vLLM server
     "export": {"deploy"},  # the resolved service deploy would run, rendered for other engines
@@ -82,7 +85,7 @@ def test_data_flows_down_the_layers():
     wrong = []
     for package, uses in package_imports().items():
         for other, where in uses.items():
-            if other == "cli" or (other in LAYER and LAYER[other] > LAYER[package]):
+            if (other == "cli" and package not in READS_CLI) or (other in LAYER and LAYER[other] > LAYER[package]):
                 wrong += [f"{w} imports sddd.{other} (layer {LAYER.get(other)} > {LAYER[package]})"
                           for w in sorted(where)]
     assert not wrong, "\n".join(wrong)

@@ -24,8 +24,8 @@ MEANINGS = {
     "value_mismatch": "a guide states a value (flag, port, image, model, GPUs) the resolved profile "
                       "does not have, or a switch against vLLM's default the profile leaves in place",
     "unknown_flag": "a flag vLLM does not have (sddd/data/vllm_flags.txt, `drift.known_flags`)",
-    "unknown_flag.not_in_profile": "a real vLLM flag the profile does not set (`unknown_flag_not_in_profile`"
-                                   " in `drift.severity`)",
+    "unknown_flag_not_in_profile": "a real vLLM flag the profile does not set (reported as "
+                                   "`unknown_flag.not_in_profile`)",
     "unknown_model": "a model id that does not exist (a size its generation never had, an invented id)",
     "undocumented": "a flag a profile sets that no guide mentions",
     "stale_reference": "a link, inline-code path or front-matter profile that does not exist (an "
