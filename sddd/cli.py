@@ -152,7 +152,10 @@ def main() -> None:
     except SdddError as exc:
         from sddd.output.console import error_line
 
-        error_line(str(exc))
+        if exc.exit_code == EXIT_INTERRUPTED:  # Ctrl-C is no error: the line says what stopped
+            sys.stderr.write(f"{exc}\n")
+        else:
+            error_line(str(exc))
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for SDDD_DEBUG
         if os.environ.get("SDDD_DEBUG"):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from sddd.output.console import notice, print_json
@@ -35,7 +35,7 @@ def _load(config: Config, grid: Path, timeout: float | None = None) -> GridSpec:
 
 
 def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bool = False,
-        timeout: float | None = None, as_json: bool = False) -> int:
+        timeout: float | None = None, as_json: bool = False, quiet: bool = False) -> int:
     """Run every variant still without a result; 1 when none could be measured."""
     from sddd.grid.plan import plan_grid
     from sddd.grid.report import build_report
@@ -56,7 +56,7 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
         else:
             render_plan(config, plan, done)
         return EXIT_OK
-    progress = Progress()
+    progress = Progress(quiet)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait)
@@ -143,6 +143,7 @@ def register(app: typer.Typer) -> None:
         timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds each variant may "
                                              "take to be healthy (default: the grid's timeout, 900)."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Deploy, health-wait, measure and take down each variant; record each one as it ends.
 
@@ -150,7 +151,8 @@ def register(app: typer.Typer) -> None:
         profile files are never touched), deployed through `sddd deploy`'s path in the grid's own
         Compose project. A variant that fails lint, crashes, runs out of memory, is not healthy in
         time or fails its requests is rejected with the reason and its log lines; the grid goes on.
-        Progress goes to stderr. Safe to kill: a rerun skips variants with a result and first takes
+        Progress goes to stderr (a live line on a terminal, a plain line at most every 10 s
+        elsewhere; --quiet silences it). Safe to kill: a rerun skips variants with a result and first takes
         down the one a killed run left behind; Ctrl-C takes the current variant down.
 
         Exit codes: 0 a champion exists, 1 no variant could be measured, 2 bad grid file or
@@ -158,7 +160,7 @@ def register(app: typer.Typer) -> None:
         130 interrupted.
         """
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
-                             as_json=as_json))
+                             as_json=as_json, quiet=quiet))
 
     @grid_app.command("report", cls=SdddCommand)
     def report_command(

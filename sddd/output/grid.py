@@ -58,10 +58,13 @@ class Progress:
     """One line per step on stderr (which variant, elapsed, ETA), and during each health wait
     the live status line of ``sddd deploy``."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         self.line: StatusLine | None = None
+        self.quiet = quiet  # --quiet: no progress at all
 
     def wait(self, state: WaitState) -> None:
+        if self.quiet:
+            return
         if self.line is None:
             self.line = StatusLine()
         self.line(state)
@@ -73,6 +76,8 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         self._stop()
+        if self.quiet:
+            return
         eta = f" · ETA {duration(event.eta)}" if event.eta is not None else ""
         clock = f"{duration(event.elapsed)}{eta}"
         where = f"[{event.index}/{event.total} · {clock}]" if event.index else f"[{clock}]"
