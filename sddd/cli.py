@@ -9,6 +9,7 @@ dependencies and no other's. It also handles ``--config`` and ``--version``, and
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import os
@@ -74,6 +75,18 @@ class LazyGroup(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         return module_commands(COMMANDS[cmd_name][0])[cmd_name]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """An unknown command with a close name: "did you mean" it (typer suggests from the
+        commands it has loaded, which here, lazily, are none)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except _click_errors().UsageError as exc:
+            close = difflib.get_close_matches(args[0], list(COMMANDS), n=2) if args else []
+            if close and "Did you mean" not in exc.message:
+                exc.message = (f"{exc.message.rstrip('.')}. Did you mean "
+                               f"{' or '.join(repr(name) for name in close)}?")
+            raise
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):

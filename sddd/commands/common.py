@@ -66,6 +66,18 @@ def choose_format(fmt: str | None, as_json: bool, formats: tuple[str, ...]) -> s
     return fmt
 
 
+def output_path(path: Path | None, flag: str = "--output") -> Path | None:
+    """``-o PATH``: its folder must exist already, so that a typo never creates folders elsewhere
+    (one line, exit 4, nothing created)."""
+    if path is None:
+        return None
+    folder = (path if path.is_absolute() else Path.cwd() / path).parent
+    if not folder.is_dir():
+        raise InputError(f"{flag} {path}: the folder {folder} does not exist; create it first or "
+                         "write into an existing folder")
+    return path
+
+
 def nothing_to_check(gate: str, nothing: str | None, allow_empty: bool) -> None:
     """A gate that found nothing to look at does not pass: exit 4, unless --allow-empty."""
     if nothing and not allow_empty:

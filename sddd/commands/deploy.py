@@ -11,7 +11,7 @@ import typer
 from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
-from sddd.output.console import err, out, print_json
+from sddd.output.console import err, out, print_json, unset_notice
 
 PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
 TARGETS = ("compose", "swarm")
@@ -66,14 +66,16 @@ def _dry_run(config: Config, profile: str | None, env_file: Path | None, target:
     if target == "swarm":
         from sddd.deploy.swarm import plan_swarm
 
-        splan = plan_swarm(config, profile, env_file)
+        splan = plan_swarm(config, profile, env_file, placeholders=True)
+        unset_notice(splan.plan.profile.missing, "sddd deploy --target swarm")
         if as_json:
             print_json(splan.to_json())
         else:
             render_swarm_plan(splan)
         errors = splan.errors
     else:
-        plan = plan_deploy(config, profile, env_file)
+        plan = plan_deploy(config, profile, env_file, placeholders=True)
+        unset_notice(plan.profile.missing, "sddd deploy")
         if as_json:
             print_json(plan.to_json())
         else:

@@ -12,7 +12,7 @@ import typer
 from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from sddd.output.console import notice, print_json
+from sddd.output.console import notice, print_json, unset_notice
 
 if TYPE_CHECKING:
     from sddd.grid.spec import GridSpec
@@ -46,7 +46,8 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
     spec = _load(config, grid, timeout)
     if dry_run:  # the override files are written where `grid run` reads them; nothing starts
         store = GridStore(config, spec.name)
-        plan = plan_grid(config, spec, store.overrides_dir, env_file)
+        plan = plan_grid(config, spec, store.overrides_dir, env_file, placeholders=True)
+        unset_notice(plan.base.missing, "sddd grid run")
         done = {h: str(r["status"]) for h, r in store.results().items() if finished(r, plan.bench_key)}
         if as_json:
             print_json({"grid": spec.name, "project": plan.project, "profile": spec.profile,
@@ -88,6 +89,7 @@ def report(config: Config, grid: Path, *, env_file: Path | None = None, write_re
 
     spec = _load(config, grid)
     result = build_report(config, spec, env_file)
+    unset_notice(result.plan.base.missing)
     page = None
     if write_report:
         diff: list[str] = []
@@ -133,7 +135,9 @@ def register(app: typer.Typer) -> None:
     grid_app = typer.Typer(help="Grid search of vLLM settings: run the variants of a profile, report "
                            "the champion, apply it.", no_args_is_help=True)
 
-    @grid_app.command("run", cls=SdddCommand)
+    # short_help: click cuts a long first sentence with "..." in `sddd grid --help`.
+    @grid_app.command("run", cls=SdddCommand, short_help="Deploy, measure and take down each variant; "
+                      "record each one as it ends.")
     def run_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
@@ -162,7 +166,8 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
                              as_json=as_json, quiet=quiet))
 
-    @grid_app.command("report", cls=SdddCommand)
+    @grid_app.command("report", cls=SdddCommand, short_help="Each variant's figures and status; the "
+                      "champion and why.")
     def report_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
@@ -176,7 +181,8 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(report(get_config(ctx), grid, env_file=env_file, write_report=write_report,
                                 as_json=as_json))
 
-    @grid_app.command("apply", cls=SdddCommand)
+    @grid_app.command("apply", cls=SdddCommand, short_help="The champion as a diff against the "
+                      "profile; --yes writes it.")
     def apply_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config, output_path
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.output.console import notice, print_json
@@ -24,6 +24,7 @@ RELATED_HELP = "Leave out the \"Related pages\" sections (no index update; faste
 def build(config: Config, *, strict: bool = False, output: Path | None = None, related: bool = True,
           as_json: bool = False) -> int:
     """Build the site; 1 when --strict found a warning (and nothing was written)."""
+    output = output_path(output)
     from sddd.output.site import render
     from sddd.site.build import build_site  # mkdocs: only when building
 

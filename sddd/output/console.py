@@ -79,6 +79,13 @@ def notice(message: str) -> None:
     err.print(f"[dim]{message}[/dim]")
 
 
+def unset_notice(names: list[str], needed_by: str | None = None) -> None:
+    """One line for the variables a dry run or a report shows as ``${NAME}`` (no .env needed)."""
+    if names:
+        then = f"; `{needed_by}` without --dry-run needs them" if needed_by else ""
+        notice(f"{len(names)} variable(s) not set, shown as ${{NAME}}: {', '.join(names)}{then}")
+
+
 def warn(message: str) -> None:
     err.print(f"[yellow]warning:[/yellow] {message}", markup=True)
 
