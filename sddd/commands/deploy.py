@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, QUIET_HELP, Interrupted, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from sddd.output.console import err, out, print_json, unset_notice
@@ -47,6 +47,11 @@ def deploy(config: Config, profile: str | None = None, *, env_file: Path | None 
     run_deploy = deploy_swarm if target == "swarm" else deploy_compose
     try:
         result = run_deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
+    except KeyboardInterrupt:
+        name = profile or config.canonical_profile
+        raise Interrupted(f"interrupted: sddd deploy {name} stopped waiting (recorded in `sddd status "
+                          f"--history`); what started keeps starting: `sddd status` shows it, "
+                          f"`sddd down {name}` removes it") from None
     finally:
         if line is not None:
             line.stop()

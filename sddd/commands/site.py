@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config, output_path
+from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config, output_path
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from sddd.output.console import notice, print_json
@@ -22,13 +22,15 @@ RELATED_HELP = "Leave out the \"Related pages\" sections (no index update; faste
 
 
 def build(config: Config, *, strict: bool = False, output: Path | None = None, related: bool = True,
-          as_json: bool = False) -> int:
+          as_json: bool = False, quiet: bool = False) -> int:
     """Build the site; 1 when --strict found a warning (and nothing was written)."""
     output = output_path(output)
     from sddd.output.site import render
     from sddd.site.build import build_site  # mkdocs: only when building
 
-    report = build_site(config, strict=strict, output=output, related=None if related else 0)
+    # MkDocs' own steps (the index brought up to date, the pages built) as progress on stderr.
+    report = build_site(config, strict=strict, output=output, related=None if related else 0,
+                        notice=None if as_json or quiet else notice)
     if as_json:
         print_json(report.to_json())
     else:
@@ -57,6 +59,7 @@ def build_command(
                                        help="Write the site here (default: site_dir of mkdocs.yml, site/)."),
     no_related: bool = typer.Option(False, "--no-related", help=RELATED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Build the site from mkdocs.yml, docs/ and the generated pages.
 
@@ -68,7 +71,7 @@ def build_command(
     6: --output is not a site folder.
     """
     raise typer.Exit(build(get_config(ctx), strict=strict, output=output, related=not no_related,
-                           as_json=as_json))
+                           as_json=as_json, quiet=quiet))
 
 
 @site_app.command("serve", cls=SdddCommand)

@@ -170,13 +170,30 @@ def render_status(services: list[ServiceStatus], target: str = "compose") -> Non
         out.print(f"No sddd-managed service {where}. Start one with {how}.")
         return
     swarm = target == "swarm"
-    table = Table(title="sddd status" + (" --target swarm" if swarm else ""), title_justify="left")
-    for col in ("profile", "task" if swarm else "container", *(["node"] if swarm else []), "state",
-                "health", "uptime", "port", "image", "model"):
-        table.add_column(col)
+    title = "sddd status" + (" --target swarm" if swarm else "")
+    columns = ("profile", "task" if swarm else "container", *(["node"] if swarm else []), "state",
+               "health", "uptime", "port", "image", "model")
+    rows = [(s.profile, s.container, *([s.node] if swarm else []), s.state, s.health, _ago(s.uptime_s),
+             str(s.port or "-"), s.image, s.model) for s in services]
     colors = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
-    for s in services:
-        health = f"[{colors.get(s.health, 'white')}]{s.health}[/]"
-        table.add_row(s.profile, s.container, *([escape(s.node)] if swarm else []), s.state, health,
-                      _ago(s.uptime_s), str(s.port or "-"), escape(s.image), escape(s.model))
+    # Every cell whole, plus 3 characters of border each: when that does not fit, one block per
+    # service rather than a table that cuts names, images and model paths with "…".
+    widths = [max(len(str(v)) for v in [name, *(row[i] for row in rows)]) for i, name in enumerate(columns)]
+    if sum(widths) + 3 * len(widths) + 1 > out.width:
+        out.print(f"[bold]{title}[/bold]")
+        for row in rows:
+            facts = dict(zip(columns, row, strict=True))
+            health = f"[{colors.get(facts['health'], 'white')}]{escape(facts['health'])}[/]"
+            out.print(f"[bold]{escape(facts['profile'])}[/bold] {escape(row[1])}: {escape(facts['state'])}, "
+                      f"{health}, up {facts['uptime']}, port {facts['port']}")
+            out.print(f"  image {escape(facts['image'])}\n  model {escape(facts['model'])}")
+        return
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, no_wrap=True)
+    for row in rows:
+        cells = [escape(str(v)) for v in row]
+        health_at = columns.index("health")
+        cells[health_at] = f"[{colors.get(row[health_at], 'white')}]{cells[health_at]}[/]"
+        table.add_row(*cells)
     out.print(table)

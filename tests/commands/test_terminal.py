@@ -9,15 +9,17 @@ for its console, which could not be entered; no test ran a command on a terminal
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.archive_tree import FOLDER, SEED_NAMES, make_tree, snapshot
 from tests.fixtures.terminal import assert_interrupted, assert_whole_lines, on_pty
-from tests.helpers import run_sddd, write
+from tests.helpers import REPO, run_sddd, write
 
 COLUMNS = [80, 200]
 WORDS = ("gpu memory vllm docker compose port health model cache token throughput latency prefix "
@@ -87,6 +89,16 @@ def test_check_on_a_terminal_builds_the_index_and_shows_every_target(tmp_path, c
     assert_whole_lines(screen, columns)
     assert "docs/guide01.md" in screen.text and "guide-one" in screen.text
     assert "1/1 targets pass" in screen.text, screen.text
+    # Piped at 80 columns with -o: the summary is one whole line (it wrapped before), and the
+    # JUnit file is readable by CI's next step (it was 0600 whatever the umask).
+    old = os.umask(0o022)
+    try:
+        piped = run_sddd("check", "-f", "junit", "-o", "junit.xml", cwd=root, env={"COLUMNS": "80"})
+    finally:
+        os.umask(old)
+    assert piped.returncode == 0 and len(piped.stdout.splitlines()) == 1, piped.stdout
+    assert piped.stdout.startswith("1/1 targets pass") and "(report written to junit.xml)" in piped.stdout
+    assert (root / "junit.xml").stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize("columns", COLUMNS)
@@ -107,3 +119,20 @@ def test_archive_on_a_terminal(tmp_path, columns):
     after = snapshot(root)
     for name in SEED_NAMES[:3]:
         assert name not in after and after[f"{FOLDER}/{name}"] == before[name]
+
+
+@pytest.mark.parametrize("columns", COLUMNS)
+def test_site_build_on_a_terminal(tmp_path, columns):
+    root = small_corpus(tmp_path, files=2)
+    write(root, "docs/index.md", "# Home\n\nThe guides.\n")
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    # Ctrl-C while the pages build (the index is brought up to date first, for related pages).
+    stopped = on_pty(["site", "build"], root, columns=columns, interrupt_on=r"\S", interrupt_delay=1.0)
+    assert_interrupted(stopped)
+    assert not (root / "site").exists()  # the site is renamed into place whole, or not at all
+    screen = on_pty(["site", "build"], root, columns=columns, timeout=600)
+    assert screen.code == 0, screen.text[-3000:]
+    assert_whole_lines(screen, columns)
+    built = [line for line in screen.lines() if line.startswith("Site built in ")]
+    assert len(built) == 1 and (root / "site" / "index.html").is_file(), screen.text[-3000:]
+    assert (root / "site" / "guide00" / "index.html").is_file()

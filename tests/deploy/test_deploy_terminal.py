@@ -1,0 +1,72 @@
+"""`sddd deploy`, `status` and `down` of a real vLLM (the CPU image of .ci/steps/45-vllm-image.sh)
+on a real pseudo-terminal, as a person runs them: Ctrl-C during the health wait at 80 columns,
+then a whole deploy at 200 columns, its live line (elapsed, vLLM's own last log line) and its
+final line whole; the status table keeps every name whole at 80 columns.
+
+(`sddd deploy tiny` on a terminal brought the container up healthy, then crashed with a
+traceback and exit 1: rich's live status line could not enter the stand-in console.)
+One vLLM start and a half: the interrupted one goes on starting and the second recreates it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sddd.deploy.docker import compose_command
+from tests.fixtures.engine import docker_client_fixture  # noqa: F401 (fixture)
+from tests.fixtures.terminal import assert_interrupted, assert_whole_lines, on_pty
+from tests.fixtures.vllm_compose import image_mounts, make_grid_repo
+from tests.helpers import run_sddd
+
+PROJECT = "sddd-pty-tiny"  # its own Compose project: the other vLLM tests use "tiny"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Any:
+    root = make_grid_repo(tmp_path_factory.mktemp("pty-deploy"), image_mounts(docker_client))
+    profile = root / "profiles" / "tiny.yml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("name: tiny\n", f"name: {PROJECT}\n", 1),
+                       encoding="utf-8")
+    yield root
+    argv = compose_command()
+    if argv:
+        subprocess.run([*argv, "-p", PROJECT, "down", "--remove-orphans", "-t", "5"], capture_output=True,
+                       timeout=120, check=False)
+
+
+def test_deploy_on_a_terminal(repo: Path) -> None:
+    # Ctrl-C while vLLM loads: exit 130, one line that says what is left, recorded in the history.
+    stopped = on_pty(["deploy", "tiny", "--timeout", "600"], repo, columns=80,
+                     interrupt_on=r"health \w+", interrupt_delay=2.0, timeout=600)
+    assert_interrupted(stopped)
+    assert stopped.after_lines()[0].startswith("interrupted: sddd deploy tiny stopped waiting")
+    history = json.loads(run_sddd("status", "--history", "--json", cwd=repo).stdout)
+    assert history[-1]["outcome"] == "interrupted", history[-1]
+    # The whole deploy at 200 columns: the live line, then the one result line, whole.
+    screen = on_pty(["deploy", "tiny", "--timeout", "600"], repo, columns=200, timeout=700)
+    assert screen.code == 0, screen.text[-3000:]
+    assert_whole_lines(screen, 200)
+    assert re.search(r"\d+\.\ds · running · health \w+", screen.frames), screen.frames[-2000:]
+    assert re.search(r"\n  \S.*(INFO|WARNING|vLLM|Started|Uvicorn|model)", screen.frames), "no vLLM log line"
+    port = (repo / ".env").read_text(encoding="utf-8").split("TINY_PORT=")[1].split()[0]
+    healthy = [line for line in screen.lines() if " healthy in " in line]
+    assert len(healthy) == 1 and healthy[0].startswith("✔ tiny healthy in "), screen.text
+    assert f"http://127.0.0.1:{port}" in healthy[0]  # the URL whole, on the line
+    assert "Traceback" not in screen.text
+    # `status` at 80 columns: the names whole, wrapped rather than cut.
+    status = on_pty(["status"], repo, columns=80)
+    assert status.code == 0, status.text
+    assert_whole_lines(status, 80)
+    assert "…" not in status.text
+    services = json.loads(run_sddd("status", "--json", cwd=repo).stdout)
+    mine = [s for s in services if s["profile"] == "tiny" and PROJECT in s["container"]]
+    assert mine and mine[0]["container"] in status.text.replace("\n", ""), status.text
+    down = on_pty(["down", "tiny"], repo, columns=80, timeout=180)
+    assert down.code == 0, down.text
+    assert_whole_lines(down, 80)
