@@ -99,6 +99,15 @@ def test_check_on_a_terminal_builds_the_index_and_shows_every_target(tmp_path, c
     assert piped.returncode == 0 and len(piped.stdout.splitlines()) == 1, piped.stdout
     assert piped.stdout.startswith("1/1 targets pass") and "(report written to junit.xml)" in piped.stdout
     assert (root / "junit.xml").stat().st_mode & 0o777 == 0o644
+    # search on the same terminal: every path#anchor whole on one line (a table folded it mid-word).
+    hits = json.loads(run_sddd("search", "gpu memory section", "--json", cwd=root).stdout)["results"]
+    found = on_pty(["search", "gpu memory section"], root, columns=columns)
+    assert found.code == 0, found.text
+    assert_whole_lines(found, columns)
+    lines = found.text.split("\n")
+    for hit in hits:
+        location = f"{hit['path']}#{hit['anchor']}"
+        assert any(location in line for line in lines), (location, found.text)
 
 
 @pytest.mark.parametrize("columns", COLUMNS)

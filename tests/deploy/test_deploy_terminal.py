@@ -1,7 +1,8 @@
 """`sddd deploy`, `status` and `down` of a real vLLM (the CPU image of .ci/steps/45-vllm-image.sh)
 on a real pseudo-terminal, as a person runs them: Ctrl-C during the health wait at 80 columns,
 then a whole deploy at 200 columns, its live line (elapsed, vLLM's own last log line) and its
-final line whole; the status table keeps every name whole at 80 columns.
+final line whole; the status table keeps every name whole at 80 columns; `bench` against that
+server, interrupted and whole.
 
 (`sddd deploy tiny` on a terminal brought the container up healthy, then crashed with a
 traceback and exit 1: rich's live status line could not enter the stand-in console.)
@@ -67,6 +68,18 @@ def test_deploy_on_a_terminal(repo: Path) -> None:
     services = json.loads(run_sddd("status", "--json", cwd=repo).stdout)
     mine = [s for s in services if s["profile"] == "tiny" and PROJECT in s["container"]]
     assert mine and mine[0]["container"] in status.text.replace("\n", ""), status.text
+    # `bench` against the server just deployed: Ctrl-C mid-way saves nothing; a whole run is a table.
+    runs = len(json.loads(run_sddd("bench", "--history", "--json", cwd=repo).stdout or "[]"))
+    load = ["bench", "tiny", "--scenario", "load", "--input-tokens", "32", "--output-tokens", "8",
+            "--concurrency", "2"]
+    stopped = on_pty([*load, "--rounds", "400"], repo, columns=80, interrupt_on=r"\S",
+                     interrupt_delay=3.0, timeout=300)
+    assert_interrupted(stopped)
+    assert len(json.loads(run_sddd("bench", "--history", "--json", cwd=repo).stdout or "[]")) == runs
+    bench = on_pty([*load, "--rounds", "4"], repo, columns=80, timeout=300)
+    assert bench.code == 0, bench.text[-3000:]
+    assert_whole_lines(bench, 80)
+    assert "TTFT" in bench.text and "tok/s" in bench.text.replace("tokens/s", "tok/s"), bench.text
     down = on_pty(["down", "tiny"], repo, columns=80, timeout=180)
     assert down.code == 0, down.text
     assert_whole_lines(down, 80)
