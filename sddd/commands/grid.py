@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from sddd.grid.spec import GridSpec
 
 GRID_HELP = "The grid file (YAML: profile, axes, bench, objective; see the README)."
+# What `sddd grid --help` lists: click would cut each docstring's long first sentence with "...".
+SHORT_HELP = {"run": "Deploy, measure and take down each variant; record each one as it ends.",
+              "report": "Each variant's figures and status; the champion and why.",
+              "apply": "The champion as a diff against the profile; --yes writes it."}
 ENV_HELP = "Variables for ${VAR} (default: the grid's env_file, else .env at the repository root)."
 
 
@@ -135,9 +139,7 @@ def register(app: typer.Typer) -> None:
     grid_app = typer.Typer(help="Grid search of vLLM settings: run the variants of a profile, report "
                            "the champion, apply it.", no_args_is_help=True)
 
-    # short_help: click cuts a long first sentence with "..." in `sddd grid --help`.
-    @grid_app.command("run", cls=SdddCommand, short_help="Deploy, measure and take down each variant; "
-                      "record each one as it ends.")
+    @grid_app.command("run", cls=SdddCommand, short_help=SHORT_HELP["run"])
     def run_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
@@ -166,8 +168,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
                              as_json=as_json, quiet=quiet))
 
-    @grid_app.command("report", cls=SdddCommand, short_help="Each variant's figures and status; the "
-                      "champion and why.")
+    @grid_app.command("report", cls=SdddCommand, short_help=SHORT_HELP["report"])
     def report_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
@@ -181,8 +182,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(report(get_config(ctx), grid, env_file=env_file, write_report=write_report,
                                 as_json=as_json))
 
-    @grid_app.command("apply", cls=SdddCommand, short_help="The champion as a diff against the "
-                      "profile; --yes writes it.")
+    @grid_app.command("apply", cls=SdddCommand, short_help=SHORT_HELP["apply"])
     def apply_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
