@@ -55,7 +55,7 @@ def check(config: Config, *, targets_file: Path | None = None, tags: list[str] |
           allow_empty: bool = False) -> int:
     """Run the targets; 0 when every target and gate passes, 1 otherwise, 4 when there is no
     target at all (unless ``allow_empty``)."""
-    output = output_path(output)
+    output = output_path(output, config.root)
     from sddd.check.report import CheckReport, summarise
     from sddd.output.check import emit
     from sddd.resident.client import remote_check

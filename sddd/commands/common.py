@@ -66,13 +66,14 @@ def choose_format(fmt: str | None, as_json: bool, formats: tuple[str, ...]) -> s
     return fmt
 
 
-def output_path(path: Path | None, flag: str = "--output") -> Path | None:
-    """``-o PATH``: its folder must exist already, so that a typo never creates folders elsewhere
-    (one line, exit 4, nothing created)."""
+def output_path(path: Path | None, root: Path, flag: str = "--output") -> Path | None:
+    """``-o PATH``: outside the repository ``root`` its folder must exist already, so that a typo
+    never creates folders elsewhere (`-o /nonexistent/dir/x.yaml` made /nonexistent); one line,
+    exit 4, nothing created. Inside it, missing folders are made (`-o .sddd/reports/check.json`)."""
     if path is None:
         return None
     folder = (path if path.is_absolute() else Path.cwd() / path).parent
-    if not folder.is_dir():
+    if not folder.is_dir() and not folder.resolve().is_relative_to(root.resolve()):
         raise InputError(f"{flag} {path}: the folder {folder} does not exist; create it first or "
                          "write into an existing folder")
     return path

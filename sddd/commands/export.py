@@ -25,7 +25,7 @@ def export_kubernetes(config: Config, profile: str | None = None, *, fmt: str = 
                       output: Path | None = None, env_file: Path | None = None,
                       as_json: bool = False) -> int:
     """Export ``profile``; errors in the profile (exit 2) write nothing."""
-    output = output_path(output)
+    output = output_path(output, config.root)
     from sddd.compose.lint import LintFailed
     from sddd.export.helm import export_helm_values
     from sddd.export.kubernetes import export_kubernetes as manifests

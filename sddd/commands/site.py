@@ -24,7 +24,7 @@ RELATED_HELP = "Leave out the \"Related pages\" sections (no index update; faste
 def build(config: Config, *, strict: bool = False, output: Path | None = None, related: bool = True,
           as_json: bool = False, quiet: bool = False) -> int:
     """Build the site; 1 when --strict found a warning (and nothing was written)."""
-    output = output_path(output)
+    output = output_path(output, config.root)
     from sddd.output.site import render
     from sddd.site.build import build_site  # mkdocs: only when building
 

@@ -66,7 +66,7 @@ def test_report_and_export_need_no_secret_but_deploy_does(clone):
     assert code == 2 and "variable(s) not set: HUGGING_FACE_HUB_TOKEN" in err, err
 
 
-def test_output_into_a_missing_folder_creates_nothing(clone, tmp_path):
+def test_output_into_a_missing_folder_outside_the_repository_creates_nothing(clone, tmp_path):
     missing = tmp_path / "nonexistent" / "dir"
     for args in (("export", "kubernetes", "medium", "-o", str(missing / "x.yaml")),
                  ("check", "-f", "junit", "-o", str(missing / "report.xml")),
@@ -77,6 +77,9 @@ def test_output_into_a_missing_folder_creates_nothing(clone, tmp_path):
                                             f"the folder {missing} does not exist; create it first or "
                                             "write into an existing folder"], err
         assert not (tmp_path / "nonexistent").exists()
+    # Inside the repository a missing folder is made, as `-o .sddd/reports/check.json` needs.
+    code, _, err = fresh("export", "kubernetes", "medium", "-o", "reports/k8s/medium.yaml", cwd=clone)
+    assert code == 0 and (clone / "reports" / "k8s" / "medium.yaml").is_file(), err
 
 
 @pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600)])
