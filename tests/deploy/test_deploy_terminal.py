@@ -26,6 +26,19 @@ from tests.fixtures.vllm_compose import image_mounts, make_grid_repo
 from tests.helpers import run_sddd
 
 PROJECT = "sddd-pty-tiny"  # its own Compose project: the other vLLM tests use "tiny"
+GRID_PROJECT = "sddd-pty-grid"
+GRID = f"""\
+profile: tiny
+project: {GRID_PROJECT}
+axes:
+  max-num-seqs: {{flag: --max-num-seqs, values: [4]}}
+bench:
+  prefix: {{rounds: 2, prefix_tokens: 256, max_tokens: 2}}
+  load: {{requests: 4, concurrency: 2, input_tokens: 32, output_tokens: 8}}
+objective:
+  metric: prefix.p50_warm_ttft_ms
+timeout: 600
+"""
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +49,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Any:
                        encoding="utf-8")
     yield root
     argv = compose_command()
-    if argv:
-        subprocess.run([*argv, "-p", PROJECT, "down", "--remove-orphans", "-t", "5"], capture_output=True,
-                       timeout=120, check=False)
+    for project in (PROJECT, GRID_PROJECT) if argv else ():
+        subprocess.run([*(argv or ()), "-p", project, "down", "--remove-orphans", "-t", "5"],
+                       capture_output=True, timeout=120, check=False)
 
 
 def test_deploy_on_a_terminal(repo: Path) -> None:
@@ -83,3 +96,23 @@ def test_deploy_on_a_terminal(repo: Path) -> None:
     down = on_pty(["down", "tiny"], repo, columns=80, timeout=180)
     assert down.code == 0, down.text
     assert_whole_lines(down, 80)
+
+
+def test_grid_run_on_a_terminal(repo: Path) -> None:
+    """The live wait line of each variant, then the report table whole at 80 columns (it crashed
+    once the first variant was healthy; its header squeezed to "varian t" when narrow)."""
+    (repo / "grids" / "pty.yml").write_text(GRID, encoding="utf-8")
+    screen = on_pty(["grid", "run", "grids/pty.yml"], repo, columns=80, timeout=900)
+    assert screen.code == 0, screen.text[-3000:]
+    assert_whole_lines(screen, 80)
+    assert re.search(r"\d+\.\ds · running · health \w+", screen.frames), screen.frames[-2000:]
+    assert re.search(r"\[1/1 · [\dhms]+\] max-num-seqs=4: measured in", screen.text), screen.text[-3000:]
+    # 80 columns are too few for the table whole: a block per variant, every figure and status whole.
+    assert "varian t" not in screen.text and "1. max-num-seqs=4: measured ★ champion" in screen.text, \
+        screen.text[-3000:]
+    assert re.search(r"cold p50 [\d.,]+ · cold p95 [\d.,]+ · warm p50 [\d.,]+ .* · tok/s [\d.,]+",
+                     " ".join(screen.lines()))  # wrapped at a word on an 80-column terminal
+    assert "champion: max-num-seqs=4" in screen.text
+    wide = on_pty(["grid", "report", "grids/pty.yml"], repo, columns=200)  # wide enough: the table
+    assert wide.code == 0 and re.search(r"┃ # ┃ variant\s+┃ cold p50", wide.text), wide.text[-3000:]
+    assert_whole_lines(wide, 200)
