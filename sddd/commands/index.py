@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 
 import typer
@@ -10,9 +9,7 @@ import typer
 from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_OK
-from sddd.output.console import err, notice, print_json
-
-STARTED_AFTER_S = 1.0
+from sddd.output.console import notice, print_json
 
 
 def index(config: Config, *, rebuild: bool = False, as_json: bool = False, device: str | None = None,
@@ -26,22 +23,17 @@ def index(config: Config, *, rebuild: bool = False, as_json: bool = False, devic
     if as_json:
         print_json(asdict(build_index(config, rebuild=rebuild, device=device)))
         return EXIT_OK
-    from sddd.output.index import index_sink, progress_bar, render  # rich's progress bar: for people only
+    from sddd.output.index import LineSink, index_sink, progress_bar, render  # rich: for people only
 
-    # In a pipe, a large tree is read and chunked for a while before any passage is embedded: say
-    # so after a second (not at once, so that a refusal stays the one line it is).
-    said = None if quiet or err.is_terminal else threading.Timer(STARTED_AFTER_S, notice, args=(
-        f"sddd index: reading the files under {config.root} (index {config.relpath(config.index_dir)})",))
-    if said is not None:
-        said.daemon = True
-        said.start()
-    try:
-        with progress_bar(quiet) as progress:
-            report = build_index(config, rebuild=rebuild, progress=index_sink(progress, quiet),
-                                 notice=None if quiet else notice, device=device)
-    finally:
-        if said is not None:
-            said.cancel()
+    with progress_bar(quiet) as progress:
+        sink = index_sink(progress, quiet, reading=f"sddd index: reading the files under {config.root} "
+                          f"(index {config.relpath(config.index_dir)})")
+        try:
+            report = build_index(config, rebuild=rebuild, progress=sink, notice=None if quiet else notice,
+                                 device=device)
+        finally:
+            if isinstance(sink, LineSink):
+                sink.stop()
     render(report)
     return EXIT_OK
 

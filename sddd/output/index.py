@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from sddd.index.indexer import IndexReport, ProgressSink
 from sddd.output.console import err, live_console, out
 
 PLAIN_EVERY_S = 10.0  # a CI log gets a progress line at most this often
+READING_AFTER_S = 1.0
 
 
 class BarSink(ProgressSink):
@@ -45,11 +47,22 @@ class LineSink(ProgressSink):
     """Embedding progress in a pipe or a CI log: plain lines, one at the start and then at most one
     every ``every`` seconds; never a carriage return (a log keeps every byte it gets)."""
 
-    def __init__(self, every: float = PLAIN_EVERY_S):
+    def __init__(self, every: float = PLAIN_EVERY_S, reading: str = ""):
         self.every, self.total, self.done = every, 0, 0
         self.started = self.last = 0.0
+        # A large tree is read and chunked for a while before any passage is embedded: ``reading``
+        # is said after a second of that (not at once, so that a refusal stays the one line it is).
+        self.timer = threading.Timer(READING_AFTER_S, err.print, args=(reading,),
+                                     kwargs={"style": "dim", "highlight": False, "soft_wrap": True})
+        self.timer.daemon = True
+        if reading:
+            self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.cancel()
 
     def start(self, total: int) -> None:
+        self.timer.cancel()
         self.total, self.started = total, time.monotonic()
         self.last = self.started
         err.print(f"embedding {total} passage(s)", highlight=False, soft_wrap=True)
@@ -106,8 +119,9 @@ def progress_bar(quiet: bool = False) -> Progress:
     )
 
 
-def index_sink(progress: Progress, quiet: bool = False) -> ProgressSink | None:
-    """The bar on a terminal, plain lines in a pipe, nothing with --quiet."""
+def index_sink(progress: Progress, quiet: bool = False, reading: str = "") -> BarSink | LineSink | None:
+    """The bar on a terminal, plain lines in a pipe (``reading`` first, when that takes a second),
+    nothing with --quiet."""
     if quiet:
         return None
-    return BarSink(progress) if err.is_terminal else LineSink()
+    return BarSink(progress) if err.is_terminal else LineSink(reading=reading)

@@ -39,3 +39,16 @@ def test_embedding_in_a_pipe_is_plain_lines_with_rate_and_time_left(capsys):
     text = capsys.readouterr().err
     assert text.startswith("embedded 20/100 passages (") and "/s, about " in text and " s left)" in text
     assert "\r" not in text and text.count("\n") == 1
+
+
+def test_a_long_read_is_said_once_and_never_after_embedding_starts(capsys):
+    slow = LineSink(reading="sddd index: reading the files under /repo (index .sddd)")
+    time.sleep(1.3)  # a large tree: a second passes before the first passage is embedded
+    slow.start(5)
+    assert capsys.readouterr().err.splitlines() == [
+        "sddd index: reading the files under /repo (index .sddd)", "embedding 5 passage(s)"]
+    quick = LineSink(reading="sddd index: reading the files under /repo (index .sddd)")
+    quick.start(5)
+    time.sleep(1.3)
+    quick.stop()
+    assert capsys.readouterr().err.splitlines() == ["embedding 5 passage(s)"]
