@@ -9,7 +9,7 @@ import typer
 from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config, output_path
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.output.console import notice, print_json
+from sddd.output.console import err, notice, print_json
 
 site_app = typer.Typer(
     name="site", no_args_is_help=True,
@@ -28,9 +28,11 @@ def build(config: Config, *, strict: bool = False, output: Path | None = None, r
     from sddd.output.site import render
     from sddd.site.build import build_site  # mkdocs: only when building
 
-    # MkDocs' own steps (the index brought up to date, the pages built) as progress on stderr.
+    # On a terminal, MkDocs' own steps (the index brought up to date, the pages built) as progress;
+    # a pipe or a CI log keeps to the result (and an error to its one line).
+    shown = not (as_json or quiet) and err.is_terminal
     report = build_site(config, strict=strict, output=output, related=None if related else 0,
-                        notice=None if as_json or quiet else notice)
+                        notice=notice if shown else None)
     if as_json:
         print_json(report.to_json())
     else:
