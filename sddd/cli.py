@@ -9,6 +9,7 @@ dependencies and no other's. It also handles ``--config`` and ``--version``, and
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import os
@@ -74,6 +75,18 @@ class LazyGroup(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         return module_commands(COMMANDS[cmd_name][0])[cmd_name]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """An unknown command with a close name: "did you mean" it (typer suggests from the
+        commands it has loaded, which here, lazily, are none)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except _click_errors().UsageError as exc:
+            close = difflib.get_close_matches(args[0], list(COMMANDS), n=2) if args else []
+            if close and "Did you mean" not in exc.message:
+                exc.message = (f"{exc.message.rstrip('.')}. Did you mean "
+                               f"{' or '.join(repr(name) for name in close)}?")
+            raise
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):
@@ -150,7 +163,10 @@ def main() -> None:
     except SdddError as exc:
         from sddd.output.console import error_line
 
-        error_line(str(exc))
+        if exc.exit_code == EXIT_INTERRUPTED:  # Ctrl-C is no error: the line says what stopped
+            sys.stderr.write(f"{exc}\n")
+        else:
+            error_line(str(exc))
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for SDDD_DEBUG
         if os.environ.get("SDDD_DEBUG"):

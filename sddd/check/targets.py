@@ -6,7 +6,7 @@ either a list of targets or a mapping with a ``targets:`` key. Each entry::
     - id: ports-medium                # optional, unique; defaults to a slug of the query
       query: "which port does the medium server listen on"
       expect: docs/guides/deployment.md#ports   # or a list; a hit is any of them
-      min_score: 0.55                 # optional cosine floor (default: sddd.yaml min_score)
+      min_score: 0.55                 # optional 0-1 score floor (default: sddd.yaml min_score)
       top_k: 3                        # optional document rank to reach (default: sddd.yaml top_k)
       tags: [deploy]                  # optional, for `sddd check --tag`
 

@@ -15,6 +15,7 @@ from sddd.commands.common import (
     choose_format,
     get_config,
     nothing_to_check,
+    output_path,
 )
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -55,6 +56,7 @@ def check(config: Config, *, targets_file: Path | None = None, tags: list[str] |
           allow_empty: bool = False) -> int:
     """Run the targets; 0 when every target and gate passes, 1 otherwise, 4 when there is no
     target at all (unless ``allow_empty``)."""
+    output = output_path(output, config.root)
     from sddd.check.report import CheckReport, summarise
     from sddd.output.check import emit
     from sddd.resident.client import remote_check
@@ -138,7 +140,8 @@ def register(app: typer.Typer) -> None:
         """Check that each target's query still finds its expected document.
 
         A target passes when its expected document (or heading, for path#anchor)
-        ranks within top_k documents with a cosine score of at least min_score.
+        ranks within top_k documents with a score of at least min_score (the 0-1
+        score `sddd search` shows: about the chance that the page answers the query).
 
         Exit 0: every target and gate passed. 1: one failed. 2: usage or config error.
         4: no target to check (--allow-empty: 0).

@@ -13,10 +13,11 @@ from typer.core import TyperCommand, TyperOption
 
 from sddd.archive import JOURNAL_NAME
 from sddd.core.config import Config, load_config
-from sddd.core.errors import InputError, SdddError, UsageError
+from sddd.core.errors import EXIT_INTERRUPTED, InputError, SdddError, UsageError
 from sddd.output.console import notice, warn
 
 JSON_HELP = "Print the result as JSON on stdout."
+QUIET_HELP = "No progress on stderr (the result, warnings and errors still show)."
 JOURNAL_COMMANDS = ("archive", "restore")  # they must finish an interrupted one before their own
 CONFIG_HELP = "Use this sddd.yaml instead of searching upwards (also accepted before the command)."
 ALLOW_EMPTY_HELP = "Pass (exit 0) when there is nothing to check, instead of exit 4."
@@ -65,6 +66,19 @@ def choose_format(fmt: str | None, as_json: bool, formats: tuple[str, ...]) -> s
     return fmt
 
 
+def output_path(path: Path | None, root: Path, flag: str = "--output") -> Path | None:
+    """``-o PATH``: outside the repository ``root`` its folder must exist already, so that a typo
+    never creates folders elsewhere (`-o /nonexistent/dir/x.yaml` made /nonexistent); one line,
+    exit 4, nothing created. Inside it, missing folders are made (`-o .sddd/reports/check.json`)."""
+    if path is None:
+        return None
+    folder = (path if path.is_absolute() else Path.cwd() / path).parent
+    if not folder.is_dir() and not folder.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"{flag} {path}: the folder {folder} does not exist; create it first or "
+                         "write into an existing folder")
+    return path
+
+
 def nothing_to_check(gate: str, nothing: str | None, allow_empty: bool) -> None:
     """A gate that found nothing to look at does not pass: exit 4, unless --allow-empty."""
     if nothing and not allow_empty:
@@ -97,12 +111,22 @@ class SdddCommand(TyperCommand):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # typer turns Ctrl-C into a silent exit 130; the person should read that it stopped.
+            raise Interrupted(f"interrupted: sddd {ctx.command_path.partition(' ')[2]} stopped "
+                              "(nothing half-written is kept)") from None
         except SdddError as exc:
             if exc.option:
                 flag = flag_of(ctx.command, exc.option)
                 if flag:
                     raise FlaggedError(exc, exc.with_flag(flag)) from None
             raise
+
+
+class Interrupted(SdddError):
+    """Ctrl-C during a command: one line and exit 130."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class FlaggedError(SdddError):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, QUIET_HELP, Interrupted, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
-from sddd.output.console import err, out, print_json
+from sddd.output.console import err, out, print_json, unset_notice
 
 PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
 TARGETS = ("compose", "swarm")
@@ -28,7 +28,7 @@ def check_target(target: str) -> str:
 
 def deploy(config: Config, profile: str | None = None, *, env_file: Path | None = None,
            dry_run: bool = False, timeout: float = 900.0, wait: bool = True, as_json: bool = False,
-           target: str = "compose") -> int:
+           target: str = "compose", quiet: bool = False) -> int:
     """Bring ``profile`` up and wait until it is healthy; the exit code says how it ended."""
     from rich.markup import escape
 
@@ -39,7 +39,7 @@ def deploy(config: Config, profile: str | None = None, *, env_file: Path | None 
     target = check_target(target)
     if dry_run:
         return _dry_run(config, profile, env_file, target, as_json)
-    line = None if as_json else StatusLine()
+    line = None if as_json or quiet else StatusLine()
     if line is not None:
         engine = "the swarm" if target == "swarm" else "the engine"
         err.print(f"[bold]sddd deploy[/bold] {escape(profile or config.canonical_profile)}: "
@@ -47,6 +47,11 @@ def deploy(config: Config, profile: str | None = None, *, env_file: Path | None 
     run_deploy = deploy_swarm if target == "swarm" else deploy_compose
     try:
         result = run_deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
+    except KeyboardInterrupt:
+        name = profile or config.canonical_profile
+        raise Interrupted(f"interrupted: sddd deploy {name} stopped waiting (recorded in `sddd status "
+                          f"--history`); what started keeps starting: `sddd status` shows it, "
+                          f"`sddd down {name}` removes it") from None
     finally:
         if line is not None:
             line.stop()
@@ -66,14 +71,16 @@ def _dry_run(config: Config, profile: str | None, env_file: Path | None, target:
     if target == "swarm":
         from sddd.deploy.swarm import plan_swarm
 
-        splan = plan_swarm(config, profile, env_file)
+        splan = plan_swarm(config, profile, env_file, placeholders=True)
+        unset_notice(splan.plan.profile.missing, "sddd deploy --target swarm")
         if as_json:
             print_json(splan.to_json())
         else:
             render_swarm_plan(splan)
         errors = splan.errors
     else:
-        plan = plan_deploy(config, profile, env_file)
+        plan = plan_deploy(config, profile, env_file, placeholders=True)
+        unset_notice(plan.profile.missing, "sddd deploy")
         if as_json:
             print_json(plan.to_json())
         else:
@@ -159,6 +166,7 @@ def _register_deploy(app: typer.Typer) -> None:
         no_wait: bool = typer.Option(False, "--no-wait", help="Start and return without waiting."),
         target: str = typer.Option("compose", "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Bring PROFILE up on the local Docker engine and wait until it is healthy.
 
@@ -178,7 +186,8 @@ def _register_deploy(app: typer.Typer) -> None:
         image unavailable, 6 port in use, 7 not healthy before --timeout.
         """
         raise typer.Exit(deploy(get_config(ctx), profile, env_file=env_file, dry_run=dry_run,
-                                timeout=timeout, wait=not no_wait, as_json=as_json, target=target))
+                                timeout=timeout, wait=not no_wait, as_json=as_json, target=target,
+                                quiet=quiet))
 
 
 def _register_others(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, SdddCommand, get_config, output_path
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_OK, UsageError
 from sddd.output.console import print_json
@@ -25,6 +25,7 @@ def export_kubernetes(config: Config, profile: str | None = None, *, fmt: str = 
                       output: Path | None = None, env_file: Path | None = None,
                       as_json: bool = False) -> int:
     """Export ``profile``; errors in the profile (exit 2) write nothing."""
+    output = output_path(output, config.root)
     from sddd.compose.lint import LintFailed
     from sddd.export.helm import export_helm_values
     from sddd.export.kubernetes import export_kubernetes as manifests
@@ -45,7 +46,8 @@ def export_kubernetes(config: Config, profile: str | None = None, *, fmt: str = 
     return EXIT_OK
 
 
-@export_app.command("kubernetes", cls=SdddCommand)
+@export_app.command("kubernetes", cls=SdddCommand,  # short_help: not cut with "..." in --help
+                    short_help="Write PROFILE as Kubernetes manifests or production-stack Helm values.")
 def kubernetes_command(
     ctx: typer.Context,
     profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),

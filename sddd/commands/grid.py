@@ -9,15 +9,19 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from sddd.output.console import notice, print_json
+from sddd.output.console import notice, print_json, unset_notice
 
 if TYPE_CHECKING:
     from sddd.grid.spec import GridSpec
 
 GRID_HELP = "The grid file (YAML: profile, axes, bench, objective; see the README)."
+# What `sddd grid --help` lists: click would cut each docstring's long first sentence with "...".
+SHORT_HELP = {"run": "Deploy, measure and take down each variant; record each one as it ends.",
+              "report": "Each variant's figures and status; the champion and why.",
+              "apply": "The champion as a diff against the profile; --yes writes it."}
 ENV_HELP = "Variables for ${VAR} (default: the grid's env_file, else .env at the repository root)."
 
 
@@ -35,7 +39,7 @@ def _load(config: Config, grid: Path, timeout: float | None = None) -> GridSpec:
 
 
 def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bool = False,
-        timeout: float | None = None, as_json: bool = False) -> int:
+        timeout: float | None = None, as_json: bool = False, quiet: bool = False) -> int:
     """Run every variant still without a result; 1 when none could be measured."""
     from sddd.grid.plan import plan_grid
     from sddd.grid.report import build_report
@@ -46,7 +50,8 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
     spec = _load(config, grid, timeout)
     if dry_run:  # the override files are written where `grid run` reads them; nothing starts
         store = GridStore(config, spec.name)
-        plan = plan_grid(config, spec, store.overrides_dir, env_file)
+        plan = plan_grid(config, spec, store.overrides_dir, env_file, placeholders=True)
+        unset_notice(plan.base.missing, "sddd grid run")
         done = {h: str(r["status"]) for h, r in store.results().items() if finished(r, plan.bench_key)}
         if as_json:
             from sddd.grid.spec import compose_keys
@@ -59,7 +64,7 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
         else:
             render_plan(config, plan, done)
         return EXIT_OK
-    progress = Progress()
+    progress = Progress(quiet)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait)
@@ -91,6 +96,7 @@ def report(config: Config, grid: Path, *, env_file: Path | None = None, write_re
 
     spec = _load(config, grid)
     result = build_report(config, spec, env_file)
+    unset_notice(result.plan.base.missing)
     page = None
     if write_report:
         diff: list[str] = []
@@ -136,7 +142,7 @@ def register(app: typer.Typer) -> None:
     grid_app = typer.Typer(help="Grid search of vLLM settings: run the variants of a profile, report "
                            "the champion, apply it.", no_args_is_help=True)
 
-    @grid_app.command("run", cls=SdddCommand)
+    @grid_app.command("run", cls=SdddCommand, short_help=SHORT_HELP["run"])
     def run_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
@@ -146,6 +152,7 @@ def register(app: typer.Typer) -> None:
         timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds each variant may "
                                              "take to be healthy (default: the grid's timeout, 900)."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Deploy, health-wait, measure and take down each variant; record each one as it ends.
 
@@ -153,7 +160,8 @@ def register(app: typer.Typer) -> None:
         profile files are never touched), deployed through `sddd deploy`'s path in the grid's own
         Compose project. A variant that fails lint, crashes, runs out of memory, is not healthy in
         time or fails its requests is rejected with the reason and its log lines; the grid goes on.
-        Progress goes to stderr. Safe to kill: a rerun skips variants with a result and first takes
+        Progress goes to stderr (a live line on a terminal, a plain line at most every 10 s
+        elsewhere; --quiet silences it). Safe to kill: a rerun skips variants with a result and first takes
         down the one a killed run left behind; Ctrl-C takes the current variant down.
 
         Exit codes: 0 a champion exists, 1 no variant could be measured, 2 bad grid file or
@@ -161,9 +169,9 @@ def register(app: typer.Typer) -> None:
         130 interrupted.
         """
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
-                             as_json=as_json))
+                             as_json=as_json, quiet=quiet))
 
-    @grid_app.command("report", cls=SdddCommand)
+    @grid_app.command("report", cls=SdddCommand, short_help=SHORT_HELP["report"])
     def report_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
@@ -177,7 +185,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(report(get_config(ctx), grid, env_file=env_file, write_report=write_report,
                                 as_json=as_json))
 
-    @grid_app.command("apply", cls=SdddCommand)
+    @grid_app.command("apply", cls=SdddCommand, short_help=SHORT_HELP["apply"])
     def apply_command(
         ctx: typer.Context,
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),

@@ -6,13 +6,14 @@ from dataclasses import asdict
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_OK
 from sddd.output.console import notice, print_json
 
 
-def index(config: Config, *, rebuild: bool = False, as_json: bool = False, device: str | None = None) -> int:
+def index(config: Config, *, rebuild: bool = False, as_json: bool = False, device: str | None = None,
+          quiet: bool = False) -> int:
     """Bring the index up to date (or rebuild it) and say what was done."""
     from sddd.index.encoders.device import resolve
     from sddd.index.indexer import build_index
@@ -22,11 +23,17 @@ def index(config: Config, *, rebuild: bool = False, as_json: bool = False, devic
     if as_json:
         print_json(asdict(build_index(config, rebuild=rebuild, device=device)))
         return EXIT_OK
-    from sddd.output.index import BarSink, progress_bar, render  # rich's progress bar: for people only
+    from sddd.output.index import LineSink, index_sink, progress_bar, render  # rich: for people only
 
-    with progress_bar() as progress:
-        report = build_index(config, rebuild=rebuild, progress=BarSink(progress), notice=notice,
-                             device=device)
+    with progress_bar(quiet) as progress:
+        sink = index_sink(progress, quiet, reading=f"sddd index: reading the files under {config.root} "
+                          f"(index {config.relpath(config.index_dir)})")
+        try:
+            report = build_index(config, rebuild=rebuild, progress=sink, notice=None if quiet else notice,
+                                 device=device)
+        finally:
+            if isinstance(sink, LineSink):
+                sink.stop()
     render(report)
     return EXIT_OK
 
@@ -41,11 +48,16 @@ def register(app: typer.Typer) -> None:
             help="Where passages are embedded: cpu, cuda (a GPU, through torch) or auto (a GPU when "
                  "there is one). Default: sddd.yaml's device:, else cpu."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Chunk guides, reports and compose profiles, embed them and store them.
 
         Only what changed since the last run is embedded again; chunks of deleted files
         are pruned. Files that cannot be read (not UTF-8, binary, malformed YAML) are
         reported with their path and skipped; the rest still indexes.
+
+        Progress goes to stderr: a live line on a terminal (passages done of total, rate, time
+        left), a plain line at most every 10 s in a pipe or a CI log; --quiet silences it.
         """
-        raise typer.Exit(index(get_config(ctx), rebuild=rebuild, as_json=as_json, device=device))
+        raise typer.Exit(index(get_config(ctx), rebuild=rebuild, as_json=as_json, device=device,
+                               quiet=quiet))

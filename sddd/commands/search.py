@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
@@ -22,8 +24,11 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
     answered = remote_search(config, query, k, kind=kind, path_glob=path, mode=mode,  # `sddd serve`
                              notice=notice)
     if answered is None:
+        from sddd.index.search import checked_query
         from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
 
+        checked_query(query, k, kind, mode)  # a bad query is refused before any index is built
+        _first_index(config, None if as_json else notice)
         result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
                             notice=None if as_json else notice)
     else:
@@ -37,6 +42,19 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
 
         render(result, explain, fmt)
     return EXIT_OK
+
+
+def _first_index(config: Config, notice: Callable[[str], None] | None) -> None:
+    """No index yet (a fresh clone): build it, as `check` and `site build` do, rather than fail."""
+    from sddd.index.store import current_generation
+
+    if current_generation(config.index_dir) is not None:
+        return
+    from sddd.index.indexer import build_index
+
+    if notice:
+        notice(f"No index yet at {config.relpath(config.index_dir)}: building it first.")
+    build_index(config)
 
 
 def register(app: typer.Typer) -> None:
@@ -76,8 +94,8 @@ def register(app: typer.Typer) -> None:
         passage and its whole page, which finds pasted flags, model ids and error strings).
         The score is calibrated: about the chance that the passage's page answers the query.
         Accents fold (deploiement finds déploiement). If files changed since the last
-        `sddd index`, the index is brought up to date first, so answers always come from the
-        files as they are.
+        `sddd index`, the index is brought up to date first (and built, when there is none
+        yet, as `check` and `site build` do), so answers always come from the files as they are.
         """
         fmt = choose_format(fmt, as_json, FORMATS)
         raise typer.Exit(search(get_config(ctx), query, k=k, kind=kind, path=path, mode=mode,

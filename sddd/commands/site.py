@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from sddd.commands.common import JSON_HELP, SdddCommand, get_config
+from sddd.commands.common import JSON_HELP, QUIET_HELP, SdddCommand, get_config, output_path
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from sddd.output.console import notice, print_json
+from sddd.output.console import err, notice, print_json
 
 site_app = typer.Typer(
     name="site", no_args_is_help=True,
@@ -22,12 +22,17 @@ RELATED_HELP = "Leave out the \"Related pages\" sections (no index update; faste
 
 
 def build(config: Config, *, strict: bool = False, output: Path | None = None, related: bool = True,
-          as_json: bool = False) -> int:
+          as_json: bool = False, quiet: bool = False) -> int:
     """Build the site; 1 when --strict found a warning (and nothing was written)."""
+    output = output_path(output, config.root)
     from sddd.output.site import render
     from sddd.site.build import build_site  # mkdocs: only when building
 
-    report = build_site(config, strict=strict, output=output, related=None if related else 0)
+    # On a terminal, MkDocs' own steps (the index brought up to date, the pages built) as progress;
+    # a pipe or a CI log keeps to the result (and an error to its one line).
+    shown = not (as_json or quiet) and err.is_terminal
+    report = build_site(config, strict=strict, output=output, related=None if related else 0,
+                        notice=notice if shown else None)
     if as_json:
         print_json(report.to_json())
     else:
@@ -56,6 +61,7 @@ def build_command(
                                        help="Write the site here (default: site_dir of mkdocs.yml, site/)."),
     no_related: bool = typer.Option(False, "--no-related", help=RELATED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Build the site from mkdocs.yml, docs/ and the generated pages.
 
@@ -67,7 +73,7 @@ def build_command(
     6: --output is not a site folder.
     """
     raise typer.Exit(build(get_config(ctx), strict=strict, output=output, related=not no_related,
-                           as_json=as_json))
+                           as_json=as_json, quiet=quiet))
 
 
 @site_app.command("serve", cls=SdddCommand)

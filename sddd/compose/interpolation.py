@@ -40,6 +40,8 @@ class Interpolator:
     env: Mapping[str, str]
     missing: dict[str, Missing] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    # A dry run shows an unset variable as ``${NAME}`` rather than the blank Compose would use.
+    placeholders: bool = False
 
     def text(self, value: str, path: str, line: int | None) -> str:
         out: list[str] = []
@@ -76,7 +78,7 @@ class Interpolator:
         if name in self.env:
             return self.env[name]
         self.missing.setdefault(name, Missing(name, path, line))
-        return ""
+        return f"${{{name}}}" if self.placeholders else ""
 
     def _braced(self, body: str, whole: str, path: str, line: int | None) -> str:
         match = BRACED.fullmatch(body)
@@ -97,6 +99,7 @@ class Interpolator:
         # ":?" / "?": required
         if not present:
             self.missing.setdefault(name, Missing(name, path, line, arg.strip()))
+            return f"${{{name}}}" if self.placeholders else value
         return value
 
     def data(self, node: Any, path: str, lines: Mapping[KeyPath, int], key_path: KeyPath = ()) -> Any:

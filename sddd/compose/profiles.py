@@ -39,6 +39,7 @@ remains visible. The config hash covers the masked form, so it never leaks a sec
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -115,21 +116,26 @@ def _find(config: Config, name: str) -> tuple[str, Path]:
     if name.endswith((".yml", ".yaml")) and candidate.is_file():
         return candidate.stem, candidate
     known = ", ".join(sorted(files)) or "none (check `profiles:` in sddd.yaml)"
-    raise UsageError(f"unknown profile {name!r}; known profiles: {known}")
+    close = difflib.get_close_matches(name, list(files), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"unknown profile {name!r}; known profiles: {known}{hint}")
 
 
 # --- loading -----------------------------------------------------------------------------------
 
 def load_profile(config: Config, name: str | None = None, env_file: Path | str | None = None,
-                 *, strict: bool = True, overrides: Sequence[Path] = ()) -> ResolvedProfile:
+                 *, strict: bool = True, overrides: Sequence[Path] = (),
+                 placeholders: bool = False) -> ResolvedProfile:
     """Resolve profile ``name`` (default: the canonical profile) over the base file, then any
-    ``overrides`` (more compose files, last wins, as ``docker compose -f ... -f ...``)."""
+    ``overrides`` (more compose files, last wins, as ``docker compose -f ... -f ...``).
+    ``placeholders``: an unset variable is no error but shows as ``${NAME}`` (dry runs, which
+    start nothing and need no secret); ``missing`` lists them."""
     name = name or config.canonical_profile
     name, path = _find(config, name)
     paths = [base_path(config), path, *overrides]
     env_path = _env_path(config, env_file)
     env = environment(env_path, config.relpath(env_path) if env_path else None)
-    interp = Interpolator(env)
+    interp = Interpolator(env, placeholders=placeholders)
     docs, raws, shown = [], [], []
     declared: dict[str, list[str]] = {}  # service -> the files that name it
     sources: dict[KeyPath, Source] = {}
@@ -155,7 +161,7 @@ def load_profile(config: Config, name: str | None = None, env_file: Path | str |
         for key_path, line in doc.lines.items():
             sources[key_path] = Source(rel, line)
         sources.setdefault((), Source(rel, 1))
-    if interp.missing and strict:
+    if interp.missing and strict and not placeholders:
         raise missing_error(interp, config.relpath(env_path) if env_path else None)
     merged = merge_files(docs)
     raw = merge_files(raws).get("services") or {}  # as written: ${VAR} left in (lint reads it)

@@ -166,7 +166,7 @@ def mask_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if "command" in spec:
         tokens = command_tokens(spec["command"])
         for arg in parse_vllm_args(tokens):
-            if arg.value and is_secret_name(arg.flag.lstrip("-")):
+            if arg.value and is_secret_name(arg.flag.lstrip("-")) and not UNSET.fullmatch(arg.value):
                 token = tokens[arg.index]
                 tokens[arg.index] = (f"{arg.written or arg.flag}={mask_value(arg.value)}" if "=" in token
                                      else token)
@@ -177,10 +177,15 @@ def mask_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+UNSET = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")  # a dry run's unset variable: no value to hide
+
+
 def _mask_env(name: str, value: Any) -> str | None:
     if value is None or value == "":
         return None if value is None else ""
     value = str(value)
+    if UNSET.fullmatch(value):
+        return str(value)
     if is_secret_name(name):
         return mask_value(value)
     return redact(value) if find_secrets(value) else value

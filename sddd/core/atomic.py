@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import shutil
 import tempfile
@@ -54,12 +55,41 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@functools.cache
+def umask() -> int:
+    """The process's umask: from /proc on Linux (setting it to read it back is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def file_mode(path: Path, private: bool) -> int:
+    """The mode a written file gets: 0600 when it holds a secret, else the mode of the file it
+    replaces, else what the umask allows (as ``open()`` would; mkstemp alone gives 0600, which
+    CI's next step, run as another user, could not read)."""
+    if private:
+        return 0o600
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~umask()
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> None:
+    """``data`` into ``path``, whole or not at all; ``private``: readable by its owner only (a
+    file that holds a secret)."""
     path = Path(path)
     with writing(path.parent):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode(path, private))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -72,8 +102,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), private=private)
 
 
 # Every lock of sddd lives in the index folder (``index:`` in sddd.yaml).

@@ -66,9 +66,10 @@ class SwarmPlan:
                 "stack": self.stack.to_json(), "findings": [f.to_json() for f in self.findings]}
 
 
-def plan_swarm(config: Config, profile: str | None = None, env_file: Path | str | None = None) -> SwarmPlan:
+def plan_swarm(config: Config, profile: str | None = None, env_file: Path | str | None = None,
+               placeholders: bool = False) -> SwarmPlan:
     """Resolve, lint and render the stack file; touches nothing (the --dry-run)."""
-    plan = plan_deploy(config, profile, env_file)
+    plan = plan_deploy(config, profile, env_file, placeholders=placeholders)
     stack = render_stack(config, plan.profile, plan.container_port)
     path = config.index_dir / "deploy" / f"{stack.name}.stack.yml"
     command = ["docker", "stack", "deploy", "--resolve-image", "never", "-c", config.relpath(path),

@@ -89,10 +89,11 @@ class DeployResult:
 # --- plan and pre-flight -------------------------------------------------------------------------
 
 def plan_deploy(config: Config, profile: str | None = None, env_file: Path | str | None = None,
-                overrides: Sequence[Path] = ()) -> Plan:
+                overrides: Sequence[Path] = (), placeholders: bool = False) -> Plan:
     """Resolve and lint; touches nothing (the --dry-run). ``overrides``: more compose files over
     the profile (a grid variant), passed to Compose with ``-f`` as well."""
-    resolved = load_profile(config, profile, env_file, strict=True, overrides=overrides)
+    resolved = load_profile(config, profile, env_file, strict=True, overrides=overrides,
+                            placeholders=placeholders)
     svc = resolved.service
     port = int(svc.vllm.get("--port") or 8000) if svc.model else None
     mapping = next((p for p in svc.ports if p.container == port), svc.ports[0] if svc.ports else None)

@@ -99,9 +99,11 @@ def _check_removed(spec: GridSpec, variant: Variant, plan: Plan) -> None:
                 "ignores !reset); write it as a mapping in one file", path=spec.rel, line=axis.line)
 
 
-def plan_grid(config: Config, spec: GridSpec, folder: Path, env_file: Path | None = None) -> GridPlan:
+def plan_grid(config: Config, spec: GridSpec, folder: Path, env_file: Path | None = None,
+              placeholders: bool = False) -> GridPlan:
+    """``placeholders``: unset variables shown as ``${NAME}`` (a dry run or a report starts nothing)."""
     env = env_file or spec.env_file
-    base = load_profile(config, spec.profile, env, strict=True)
+    base = load_profile(config, spec.profile, env, strict=True, placeholders=placeholders)
     svc = base.service
     project = spec.project or f"{base.project}-grid"
     command = raw_command(config, base.files, svc.name)
@@ -114,7 +116,7 @@ def plan_grid(config: Config, spec: GridSpec, folder: Path, env_file: Path | Non
         path = folder / f"{variant.slug}.yml"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             atomic_write_text(path, text)
-        deploy_plan = plan_deploy(config, spec.profile, env, overrides=[path])
+        deploy_plan = plan_deploy(config, spec.profile, env, overrides=[path], placeholders=placeholders)
         _check_removed(spec, variant, deploy_plan)
         same = by_hash.get(deploy_plan.service.config_hash)
         if same is not None:

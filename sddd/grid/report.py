@@ -170,7 +170,7 @@ def choose(rows: list[Row], objective: Objective) -> tuple[Row | None, list[str]
 def build_report(config: Config, spec: GridSpec, env_file: Path | None = None) -> GridReport:
     store = GridStore(config, spec.name)
     with tempfile.TemporaryDirectory(prefix="sddd-grid-") as folder:  # a report writes nothing
-        plan = plan_grid(config, spec, Path(folder), env_file)
+        plan = plan_grid(config, spec, Path(folder), env_file, placeholders=True)  # starts nothing
         results = store.results()
         rows = rows_of(plan, results)
         champion, why = choose(rows, spec.objective)

@@ -81,17 +81,21 @@ def finished(record: dict[str, Any] | None, bench_key: str) -> bool:
     return record is not None and record.get("bench_key") == bench_key
 
 
-def cleanup(config: Config, store: GridStore, plan: GridPlan, client: Any) -> str:
+def cleanup(config: Config, store: GridStore, plan: GridPlan, client: Any,
+            before: Callable[[str], None] | None = None) -> str:
     """Take down what a killed run left: the variant of ``running.json``, any container of the
-    grid's project. Returns what was done ("" when there was nothing)."""
+    grid's project. Returns what was done ("" when there was nothing); ``before`` hears what is
+    about to be done (stopping a container takes seconds: the person should not wait in silence)."""
     marker = store.running()
     left = [c.name for c in engine.project_containers(client, plan.project)]
     if marker is None and not left:
         return ""
-    down_project(config, plan.project, profile=plan.spec.profile, service=plan.base.service.name)
-    store.clear_running()
     what = f"variant {marker.get('label')!r} of a run that stopped (pid {marker.get('pid', '?')})" \
         if marker else f"project {plan.project}"
+    if before is not None:
+        before(f"taking down {what}")
+    down_project(config, plan.project, profile=plan.spec.profile, service=plan.base.service.name)
+    store.clear_running()
     return f"took down {what}: removed {', '.join(left) or 'no container (none was created yet)'}"
 
 
@@ -247,8 +251,9 @@ def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
         plan = plan_grid(config, spec, store.overrides_dir, env_file)
         client = engine.connect()
         summary = RunSummary(spec.name, plan.project, len(plan.variants))
-        summary.cleaned = cleanup(config, store, plan, client)
-        runner = Runner(config, plan, store, client, on_event, on_wait)
+        runner = Runner(config, plan, store, client, on_event, on_wait)  # its clock counts the cleanup
+        summary.cleaned = cleanup(config, store, plan, client,
+                                  before=lambda what: runner.emit("cleanup", message=what))
         if summary.cleaned:
             runner.emit("cleanup", message=summary.cleaned)
         results = store.results()

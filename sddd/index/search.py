@@ -139,6 +139,8 @@ def checked_query(query: str, k: int, kind: str | None, mode: str, *, max_chars:
                          "(limits.query_chars in sddd.yaml); search for a shorter passage")
     if not query.strip():
         raise UsageError("the query is empty; say what you are looking for")
+    if not any(char.isalnum() for char in query):  # '?!...' would rank passages at random
+        raise UsageError(f"the query {query!r} has no word in it; say what you are looking for")
     if k < 1:
         raise UsageError(f"must be at least 1; got {k}", option="k")
     validate_filters(kind, mode)

@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+# Through a pipe nothing is wrapped nor squeezed: a table gets this width (its columns stay as wide
+# as their content) and a line is never cut, so grep and CI logs see whole lines.
+PIPE_WIDTH = 4000
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 class _LazyConsole:
     """Stands for a rich ``Console`` and makes it at the first attribute asked for."""
 
@@ -31,7 +43,11 @@ class _LazyConsole:
         if console is None:
             from rich.console import Console
 
-            console = self._console = Console(**self._options)
+            options = dict(self._options)
+            stream = sys.stderr if options.get("stderr") else sys.stdout
+            if not _is_terminal(stream):  # a pipe, a file, a CI log: whole lines, whatever COLUMNS says
+                options.update(width=PIPE_WIDTH, soft_wrap=True)
+            console = self._console = Console(**options)
         return console
 
     def __getattr__(self, name: str) -> Any:
@@ -63,6 +79,13 @@ def print_json(data: Any) -> None:
 
 def notice(message: str) -> None:
     err.print(f"[dim]{redact(message)}[/dim]")
+
+
+def unset_notice(names: list[str], needed_by: str | None = None) -> None:
+    """One line for the variables a dry run or a report shows as ``${NAME}`` (no .env needed)."""
+    if names:
+        then = f"; `{needed_by}` without --dry-run needs them" if needed_by else ""
+        notice(f"{len(names)} variable(s) not set, shown as ${{NAME}}: {', '.join(names)}{then}")
 
 
 def warn(message: str) -> None:

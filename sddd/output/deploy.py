@@ -3,6 +3,7 @@ the status and history tables."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from sddd.deploy.swarm import SwarmPlan
 from sddd.deploy.up import DeployResult, Plan
 from sddd.deploy.wait import WaitState
 from sddd.output.console import err, error_line, live_console, out
+
+PLAIN_EVERY_S = 10.0  # a CI log gets a wait line at most this often
 
 
 def render_plan(plan: Plan, title: str = "", equivalent: bool = True) -> None:
@@ -70,11 +73,14 @@ def render_swarm_plan(splan: SwarmPlan) -> None:
 
 
 class StatusLine:
-    """The live status line on a terminal; one line per change elsewhere (CI logs, pipes)."""
+    """The live status line on a terminal; in a pipe or a CI log, a plain line at once and then at
+    most one every ``every`` seconds, when something changed (never a carriage return)."""
 
-    def __init__(self) -> None:
+    def __init__(self, every: float = PLAIN_EVERY_S) -> None:
         self.live: Live | None = None
-        self.last_key: tuple[str, str, str] | None = None
+        self.every = every
+        self.last_key: tuple[str, str, str, str] | None = None
+        self.last_at: float | None = None
 
     def __call__(self, state: WaitState) -> None:
         head = (f"[bold]{state.state}[/bold] · health [bold]{state.health}[/bold] · "
@@ -89,11 +95,13 @@ class StatusLine:
                 self.live.start()
             self.live.update(Spinner("dots", text))
             return
-        key = (state.state, state.health, state.phase)
-        if key != self.last_key:
-            self.last_key = key
-            last = f"  [dim]| {escape(state.last_line[:80])}[/dim]" if state.last_line else ""
-            err.print(f"  {state.elapsed:6.1f}s  {head}{last}")
+        key = (state.state, state.health, state.phase, state.last_line)
+        now = time.monotonic()
+        if key == self.last_key or (self.last_at is not None and now - self.last_at < self.every):
+            return
+        self.last_key, self.last_at = key, now
+        last = f"  [dim]| {escape(state.last_line[:100])}[/dim]" if state.last_line else ""
+        err.print(f"  {state.elapsed:6.1f}s  {head}{last}", soft_wrap=True)
 
     def stop(self) -> None:
         if self.live is not None:
@@ -162,13 +170,30 @@ def render_status(services: list[ServiceStatus], target: str = "compose") -> Non
         out.print(f"No sddd-managed service {where}. Start one with {how}.")
         return
     swarm = target == "swarm"
-    table = Table(title="sddd status" + (" --target swarm" if swarm else ""), title_justify="left")
-    for col in ("profile", "task" if swarm else "container", *(["node"] if swarm else []), "state",
-                "health", "uptime", "port", "image", "model"):
-        table.add_column(col)
+    title = "sddd status" + (" --target swarm" if swarm else "")
+    columns = ("profile", "task" if swarm else "container", *(["node"] if swarm else []), "state",
+               "health", "uptime", "port", "image", "model")
+    rows = [(s.profile, s.container, *([s.node] if swarm else []), s.state, s.health, _ago(s.uptime_s),
+             str(s.port or "-"), s.image, s.model) for s in services]
     colors = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
-    for s in services:
-        health = f"[{colors.get(s.health, 'white')}]{s.health}[/]"
-        table.add_row(s.profile, s.container, *([escape(s.node)] if swarm else []), s.state, health,
-                      _ago(s.uptime_s), str(s.port or "-"), escape(s.image), escape(s.model))
+    # Every cell whole, plus 3 characters of border each: when that does not fit, one block per
+    # service rather than a table that cuts names, images and model paths with "…".
+    widths = [max(len(str(v)) for v in [name, *(row[i] for row in rows)]) for i, name in enumerate(columns)]
+    if sum(widths) + 3 * len(widths) + 1 > out.width:
+        out.print(f"[bold]{title}[/bold]")
+        for row in rows:
+            facts = dict(zip(columns, row, strict=True))
+            health = f"[{colors.get(facts['health'], 'white')}]{escape(facts['health'])}[/]"
+            out.print(f"[bold]{escape(facts['profile'])}[/bold] {escape(row[1])}: {escape(facts['state'])}, "
+                      f"{health}, up {facts['uptime']}, port {facts['port']}")
+            out.print(f"  image {escape(facts['image'])}\n  model {escape(facts['model'])}")
+        return
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, no_wrap=True)
+    for row in rows:
+        cells = [escape(str(v)) for v in row]
+        health_at = columns.index("health")
+        cells[health_at] = f"[{colors.get(row[health_at], 'white')}]{cells[health_at]}[/]"
+        table.add_row(*cells)
     out.print(table)

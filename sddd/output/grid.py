@@ -75,10 +75,13 @@ class Progress:
     """One line per step on stderr (which variant, elapsed, ETA), and during each health wait
     the live status line of ``sddd deploy``."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         self.line: StatusLine | None = None
+        self.quiet = quiet  # --quiet: no progress at all
 
     def wait(self, state: WaitState) -> None:
+        if self.quiet:
+            return
         if self.line is None:
             self.line = StatusLine()
         self.line(state)
@@ -90,6 +93,8 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         self._stop()
+        if self.quiet:
+            return
         eta = f" · ETA {duration(event.eta)}" if event.eta is not None else ""
         clock = f"{duration(event.elapsed)}{eta}"
         where = f"[{event.index}/{event.total} · {clock}]" if event.index else f"[{clock}]"
@@ -145,7 +150,11 @@ def render_report(report: GridReport) -> None:
         table.add_row(str(row.plan.variant.index), escape(row.label),
                       *(_num(figure(row.record, m)) for _, m in FIGURES),
                       f"[{style}]{escape(status)}[/{style}]" if style else escape(status))
-    out.print(table)
+    natural = out.measure(table, options=out.options.update_width(10**5)).maximum  # unclamped
+    if natural > out.width:  # too narrow: rich would cut figures and statuses
+        _report_blocks(report)
+    else:
+        out.print(table)
     if report.champion:
         out.print(f"[bold green]champion:[/bold green] [bold]{escape(report.champion.label)}[/bold] "
                   f"[dim](config {report.champion.plan.config_hash})[/dim]")
@@ -164,6 +173,20 @@ def render_report(report: GridReport) -> None:
     out.print(f"[dim]vLLM {', '.join(facts['vllm']) or '?'} · sddd {', '.join(facts['sddd']) or '?'} · "
               f"{escape(str(host.get('cpu_model') or '?'))}, {host.get('cpus') or '?'} CPUs · "
               f"{facts['first'] or '?'} to {facts['last'] or '?'}[/dim]")
+
+
+def _report_blocks(report: GridReport) -> None:
+    """The report table as one block per variant, for a terminal too narrow for it whole."""
+    spec = report.spec
+    out.print(f"[bold]sddd grid report {escape(spec.rel)}[/bold]: profile {escape(spec.profile)}, "
+              f"objective {spec.objective.goal} {escape(spec.objective.metric)} (TTFT in ms)")
+    for row in report.rows:
+        status = row.status + (" ★ champion" if row is report.champion else "")
+        style = STATUS_STYLE.get(row.status, "") or "default"
+        out.print(f"{row.plan.variant.index}. [bold]{escape(row.label)}[/bold]: "
+                  f"[{style}]{escape(status)}[/{style}]")
+        out.print("   " + " · ".join(f"{SHORT.get(name, name)} {_num(figure(row.record, metric))}"
+                                     for name, metric in FIGURES))
 
 
 def render_diff(plan: ApplyPlan, applied: bool) -> None:

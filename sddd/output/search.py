@@ -49,7 +49,32 @@ def render(result: SearchResult, explain: bool = False, fmt: str = "table") -> N
     if not result.results:
         out.print(f"No results for {result.query!r}.")
         return
+    longest = max(len(h.path) + len(h.anchor or "") + 1 for h in result.results)
+    if longest + PASSAGE_ROOM + 4 * 3 + 2 + 5 > out.width:  # the table would fold a location
+        _blocks(result, explain)
+        return
     out.print(_table(result, explain))
+
+
+PASSAGE_ROOM = 30  # the least width a passage column is worth having
+
+
+def _blocks(result: SearchResult, explain: bool) -> None:
+    """A terminal too narrow for a table with each path#anchor whole: one block per passage, the
+    location on its own line (never cut), the heading and passage wrapped below it."""
+    from rich.markup import escape
+
+    out.print(f"[bold]sddd search: {escape(result.query)}[/bold]")
+    for hit in result.results:
+        anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
+        ranks = ""
+        if explain:
+            lexical = f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-"
+            ranks = f" · dense #{hit.dense_rank or '-'} · bm25 #{lexical}"
+        out.print(f"\n#{hit.rank} {hit.score:.3f}{ranks}  [dim]{hit.kind}, line {hit.line}[/dim]")
+        out.print(f"[cyan]{escape(hit.path)}[/cyan]{anchor}", soft_wrap=True)
+        out.print(f"  [bold]{escape(hit.heading)}[/bold]")
+        out.print("  " + highlight(" ".join(hit.snippet.split()), hit.terms))
 
 
 def _table(result: SearchResult, explain: bool) -> Table:

@@ -28,8 +28,8 @@ def test_errors_are_one_line_with_exit_codes(make_repo, tmp_path):
     proc = run_sddd("index", cwd=config.root)
     assert proc.returncode == 4 and "nothing to index" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    proc = run_sddd("search", "x", cwd=config.root)
-    assert proc.returncode == 3 and "run `sddd index`" in proc.stderr
+    proc = run_sddd("search", "x", cwd=config.root)  # no index: search builds it, as check does
+    assert proc.returncode == 4 and "nothing to index" in proc.stderr
     (config.root / "sddd.yaml").write_text("docs: [\n")
     proc = run_sddd("index", cwd=config.root)
     assert proc.returncode == 2 and "sddd.yaml:" in proc.stderr and "Traceback" not in proc.stderr
