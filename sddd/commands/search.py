@@ -27,7 +27,8 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
         from sddd.index.search import checked_query
         from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
 
-        checked_query(query, k, kind, mode)  # a bad query is refused before any index is built
+        # a bad query is refused before any index is built
+        checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
         _first_index(config, None if as_json else notice)
         result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
                             notice=None if as_json else notice)
