@@ -117,8 +117,10 @@ def render_result(result: DeployResult) -> None:
     else:
         if result.lines:
             body = "\n".join(escape(line) for line in result.lines)
-            err.print(Panel(body, title=f"{result.container}: offending log lines", title_align="left",
-                            border_style="red"))
+            what = ("the first error in its log" if result.cause else
+                    "its last log lines" if result.outcome == "timeout" else "its log lines")
+            err.print(Panel(body, title=f"{result.container}: {what}", title_align="left",
+                            border_style="red" if result.cause or result.outcome == "failed" else "yellow"))
         if result.hint:
             hint = result.hint
             err.print(f"[bold]troubleshooting:[/bold] {escape(hint['ref'])}: {escape(hint['heading'])} "
