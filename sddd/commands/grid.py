@@ -35,7 +35,7 @@ def _load(config: Config, grid: Path, timeout: float | None = None) -> GridSpec:
 
 
 def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bool = False,
-        timeout: float | None = None, as_json: bool = False) -> int:
+        timeout: float | None = None, as_json: bool = False, retry_rejected: bool = False) -> int:
     """Run every variant still without a result; 1 when none could be measured."""
     from sddd.grid.plan import plan_grid
     from sddd.grid.report import build_report
@@ -59,7 +59,8 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
     progress = Progress()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait)
+        summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait,
+                           retry_rejected=retry_rejected)
     except KeyboardInterrupt:
         progress.stop()
         notice("interrupted: the variant in flight was taken down and left without a result; "
@@ -142,6 +143,8 @@ def register(app: typer.Typer) -> None:
                                      "files; start nothing."),
         timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds each variant may "
                                              "take to be healthy (default: the grid's timeout, 900)."),
+        retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Run the rejected variants "
+                                            "again too (after fixing what rejected them)."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Deploy, health-wait, measure and take down each variant; record each one as it ends.
@@ -154,11 +157,11 @@ def register(app: typer.Typer) -> None:
         down the one a killed run left behind; Ctrl-C takes the current variant down.
 
         Exit codes: 0 a champion exists, 1 no variant could be measured, 2 bad grid file or
-        profile, 5 engine unreachable, 6 another run of this grid is running or the port is taken,
-        130 interrupted.
+        profile, 5 engine unreachable, 6 another run of this grid or of its Compose project (the
+        same profile) is running, or the port is taken, 130 interrupted.
         """
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
-                             as_json=as_json))
+                             as_json=as_json, retry_rejected=retry_rejected))
 
     @grid_app.command("report", cls=SdddCommand)
     def report_command(

@@ -27,16 +27,18 @@ from sddd import __version__
 from sddd.core.config import Config
 from sddd.core.errors import EngineError, SdddError
 from sddd.core.faults import crash_point
+from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
+from sddd.deploy.rootcause import exit_meaning, root_cause
 from sddd.deploy.status import down_project
-from sddd.deploy.up import DeployResult, deploy, preflight
+from sddd.deploy.up import DeployResult, deploy, preflight, troubleshooting_hint
 from sddd.deploy.wait import WaitState, container_api_key
 from sddd.endpoint import bench_history
 from sddd.grid.host import host_facts
 from sddd.grid.measure import endpoint_for, measure
 from sddd.grid.plan import GridPlan, VariantPlan, plan_grid
 from sddd.grid.spec import GridSpec
-from sddd.grid.store import GridStore
+from sddd.grid.store import GridStore, project_lock
 
 EXCERPT_LINES = 12
 LOG_TAIL = 2000  # lines of a variant's container log kept in logs/
@@ -172,9 +174,9 @@ class Runner:
         record["container"] = result.container
         record["seconds_to_healthy"] = round(result.seconds, 1) if result.outcome == "healthy" else None
         if result.outcome != "healthy":
-            self.keep_log(vp, container, record)
-            hint = result.hint["ref"] if result.hint else None
-            return self.rejected(record, clock, "health", result.message, result.lines, hint)
+            log = self.keep_log(vp, container, record)
+            return self.diagnosed(record, clock, "health", result.message, result.lines, log,
+                                  known=(result.cause, result.hint))
         self.emit("bench", vp, f"healthy in {result.seconds:.0f} s; measuring", left)
         profile = {"name": self.spec.profile, "config_hash": vp.config_hash,
                    "files": result.plan.profile.files, "vllm_flags": vp.flags(), "inferred": False,
@@ -183,17 +185,40 @@ class Runner:
         try:
             measured = measure(self.spec, endpoint_for(result.plan.url, key), profile)
         except SdddError as exc:
-            self.keep_log(vp, container, record)
-            return self.rejected(record, clock, "bench", f"{exc.message} ({self.state(container)})",
-                                 self.tail(container))
+            log = self.keep_log(vp, container, record)
+            return self.diagnosed(record, clock, "bench", f"{exc.message} ({self.state(container)})",
+                                  log[-EXCERPT_LINES:], log)
         record.update(runs=measured.runs, metrics=measured.metrics, spread=measured.spread,
                       server=measured.server)
         record["versions"]["vllm"] = measured.server.get("version")
-        self.keep_log(vp, container, record)
+        log = self.keep_log(vp, container, record)
         if measured.failure:
-            return self.rejected(record, clock, "bench", f"{measured.failure} ({self.state(container)})",
-                                 self.tail(container))
+            return self.diagnosed(record, clock, "bench", f"{measured.failure} ({self.state(container)})",
+                                  log[-EXCERPT_LINES:], log)
         return self.done(record, clock, "measured")
+
+    def diagnosed(self, record: dict[str, Any], clock: float, stage: str, message: str, lines: list[str],
+                  log: list[str], known: tuple[str, dict[str, Any] | None] = ("", None)) -> dict[str, Any]:
+        """Rejected with the first decisive error of the variant's whole log (the wait saw only its
+        last lines), the lines around it and the troubleshooting hint searched with that line."""
+        cause = root_cause(log) if log else None
+        reason, query = message, message
+        if cause is not None:
+            record["cause"] = cause.to_json()
+            reason, lines, query = cause.message[:300], cause.excerpt, cause.line
+            if stage == "health" and message.startswith("the container"):
+                reason += f" ({message})"
+        elif stage == "health" and known[0]:  # the log was not kept (the container is gone)
+            query = known[0]
+        hint = known[1] if known[1] and known[0] == query else self.hint(lines, query)
+        return self.rejected(record, clock, stage, reason, lines, hint)
+
+    def hint(self, lines: list[str], query: str) -> dict[str, Any] | None:
+        found, note = troubleshooting_hint(self.config, lines, query)
+        if found is None:
+            return {"ref": None, "note": note, "query": query[:300]} if note else None
+        return {"ref": found["ref"], "heading": found["heading"], "score": found["score"],
+                "query": query[:300]}
 
     def done(self, record: dict[str, Any], clock: float, status: str) -> dict[str, Any]:
         seconds = time.monotonic() - clock
@@ -206,7 +231,7 @@ class Runner:
         return record
 
     def rejected(self, record: dict[str, Any], clock: float, stage: str, reason: str, lines: list[str],
-                 hint: str | None = None) -> dict[str, Any]:
+                 hint: dict[str, Any] | None = None) -> dict[str, Any]:
         excerpt = [line.rstrip()[:300] for line in lines if line.strip()][-EXCERPT_LINES:]
         record.update(stage=stage, reason=reason, excerpt=excerpt, hint=hint)
         return self.done(record, clock, "rejected")
@@ -223,7 +248,9 @@ class Runner:
             if state.get("OOMKilled"):
                 return "the container was killed for running out of memory (OOMKilled)"
             if state.get("Status") in ("exited", "dead"):
-                return f"the container exited with code {state.get('ExitCode')}"
+                meaning = exit_meaning(state.get("ExitCode"))
+                return f"the container exited with code {state.get('ExitCode')}" + (
+                    f" ({meaning})" if meaning else "")
             return f"the container is {state.get('Status')}"
         return "the container is gone"
 
@@ -233,18 +260,22 @@ class Runner:
             return [str(line) for line in text.splitlines()]
         return []
 
-    def keep_log(self, vp: VariantPlan, container: Any, record: dict[str, Any]) -> None:
-        lines = self.tail(container, LOG_TAIL)
+    def keep_log(self, vp: VariantPlan, container: Any, record: dict[str, Any]) -> list[str]:
+        """The container's log (its last LOG_TAIL lines, redacted) saved under logs/, and returned."""
+        lines = [redact(line) for line in self.tail(container, LOG_TAIL)]
         if lines:
             record["log"] = self.config.relpath(self.store.save_log(vp.config_hash, lines))
+        return lines
 
 
 def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
              on_event: Callable[[Event], None] | None = None,
-             on_wait: Callable[[WaitState], None] | None = None) -> RunSummary:
+             on_wait: Callable[[WaitState], None] | None = None,
+             retry_rejected: bool = False) -> RunSummary:
     store = GridStore(config, spec.name)
-    with store.lock(spec.name):
+    with store.lock(spec.name), contextlib.ExitStack() as stack:
         plan = plan_grid(config, spec, store.overrides_dir, env_file)
+        stack.enter_context(project_lock(plan.project, spec.rel, config.root))
         client = engine.connect()
         summary = RunSummary(spec.name, plan.project, len(plan.variants))
         summary.cleaned = cleanup(config, store, plan, client)
@@ -253,7 +284,8 @@ def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
             runner.emit("cleanup", message=summary.cleaned)
         results = store.results()
         repair_bench_history(config, results)
-        todo = [vp for vp in plan.variants if not finished(results.get(vp.config_hash), plan.bench_key)]
+        todo = [vp for vp in plan.variants if not finished(results.get(vp.config_hash), plan.bench_key)
+                or (retry_rejected and results[vp.config_hash].get("status") == "rejected")]
         runner.durations = [float(r["seconds"]) for r in results.values() if r.get("container")
                             and r.get("seconds")]  # the pace of earlier runs, for the ETA
         for vp in plan.variants:
