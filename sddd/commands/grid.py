@@ -35,7 +35,8 @@ def _load(config: Config, grid: Path, timeout: float | None = None) -> GridSpec:
 
 
 def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bool = False,
-        timeout: float | None = None, as_json: bool = False, retry_rejected: bool = False) -> int:
+        timeout: float | None = None, as_json: bool = False, retry_rejected: bool = False,
+        confirm: bool = False) -> int:
     """Run every variant still without a result; 1 when none could be measured."""
     from sddd.grid.plan import plan_grid
     from sddd.grid.report import build_report
@@ -60,7 +61,7 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait,
-                           retry_rejected=retry_rejected)
+                           retry_rejected=retry_rejected, confirm=confirm)
     except KeyboardInterrupt:
         progress.stop()
         notice("interrupted: the variant in flight was taken down and left without a result; "
@@ -108,7 +109,7 @@ def report(config: Config, grid: Path, *, env_file: Path | None = None, write_re
 
 
 def apply(config: Config, grid: Path, *, env_file: Path | None = None, yes: bool = False,
-          as_json: bool = False) -> int:
+          as_json: bool = False, force: bool = False) -> int:
     """The champion as a diff against the profile; written only with ``yes``."""
     from sddd.grid.apply import apply_profile, plan_apply
     from sddd.grid.report import build_report
@@ -118,6 +119,13 @@ def apply(config: Config, grid: Path, *, env_file: Path | None = None, yes: bool
     result = build_report(config, _load(config, grid), env_file)
     if result.champion is None:
         error_line(f"grid {result.spec.name} has no champion yet: {'; '.join(result.why)}")
+        return EXIT_FAILED
+    if not result.crowned and not force:
+        why = ("its second measurement did not hold" if result.confirmed is False else
+               f"its lead is not larger than the noise ({result.verdict}): a tie with "
+               + ", ".join(r.label for r in result.tied[1:]))
+        error_line(f"grid {result.spec.name}: no clear champion, {why}; `sddd grid run --confirm` or "
+                   "more repetitions decide it, --force applies the leader anyway")
         return EXIT_FAILED
     plan = plan_apply(config, result)
     applied = yes and not plan.unchanged
@@ -145,6 +153,8 @@ def register(app: typer.Typer) -> None:
                                              "take to be healthy (default: the grid's timeout, 900)."),
         retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Run the rejected variants "
                                             "again too (after fixing what rejected them)."),
+        confirm: bool = typer.Option(False, "--confirm", help="Then deploy the leading variant again and "
+                                     "measure it: it is crowned only if it still beats the runner-up."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Deploy, health-wait, measure and take down each variant; record each one as it ends.
@@ -161,7 +171,7 @@ def register(app: typer.Typer) -> None:
         same profile) is running, or the port is taken, 130 interrupted.
         """
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
-                             as_json=as_json, retry_rejected=retry_rejected))
+                             as_json=as_json, retry_rejected=retry_rejected, confirm=confirm))
 
     @grid_app.command("report", cls=SdddCommand)
     def report_command(
@@ -183,9 +193,13 @@ def register(app: typer.Typer) -> None:
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
         env_file: Path | None = typer.Option(None, "--env-file", help=ENV_HELP),
         yes: bool = typer.Option(False, "--yes", help="Write the change to the profile (atomically)."),
+        force: bool = typer.Option(False, "--force", help="Apply the leader even when its lead is within "
+                                   "the noise (a tie) or its confirmation did not hold."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
-        """Show the champion as a diff against the profile's file; with --yes, write it."""
-        raise typer.Exit(apply(get_config(ctx), grid, env_file=env_file, yes=yes, as_json=as_json))
+        """Show the champion as a diff against the profile's file; with --yes, write it. A lead
+        within the noise (a tie) or not confirmed is refused (exit 1) without --force."""
+        raise typer.Exit(apply(get_config(ctx), grid, env_file=env_file, yes=yes, as_json=as_json,
+                               force=force))
 
     app.add_typer(grid_app, name="grid")

@@ -46,7 +46,7 @@ LOG_TAIL = 2000  # lines of a variant's container log kept in logs/
 
 @dataclass
 class Event:
-    kind: str  # cleanup, skip, start, bench, measured, rejected, done
+    kind: str  # cleanup, skip, start, bench, measured, rejected, confirm, done
     index: int = 0  # the variant's place in the grid (1-based)
     total: int = 0
     label: str = ""
@@ -65,13 +65,15 @@ class RunSummary:
     measured: int = 0
     rejected: int = 0
     cleaned: str = ""
+    confirmed: bool | None = None  # --confirm: the leader's second measurement held (None: not run)
     seconds: float = 0.0
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"grid": self.grid, "project": self.project, "variants": self.total,
                 "skipped": self.skipped, "measured": self.measured, "rejected": self.rejected,
-                "cleaned_up": self.cleaned or None, "seconds": round(self.seconds, 1)}
+                "cleaned_up": self.cleaned or None, "confirmed": self.confirmed,
+                "seconds": round(self.seconds, 1)}
 
 
 def now() -> str:
@@ -115,6 +117,7 @@ class Runner:
         self.started = time.monotonic()
         self.durations: list[float] = []
         self.host = host_facts(client)
+        self.save: Callable[[dict[str, Any]], Any] = store.save  # a confirmation saves elsewhere
 
     @property
     def spec(self) -> GridSpec:
@@ -223,7 +226,7 @@ class Runner:
     def done(self, record: dict[str, Any], clock: float, status: str) -> dict[str, Any]:
         seconds = time.monotonic() - clock
         record.update(status=status, finished=now(), seconds=round(seconds, 1))
-        self.store.save(record)
+        self.save(record)
         for run in record.get("runs") or []:
             bench_history.save_run(self.config, run)
         if record.get("container"):
@@ -268,10 +271,32 @@ class Runner:
         return lines
 
 
+def confirm_leader(config: Config, spec: GridSpec, env_file: Any, runner: Runner,
+                   summary: RunSummary) -> None:
+    """The leading variant deployed and measured again, saved apart (``confirm/``): the report
+    crowns it only if this second measurement still beats the runner-up."""
+    from sddd.grid.report import build_report  # the report reads this module's results
+
+    report = build_report(config, spec, env_file)
+    leader = report.champion
+    if leader is None:
+        runner.emit("confirm", message="nothing to confirm: no variant was measured within the caps")
+        return
+    runner.emit("start", leader.plan, "deploying again to confirm the lead", 1)
+    runner.save = runner.store.save_confirmation
+    try:
+        record = runner.run_variant(leader.plan, 1)
+    finally:
+        runner.save = runner.store.save
+    summary.confirmed = build_report(config, spec, env_file).confirmed
+    runner.emit("confirm", leader.plan, f"{'confirmed' if summary.confirmed else 'NOT confirmed'}: "
+                f"{record.get('reason') or 'measured again'}", 0, record)
+
+
 def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
              on_event: Callable[[Event], None] | None = None,
              on_wait: Callable[[WaitState], None] | None = None,
-             retry_rejected: bool = False) -> RunSummary:
+             retry_rejected: bool = False, confirm: bool = False) -> RunSummary:
     store = GridStore(config, spec.name)
     with store.lock(spec.name), contextlib.ExitStack() as stack:
         plan = plan_grid(config, spec, store.overrides_dir, env_file)
@@ -301,6 +326,8 @@ def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
             summary.measured += record["status"] == "measured"
             summary.rejected += record["status"] == "rejected"
             runner.emit(record["status"], vp, record.get("reason", ""), len(todo) - i - 1, record)
+        if confirm:
+            confirm_leader(config, spec, env_file, runner, summary)
         summary.seconds = time.monotonic() - runner.started
         runner.emit("done", message=f"{summary.measured} measured, {summary.rejected} rejected, "
                     f"{summary.skipped} already done")

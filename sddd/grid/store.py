@@ -6,6 +6,7 @@
 - ``running.json``: the variant being deployed now (its project, the pid of ``grid run``); a
   run that finds it left by a killed one takes that variant down before anything else;
 - ``overrides/*.yml``: the compose override of each variant (regenerated on every run);
+- ``confirm/<config hash>.json``: the leader deployed and measured again (``grid run --confirm``);
 - ``logs/<config hash>.log``: each variant's container log (secrets redacted);
 - ``run.lock``: held (flock) while ``grid run`` runs, so two runs of one grid cannot interleave;
   ``project_lock`` (a flock in the system's temporary folder, per Compose project) keeps two
@@ -55,6 +56,24 @@ class GridStore:
 
     def save(self, record: dict[str, Any]) -> Path:
         path = self.results_dir / f"{record['config_hash']}.json"
+        atomic_write_text(path, json.dumps({"schema": SCHEMA, **record}, indent=1, ensure_ascii=False,
+                                           default=str) + "\n")
+        return path
+
+    def confirmation(self, config_hash: str) -> dict[str, Any] | None:
+        """The leader's second measurement (``confirm/<config hash>.json``), if any."""
+        path = self.root / "confirm" / f"{config_hash}.json"
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexCorrupt(f"not a grid result ({exc}); delete it to confirm again",
+                               path=self.config.relpath(path)) from None
+        return record if isinstance(record, dict) and record.get("schema") == SCHEMA else None
+
+    def save_confirmation(self, record: dict[str, Any]) -> Path:
+        path = self.root / "confirm" / f"{record['config_hash']}.json"
         atomic_write_text(path, json.dumps({"schema": SCHEMA, **record}, indent=1, ensure_ascii=False,
                                            default=str) + "\n")
         return path
