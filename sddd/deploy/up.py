@@ -211,7 +211,7 @@ def _override(config: Config, plan: Plan) -> Path:
 def deploy(config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
            timeout: float = 900.0, wait: bool = True,
            on_state: Callable[[WaitState], None] | None = None,
-           overrides: Sequence[Path] = ()) -> DeployResult:
+           overrides: Sequence[Path] = (), grid: str = "") -> DeployResult:
     plan = plan_deploy(config, profile, env_file, overrides)
     client = engine.connect()
     notes = preflight(plan, client)
@@ -219,7 +219,7 @@ def deploy(config: Config, profile: str | None = None, env_file: Path | str | No
     previous = _previous(client, project, svc.name)
     return recorded(config, Entry(action="deploy", profile=plan.profile.name, project=project,
                                   service=svc.name, outcome="starting", config_hash=svc.config_hash,
-                                  image=svc.image or "", previous=previous),
+                                  image=svc.image or "", previous=previous, grid=grid),
                     lambda: _start_and_wait(config, plan, client, previous, notes, timeout=timeout,
                                             wait=wait, on_state=on_state))
 

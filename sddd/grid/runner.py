@@ -92,7 +92,8 @@ def cleanup(config: Config, store: GridStore, plan: GridPlan, client: Any) -> st
     left = [c.name for c in engine.project_containers(client, plan.project)]
     if marker is None and not left:
         return ""
-    down_project(config, plan.project, profile=plan.spec.profile, service=plan.base.service.name)
+    down_project(config, plan.project, profile=plan.spec.profile, service=plan.base.service.name,
+                 grid=plan.spec.name)
     store.clear_running()
     what = f"variant {marker.get('label')!r} of a run that stopped (pid {marker.get('pid', '?')})" \
         if marker else f"project {plan.project}"
@@ -163,12 +164,12 @@ class Runner:
 
     def down(self) -> None:
         down_project(self.config, self.plan.project, profile=self.spec.profile,
-                     service=self.plan.base.service.name)
+                     service=self.plan.base.service.name, grid=self.spec.name)
 
     def attempt(self, vp: VariantPlan, record: dict[str, Any], clock: float, left: int) -> dict[str, Any]:
         try:
             result = deploy(self.config, self.spec.profile, self.plan.env_file, timeout=self.spec.timeout,
-                            on_state=self.on_wait, overrides=[vp.override])
+                            on_state=self.on_wait, overrides=[vp.override], grid=self.spec.name)
         except EngineError as exc:
             engine.connect()  # the engine itself gone: that stops the grid (exit 5), not the variant
             return self.rejected(record, clock, "start", exc.message, [])
