@@ -91,8 +91,8 @@ class GridReport:
 
     @property
     def tied(self) -> list[Row]:
-        """The leader and every variant it does not lead beyond the noise, when not crowned."""
-        if self.champion is None or self.crowned:
+        """The leader and every variant it does not lead beyond the noise (none when it does)."""
+        if self.champion is None or self.verdict in ("decisive", "uncontested"):
             return []
         return [self.champion, *(r for r in self.rows
                                  if r.vs_leader and r.vs_leader["verdict"] != "decisive")]
