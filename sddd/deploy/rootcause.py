@@ -12,7 +12,8 @@ reads the log the way a person does:
    another (``Engine core initialization failed``, ``EngineCore failed to start``, a worker that
    "died unexpectedly", ``SystemExit``), with the lines that continue it (pydantic's detail);
    an interrupt (``KeyboardInterrupt: terminated``) counts only when nothing else failed;
-3. else the first ERROR line that is not a wrapper, else a fatal pattern of the health wait.
+3. else the first ERROR line that is not a wrapper, else a fatal pattern of the health wait,
+   else an exception's line printed on its own (``ValueError: bad model``).
 
 Exception names inside WARNING text (``... errors like `OSError: [Errno 24]` ...``) are prose,
 not errors: only a line that ends a traceback, or is logged at ERROR, is read as one.
@@ -35,6 +36,7 @@ EXCEPTION = re.compile(r"^(?P<name>(?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?::\s?(?P<text>.
 ARGPARSE = re.compile(r"^\S+\.py: error: ")
 WRAPPER = re.compile(r"See root cause above|Engine core initialization failed|EngineCore failed to start|"
                      r"died unexpectedly|^SystemExit\b|EngineDeadError|Worker failed with error", re.I)
+BARE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception): \S")
 INTERRUPT = re.compile(r"^(KeyboardInterrupt|asyncio\.exceptions\.CancelledError|CancelledError)\b")
 
 # What kind of failure a decisive line is: the first pattern that matches names it.
@@ -44,7 +46,7 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
         r"less than requested memory for kv|KV cache is needed", re.I)),
     ("out of memory", re.compile(r"out of memory|OutOfMemoryError|OOMKilled|MemoryError", re.I)),
     ("CUDA error", re.compile(r"CUDA error|cudaError|CUBLAS_STATUS|NCCL error|illegal memory access")),
-    ("no GPU", re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver|Failed to infer device type|"
+    ("no GPU device", re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver|Failed to infer device type|"
                           r"No platform detected|libcuda\.so")),
     ("unknown argument", re.compile(r": error: unrecognized arguments")),
     ("invalid argument value", re.compile(r": error: argument ")),
@@ -123,6 +125,10 @@ def _pick(texts: list[str], levels: list[str | None]) -> int | None:
     fatal = [i for i, text in enumerate(texts) if fatal_kind(text) and not WRAPPER.search(text)]
     if fatal:
         return fatal[0]
+    bare = [i for i, text in enumerate(texts) if levels[i] is None and BARE.match(text)
+            and not WRAPPER.search(text) and not INTERRUPT.match(text)]
+    if bare:
+        return bare[0]  # an exception's line printed without its traceback
     interrupts = [i for i in ends if INTERRUPT.match(texts[i])]
     return interrupts[0] if interrupts else None
 
