@@ -141,7 +141,12 @@ def apply(config: Config, grid: Path, *, env_file: Path | None = None, yes: bool
 def register(app: typer.Typer) -> None:
     grid_app = typer.Typer(help="Grid search of vLLM settings: run the variants of a profile, report "
                            "the champion, apply it.", no_args_is_help=True)
+    _register_run(grid_app)
+    _register_others(grid_app)
+    app.add_typer(grid_app, name="grid")
 
+
+def _register_run(grid_app: typer.Typer) -> None:
     @grid_app.command("run", cls=SdddCommand)
     def run_command(
         ctx: typer.Context,
@@ -173,6 +178,9 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
                              as_json=as_json, retry_rejected=retry_rejected, confirm=confirm))
 
+
+
+def _register_others(grid_app: typer.Typer) -> None:
     @grid_app.command("report", cls=SdddCommand)
     def report_command(
         ctx: typer.Context,
@@ -201,5 +209,3 @@ def register(app: typer.Typer) -> None:
         within the noise (a tie) or not confirmed is refused (exit 1) without --force."""
         raise typer.Exit(apply(get_config(ctx), grid, env_file=env_file, yes=yes, as_json=as_json,
                                force=force))
-
-    app.add_typer(grid_app, name="grid")

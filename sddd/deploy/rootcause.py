@@ -46,8 +46,8 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
         r"less than requested memory for kv|KV cache is needed", re.I)),
     ("out of memory", re.compile(r"out of memory|OutOfMemoryError|OOMKilled|MemoryError", re.I)),
     ("CUDA error", re.compile(r"CUDA error|cudaError|CUBLAS_STATUS|NCCL error|illegal memory access")),
-    ("no GPU device", re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver|Failed to infer device type|"
-                          r"No platform detected|libcuda\.so")),
+    ("no GPU device", re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver|"
+                                 r"Failed to infer device type|No platform detected|libcuda\.so")),
     ("unknown argument", re.compile(r": error: unrecognized arguments")),
     ("invalid argument value", re.compile(r": error: argument ")),
     ("model not found", re.compile(

@@ -16,8 +16,19 @@ from typer.testing import CliRunner
 
 from sddd.cli import app
 from tests.fixtures.engine import docker_client_fixture  # noqa: F401 (fixture)
-from tests.grid.test_report import GRID, PROFILE
 from tests.helpers import REPO, run_sddd, write
+
+PROFILE = """\
+services:
+  small:
+    image: vllm/vllm-openai:v0.11.0
+    command: [--model=Qwen/Qwen3-8B]
+"""  # no healthcheck: every variant fails lint, nothing starts
+GRID = """\
+profile: small
+axes:
+  seqs: {flag: --max-num-seqs, values: [4, 8, 16, 32]}
+"""
 
 # Another process holding the project, as a running `grid run` of another grid file would.
 HOLDER = """\
