@@ -283,14 +283,16 @@ def confirm_leader(config: Config, spec: GridSpec, env_file: Any, runner: Runner
     if leader is None:
         runner.emit("confirm", message="nothing to confirm: no variant was measured within the caps")
         return
-    runner.emit("start", leader.plan, "deploying again to confirm the lead", 1)
+    # the run's own plan of that variant: the report's was written to a folder it has removed
+    vp = next(v for v in runner.plan.variants if v.config_hash == leader.plan.config_hash)
+    runner.emit("start", vp, "deploying again to confirm the lead", 1)
     runner.save = runner.store.save_confirmation
     try:
-        record = runner.run_variant(leader.plan, 1)
+        record = runner.run_variant(vp, 1)
     finally:
         runner.save = runner.store.save
     summary.confirmed = build_report(config, spec, env_file).confirmed
-    runner.emit("confirm", leader.plan, f"{'confirmed' if summary.confirmed else 'NOT confirmed'}: "
+    runner.emit("confirm", vp, f"{'confirmed' if summary.confirmed else 'NOT confirmed'}: "
                 f"{record.get('reason') or 'measured again'}", 0, record)
 
 

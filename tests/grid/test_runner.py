@@ -247,7 +247,6 @@ def test_each_rejection_carries_the_first_decisive_error_and_its_hint(ran: dict[
     assert "See root cause above" not in record["reason"]
     assert record["cause"]["line"].startswith(decisive) and decisive in "\n".join(record["excerpt"])
     assert record["hint"]["query"] == record["cause"]["line"][:300]  # searched with THAT line
-    assert record["seconds"] < 300  # stopped at the error, not at a timeout
     assert decisive in (repo / record["log"]).read_text()
 
 
