@@ -214,11 +214,15 @@ class Runner:
                 reason += f" ({message})"
         elif stage == "health" and known[0]:  # the log was not kept (the container is gone)
             query = known[0]
-        hint = known[1] if known[1] and known[0] == query else self.hint(lines, query)
-        return self.rejected(record, clock, stage, reason, lines, hint)
+        found = known[1] if known[1] and known[0] == query else None  # the deploy searched it already
+        return self.rejected(record, clock, stage, reason, lines, self.hint(lines, query, found))
 
-    def hint(self, lines: list[str], query: str) -> dict[str, Any] | None:
-        found, note = troubleshooting_hint(self.config, lines, query)
+    def hint(self, lines: list[str], query: str,
+             found: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The troubleshooting section found with ``query`` (searched now unless ``found``)."""
+        note = ""
+        if found is None:
+            found, note = troubleshooting_hint(self.config, lines, query)
         if found is None:
             return {"ref": None, "note": note, "query": query[:300]} if note else None
         return {"ref": found["ref"], "heading": found["heading"], "score": found["score"],
