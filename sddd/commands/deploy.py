@@ -92,18 +92,21 @@ def _dry_run(config: Config, profile: str | None, env_file: Path | None, target:
 
 
 def status(config: Config, *, history: bool = False, as_json: bool = False,
-           target: str = "compose") -> int:
-    """What sddd runs on the engine or the swarm (or, with ``history``, what it ran)."""
-    from sddd.deploy.history import read_history
+           target: str = "compose", grids: bool = False) -> int:
+    """What sddd runs on the engine or the swarm (or, with ``history``, what it ran; grid
+    variants only with ``grids``)."""
+    from sddd.deploy.history import close_abandoned_entries, read_history
     from sddd.deploy.status import status as run_status
     from sddd.output.deploy import render_history, render_status
 
     if history:
+        close_abandoned_entries(config)
         entries = read_history(config)
+        shown = [e for e in entries if grids or not e.grid]
         if as_json:
-            print_json([e.to_json() for e in entries])
+            print_json([e.to_json() for e in shown])
         else:
-            render_history(entries)
+            render_history(shown, hidden=len(entries) - len(shown))
         return EXIT_OK
     if check_target(target) == "swarm":
         from sddd.deploy.swarm_status import swarm_status as run_status
@@ -195,12 +198,15 @@ def _register_others(app: typer.Typer) -> None:
     def status_command(
         ctx: typer.Context,
         history: bool = typer.Option(False, "--history", help="Show the deployment history instead."),
+        grids: bool = typer.Option(False, "--grids", help="With --history: also the deploys of grid "
+                                   "variants (`sddd grid run`), hidden by default."),
         target: str = typer.Option("compose", "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Each service sddd runs: profile, state, health, uptime, port, image, model (and, on a
         swarm, the node)."""
-        raise typer.Exit(status(get_config(ctx), history=history, as_json=as_json, target=target))
+        raise typer.Exit(status(get_config(ctx), history=history, as_json=as_json, target=target,
+                                grids=grids))
 
     @app.command("logs", cls=SdddCommand)
     def logs_command(

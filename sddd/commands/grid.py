@@ -39,7 +39,8 @@ def _load(config: Config, grid: Path, timeout: float | None = None) -> GridSpec:
 
 
 def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bool = False,
-        timeout: float | None = None, as_json: bool = False, quiet: bool = False) -> int:
+        timeout: float | None = None, as_json: bool = False, quiet: bool = False,
+        retry_rejected: bool = False, confirm: bool = False) -> int:
     """Run every variant still without a result; 1 when none could be measured."""
     from sddd.grid.plan import plan_grid
     from sddd.grid.report import build_report
@@ -67,7 +68,8 @@ def run(config: Config, grid: Path, *, env_file: Path | None = None, dry_run: bo
     progress = Progress(quiet)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait)
+        summary = run_grid(config, spec, env_file=env_file, on_event=progress, on_wait=progress.wait,
+                           retry_rejected=retry_rejected, confirm=confirm)
     except KeyboardInterrupt:
         progress.stop()
         notice("interrupted: the variant in flight was taken down and left without a result; "
@@ -116,7 +118,7 @@ def report(config: Config, grid: Path, *, env_file: Path | None = None, write_re
 
 
 def apply(config: Config, grid: Path, *, env_file: Path | None = None, yes: bool = False,
-          as_json: bool = False) -> int:
+          as_json: bool = False, force: bool = False) -> int:
     """The champion as a diff against the profile; written only with ``yes``."""
     from sddd.grid.apply import apply_profile, plan_apply
     from sddd.grid.report import build_report
@@ -126,6 +128,13 @@ def apply(config: Config, grid: Path, *, env_file: Path | None = None, yes: bool
     result = build_report(config, _load(config, grid), env_file)
     if result.champion is None:
         error_line(f"grid {result.spec.name} has no champion yet: {'; '.join(result.why)}")
+        return EXIT_FAILED
+    if not result.crowned and not force:
+        why = ("its second measurement did not hold" if result.confirmed is False else
+               f"its lead is not larger than the noise ({result.verdict}): a tie with "
+               + ", ".join(r.label for r in result.tied[1:]))
+        error_line(f"grid {result.spec.name}: no clear champion, {why}; `sddd grid run --confirm` or "
+                   "more repetitions decide it, --force applies the leader anyway")
         return EXIT_FAILED
     plan = plan_apply(config, result)
     applied = yes and not plan.unchanged
@@ -141,7 +150,12 @@ def apply(config: Config, grid: Path, *, env_file: Path | None = None, yes: bool
 def register(app: typer.Typer) -> None:
     grid_app = typer.Typer(help="Grid search of vLLM settings: run the variants of a profile, report "
                            "the champion, apply it.", no_args_is_help=True)
+    _register_run(grid_app)
+    _register_others(grid_app)
+    app.add_typer(grid_app, name="grid")
 
+
+def _register_run(grid_app: typer.Typer) -> None:
     @grid_app.command("run", cls=SdddCommand, short_help=SHORT_HELP["run"])
     def run_command(
         ctx: typer.Context,
@@ -151,6 +165,10 @@ def register(app: typer.Typer) -> None:
                                      "files; start nothing."),
         timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds each variant may "
                                              "take to be healthy (default: the grid's timeout, 900)."),
+        retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Run the rejected variants "
+                                            "again too (after fixing what rejected them)."),
+        confirm: bool = typer.Option(False, "--confirm", help="Then deploy the leading variant again and "
+                                     "measure it: it is crowned only if it still beats the runner-up."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
@@ -165,12 +183,15 @@ def register(app: typer.Typer) -> None:
         down the one a killed run left behind; Ctrl-C takes the current variant down.
 
         Exit codes: 0 a champion exists, 1 no variant could be measured, 2 bad grid file or
-        profile, 5 engine unreachable, 6 another run of this grid is running or the port is taken,
-        130 interrupted.
+        profile, 5 engine unreachable, 6 another run of this grid or of its Compose project (the
+        same profile) is running, or the port is taken, 130 interrupted.
         """
         raise typer.Exit(run(get_config(ctx), grid, env_file=env_file, dry_run=dry_run, timeout=timeout,
-                             as_json=as_json, quiet=quiet))
+                             as_json=as_json, quiet=quiet, retry_rejected=retry_rejected,
+                             confirm=confirm))
 
+
+def _register_others(grid_app: typer.Typer) -> None:
     @grid_app.command("report", cls=SdddCommand, short_help=SHORT_HELP["report"])
     def report_command(
         ctx: typer.Context,
@@ -191,9 +212,11 @@ def register(app: typer.Typer) -> None:
         grid: Path = typer.Argument(..., help=GRID_HELP, show_default=False),
         env_file: Path | None = typer.Option(None, "--env-file", help=ENV_HELP),
         yes: bool = typer.Option(False, "--yes", help="Write the change to the profile (atomically)."),
+        force: bool = typer.Option(False, "--force", help="Apply the leader even when its lead is within "
+                                   "the noise (a tie) or its confirmation did not hold."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
-        """Show the champion as a diff against the profile's file; with --yes, write it."""
-        raise typer.Exit(apply(get_config(ctx), grid, env_file=env_file, yes=yes, as_json=as_json))
-
-    app.add_typer(grid_app, name="grid")
+        """Show the champion as a diff against the profile's file; with --yes, write it. A lead
+        within the noise (a tie) or not confirmed is refused (exit 1) without --force."""
+        raise typer.Exit(apply(get_config(ctx), grid, env_file=env_file, yes=yes, as_json=as_json,
+                               force=force))

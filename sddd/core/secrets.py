@@ -62,7 +62,14 @@ FLAG = re.compile(
 PLACEHOLDERS = {"changeme", "<your-token>", "xxx", "none", "null", "true", "false", MASK}
 
 
+# A Python exception's name before its message (``KeyError: 'model_type'``, ``KeyboardInterrupt:
+# terminated``, ``TokenizerError: ...``): the words after it explain a failure, they hold no secret.
+EXCEPTION_NAME = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Z][A-Za-z0-9]*(?:Error|Exception|Interrupt|Warning|Exit)")
+
+
 def is_secret_name(name: str) -> bool:
+    if EXCEPTION_NAME.fullmatch(name):
+        return False
     name = name.replace("-", "_")
     return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
 

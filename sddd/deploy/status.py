@@ -129,13 +129,14 @@ def down(config: Config, profile: str | None = None) -> DownResult:
     return down_project(config, project, profile=name, service=service)
 
 
-def down_project(config: Config, project: str, *, profile: str = "", service: str = "") -> DownResult:
+def down_project(config: Config, project: str, *, profile: str = "", service: str = "",
+                 grid: str = "") -> DownResult:
     """``down`` of a Compose project by name (a grid variant runs in its own project)."""
     client = engine.connect()
     before = [c.name for c in engine.project_containers(client, project)]
     _compose_down(config, project)
     append(config, Entry(action="down", profile=profile, project=project, service=service,
-                         outcome="removed", message=", ".join(before) or "nothing was running"))
+                         outcome="removed", message=", ".join(before) or "nothing was running", grid=grid))
     return DownResult(profile=profile, project=project, removed=before)
 
 

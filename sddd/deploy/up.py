@@ -71,8 +71,9 @@ class DeployResult:
     seconds: float = 0.0
     message: str = ""
     lines: list[str] = field(default_factory=list)  # offending log lines
-    hint: dict[str, Any] | None = None  # best troubleshooting section
+    hint: dict[str, Any] | None = None  # best troubleshooting section (searched with ``cause``)
     hint_note: str = ""  # why there is no hint
+    cause: str = ""  # the log's first decisive error line (sddd.deploy.rootcause), if found
     previous: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     target: str = "compose"  # or "swarm": then ``container`` is the Swarm service
@@ -82,8 +83,8 @@ class DeployResult:
                 "project": self.plan.profile.project, "service": self.plan.service.name,
                 "container": self.container, "url": self.plan.url, "seconds": round(self.seconds, 2),
                 "config_hash": self.plan.service.config_hash, "message": self.message,
-                "lines": self.lines, "hint": self.hint, "hint_note": self.hint_note,
-                "previous": self.previous, "notes": self.notes}
+                "lines": self.lines, "cause": self.cause or None, "hint": self.hint,
+                "hint_note": self.hint_note, "previous": self.previous, "notes": self.notes}
 
 
 # --- plan and pre-flight -------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def _override(config: Config, plan: Plan) -> Path:
 def deploy(config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
            timeout: float = 900.0, wait: bool = True,
            on_state: Callable[[WaitState], None] | None = None,
-           overrides: Sequence[Path] = ()) -> DeployResult:
+           overrides: Sequence[Path] = (), grid: str = "") -> DeployResult:
     plan = plan_deploy(config, profile, env_file, overrides)
     client = engine.connect()
     notes = preflight(plan, client)
@@ -219,7 +220,7 @@ def deploy(config: Config, profile: str | None = None, env_file: Path | str | No
     previous = _previous(client, project, svc.name)
     return recorded(config, Entry(action="deploy", profile=plan.profile.name, project=project,
                                   service=svc.name, outcome="starting", config_hash=svc.config_hash,
-                                  image=svc.image or "", previous=previous),
+                                  image=svc.image or "", previous=previous, grid=grid),
                     lambda: _start_and_wait(config, plan, client, previous, notes, timeout=timeout,
                                             wait=wait, on_state=on_state))
 
@@ -271,11 +272,11 @@ def finish(config: Config, result: DeployResult, waited: WaitResult) -> DeployRe
     """The wait's outcome into the result and the history, with a guide when it failed."""
     plan = result.plan
     result.outcome, result.seconds = waited.outcome, waited.seconds
-    result.message, result.lines = waited.message, waited.lines
+    result.message, result.lines, result.cause = waited.message, waited.lines, waited.cause
     if waited.host_port and not plan.host_port:
         plan.host_port = waited.host_port
     if waited.outcome == "failed":
-        result.hint, result.hint_note = troubleshooting_hint(config, waited.lines)
+        result.hint, result.hint_note = troubleshooting_hint(config, waited.lines, waited.cause)
     update_last(config, plan.profile.project, outcome=waited.outcome,
                 seconds=round(waited.seconds, 2) if waited.outcome == "healthy" else None,
                 message=waited.message)
@@ -297,15 +298,18 @@ def run_compose(config: Config, resolved: ResolvedProfile, action: tuple[str, ..
     return redact(done.stdout + done.stderr)
 
 
-def troubleshooting_hint(config: Config, lines: list[str]) -> tuple[dict[str, Any] | None, str]:
-    """The knowledge base's guide section closest to the error line, or why there is none."""
+def troubleshooting_hint(config: Config, lines: list[str],
+                         cause: str = "") -> tuple[dict[str, Any] | None, str]:
+    """The knowledge base's guide section closest to the decisive error line (``cause``; else the
+    last line), or why there is none."""
     from sddd.core.errors import SdddError
     from sddd.index.search import search
 
-    if not lines:
+    query = cause or (lines[-1] if lines else "")
+    if not query.strip():
         return None, ""
     try:
-        result = search(config, lines[-1][:300], k=1, kind="guide", refresh=False)
+        result = search(config, query[:300], k=1, kind="guide", refresh=False)
     except SdddError as exc:
         return None, f"no troubleshooting hint: {exc.message}"
     if not result.results:

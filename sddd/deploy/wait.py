@@ -3,8 +3,9 @@
 Healthy means: it runs, Docker reports it healthy (when it has a healthcheck), and ``/health``
 and ``/v1/models`` answer 200 on the published port (with its own API key, read from the
 engine and never kept). A fatal log line (CUDA out of memory, no GPU platform, ...) or the
-container exiting or restarting ends the wait at once, with the offending lines. Every half
-second ``on_state`` gets the state for the live status line.
+container exiting or restarting ends the wait at once, with the log's first decisive error
+(sddd.deploy.rootcause: what vLLM's "See root cause above" points to) and the lines around it.
+Every half second ``on_state`` gets the state for the live status line.
 
 ``watch(target, ...)`` is the one loop; ``target`` says how to follow the logs and what the
 engine reports: ``ContainerWatch`` for `sddd deploy`, ``sddd.deploy.swarm.TaskWatch`` for a
@@ -23,11 +24,12 @@ from typing import Any, Protocol
 
 from sddd.core.secrets import redact
 from sddd.deploy.docker import published_port
+from sddd.deploy.rootcause import exit_meaning, root_cause
 from sddd.endpoint.client import Endpoint
 
 POLL_S = 0.5
 PROBE_TIMEOUT_S = 2.0
-KEEP_LINES = 200
+KEEP_LINES = 1000  # enough to hold the engine core's traceback above the API server's
 
 FATAL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("CUDA out of memory", re.compile(r"CUDA out of memory|torch\.OutOfMemoryError", re.IGNORECASE)),
@@ -58,6 +60,7 @@ class WaitResult:
     message: str = ""
     lines: list[str] = field(default_factory=list)
     host_port: int | None = None
+    cause: str = ""  # the decisive log line (what a troubleshooting search should use), if any
 
 
 def fatal_kind(line: str) -> str | None:
@@ -160,7 +163,9 @@ class ContainerWatch:
         self.restarts = count if self.restarts is None else self.restarts
         failed = ""
         if status in ("exited", "dead"):
-            failed = f"the container exited with code {state.get('ExitCode')}"
+            meaning = exit_meaning(state.get("ExitCode"))
+            failed = f"the container exited with code {state.get('ExitCode')}" + (
+                f" ({meaning})" if meaning and not state.get("OOMKilled") else "")
         elif count > self.restarts or status == "restarting":
             failed = "the container restarted"
         if failed and state.get("OOMKilled"):
@@ -194,13 +199,12 @@ def watch(target: Watched, container_port: int, *, timeout: float, has_healthche
             if fatal_kind(line):
                 time.sleep(POLL_S)  # the traceback's last lines are usually a moment behind
                 recent += watcher.drain()
-                return WaitResult("failed", elapsed, f"{fatal_kind(line)}: {line.strip()[:200]}",
-                                  _offending(recent), host_port)
+                return failure(recent, elapsed, f"{fatal_kind(line)}: {line.strip()[:200]}", host_port)
         seen = target.poll()
         if seen.failed:
             time.sleep(POLL_S)
             recent += watcher.drain()
-            return WaitResult("failed", elapsed, seen.failed, _offending(recent), host_port)
+            return failure(recent, elapsed, seen.failed, host_port, state=seen.failed)
         host_port = host_port or seen.host_port
         phase = seen.phase or "starting"
         if seen.running:
@@ -217,6 +221,17 @@ def watch(target: Watched, container_port: int, *, timeout: float, has_healthche
             return WaitResult("timeout", elapsed, f"not healthy after {timeout:.0f} s ({phase}); "
                               f"last log line: {last_line or '(none)'}", recent[-5:], host_port)
         time.sleep(POLL_S)
+
+
+def failure(lines: list[str], elapsed: float, fallback: str, host_port: int | None,
+            state: str = "") -> WaitResult:
+    """A failed wait, told by the log's first decisive error when it has one (``fallback``, the
+    fatal line or the container's state, otherwise); ``state`` is added after the cause."""
+    cause = root_cause(lines)
+    if cause is None:
+        return WaitResult("failed", elapsed, fallback, _offending(lines), host_port)
+    message = cause.message[:300] + (f" ({state})" if state else "")
+    return WaitResult("failed", elapsed, message, cause.excerpt, host_port, cause=cause.line)
 
 
 def _emit(on_state: Callable[[WaitState], None] | None, state: WaitState) -> None:

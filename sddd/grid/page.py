@@ -41,22 +41,37 @@ def _cell(text: str) -> str:
 
 def _table(report: GridReport) -> list[str]:
     axes = [a.name for a in report.spec.axes]
-    head = ["#", *axes, *(name for name, _ in FIGURES), "status"]
+    head = ["#", *axes, *(name for name, _ in FIGURES), "objective runs", "status"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    tied = {id(r) for r in report.tied}
     for row in report.rows:
         settings = row.plan.variant.settings
-        status = row.status + (" (champion)" if row is report.champion else "")
+        runs = row.runs
+        spread = "-" if not runs else ("1 run" if len(runs) == 1 else
+                                       f"{len(runs)} runs, {_num(min(runs))}-{_num(max(runs))}")
         cells = [str(row.plan.variant.index), *(show(settings[a]) if a in settings else "(profile)"
                                                 for a in axes),
-                 *(_num(figure(row.record, metric)) for _, metric in FIGURES), status]
+                 *(_num(figure(row.record, metric)) for _, metric in FIGURES), spread,
+                 row.status + _standing(report, row, tied)]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
+
+
+def _standing(report: GridReport, row: Row, tied: set[int]) -> str:
+    if row is report.champion and report.crowned:
+        return " (champion)"
+    if row is report.champion and report.confirmed is False:
+        return " (leader, not confirmed)"
+    if id(row) in tied:
+        return " (tie, leader)" if row is report.champion else " (tie)"
+    return ""
 
 
 def _front(report: GridReport, date: str) -> list[str]:
     spec, champion = report.spec, report.champion
     title = f"Grid search {spec.name} over profile {spec.profile}: " + (
-        f"champion {champion.label}" if champion else "no champion")
+        (f"champion {champion.label}" if report.crowned else f"no clear champion ({champion.label} leads)")
+        if champion else "no champion")
     return ["---", f"title: {_quoted(title)}", "kind: report", f"date: {date or 'undated'}",
             "tags: [grid-search, benchmark, ttft, throughput]", f"profiles: [{spec.profile}]",
             f"generator: {GENERATOR}", f"grid: {spec.rel}", "---", ""]
@@ -87,6 +102,8 @@ def _measured_how(report: GridReport) -> list[str]:
 
 
 def _rejected(rows: list[Row]) -> list[str]:
+    """Each rejection by its cause (the first decisive error of vLLM's log), the lines around it
+    and the troubleshooting section found with that line."""
     out = ["## Rejected variants", ""]
     for row in rows:
         rec = row.record or {}
@@ -94,7 +111,24 @@ def _rejected(rows: list[Row]) -> list[str]:
                 f"Rejected at the {rec.get('stage')} stage: {rec.get('reason')}", ""]
         if rec.get("excerpt"):
             out += ["```text", *rec["excerpt"], "```", ""]
+        hint = rec.get("hint")
+        if isinstance(hint, dict) and hint.get("ref"):
+            path, _, _anchor = str(hint["ref"]).partition("#")
+            out += [f"Troubleshooting: `{path}`, section {hint.get('heading')} (found by searching the "
+                    f"line above; score {hint.get('score')}).", ""]
     return out
+
+
+def _confirmation(report: GridReport) -> list[str]:
+    conf = report.confirmation
+    if conf is None:
+        return ["## Confirmation", "", "The leader was not deployed and measured again: `sddd grid run "
+                f"{report.spec.rel} --confirm` does it before it is crowned.", ""]
+    again = "no figure" if conf["value"] is None else _num(conf["value"])
+    return ["## Confirmation", "",
+            f"The leader was deployed again and measured: {report.spec.objective.metric} {again} "
+            f"(first {_num(conf['first'])}; runner-up {_num(conf['runner_up'])}): "
+            + ("**confirmed**." if conf["confirmed"] else "**not confirmed**: it is not crowned."), ""]
 
 
 def render_page(report: GridReport, diff: list[str], date: str) -> str:
@@ -104,10 +138,18 @@ def render_page(report: GridReport, diff: list[str], date: str) -> str:
               f"Written by `{GENERATOR}` from the results of `sddd grid run {spec.rel}`: "
               f"{len(report.rows)} variants of profile {spec.profile}, "
               + ", ".join(f"{n} {status}" for status, n in counts.items()) + ".", ""]
-    if champion:
-        lines += [f"**Champion: {champion.label}** ({spec.objective.metric} {_num(champion.value)}).", ""]
-    lines += ["## Results", "", *_table(report), "", "## Why this champion", ""]
-    lines += [f"- {_cell(w)}" for w in report.why] + [""]
+    if champion and report.crowned:
+        lines += [f"**Champion: {champion.label}** ({spec.objective.metric} {_num(champion.value)}; "
+                  f"{report.verdict}).", ""]
+    elif champion:
+        lines += [f"**No clear champion**: {champion.label} leads ({spec.objective.metric} "
+                  f"{_num(champion.value)}), but " + ("its second measurement did not hold." if
+                                                      report.confirmed is False else
+                                                      f"{report.verdict}: a tie with "
+                                                      + ", ".join(r.label for r in report.tied[1:]) + "."),
+                  ""]
+    lines += ["## Results", "", *_table(report), "", "## Why this leader", ""]
+    lines += [f"- {_cell(w)}" for w in report.why] + [""] + _confirmation(report)
     if diff:
         lines += ["## The champion against the profile", "",
                   f"`sddd grid apply {spec.rel}` shows this change, and applies it with `--yes`:", "",

@@ -27,16 +27,18 @@ from sddd import __version__
 from sddd.core.config import Config
 from sddd.core.errors import EngineError, SdddError
 from sddd.core.faults import crash_point
+from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
+from sddd.deploy.rootcause import exit_meaning, root_cause
 from sddd.deploy.status import down_project
-from sddd.deploy.up import DeployResult, deploy, preflight
+from sddd.deploy.up import DeployResult, deploy, preflight, troubleshooting_hint
 from sddd.deploy.wait import WaitState, container_api_key
 from sddd.endpoint import bench_history
 from sddd.grid.host import host_facts
 from sddd.grid.measure import endpoint_for, measure
 from sddd.grid.plan import GridPlan, VariantPlan, plan_grid
 from sddd.grid.spec import GridSpec
-from sddd.grid.store import GridStore
+from sddd.grid.store import GridStore, project_lock
 
 EXCERPT_LINES = 12
 LOG_TAIL = 2000  # lines of a variant's container log kept in logs/
@@ -44,7 +46,7 @@ LOG_TAIL = 2000  # lines of a variant's container log kept in logs/
 
 @dataclass
 class Event:
-    kind: str  # cleanup, skip, start, bench, measured, rejected, done
+    kind: str  # cleanup, skip, start, bench, measured, rejected, confirm, done
     index: int = 0  # the variant's place in the grid (1-based)
     total: int = 0
     label: str = ""
@@ -63,13 +65,15 @@ class RunSummary:
     measured: int = 0
     rejected: int = 0
     cleaned: str = ""
+    confirmed: bool | None = None  # --confirm: the leader's second measurement held (None: not run)
     seconds: float = 0.0
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"grid": self.grid, "project": self.project, "variants": self.total,
                 "skipped": self.skipped, "measured": self.measured, "rejected": self.rejected,
-                "cleaned_up": self.cleaned or None, "seconds": round(self.seconds, 1)}
+                "cleaned_up": self.cleaned or None, "confirmed": self.confirmed,
+                "seconds": round(self.seconds, 1)}
 
 
 def now() -> str:
@@ -94,7 +98,8 @@ def cleanup(config: Config, store: GridStore, plan: GridPlan, client: Any,
         if marker else f"project {plan.project}"
     if before is not None:
         before(f"taking down {what}")
-    down_project(config, plan.project, profile=plan.spec.profile, service=plan.base.service.name)
+    down_project(config, plan.project, profile=plan.spec.profile, service=plan.base.service.name,
+                 grid=plan.spec.name)
     store.clear_running()
     return f"took down {what}: removed {', '.join(left) or 'no container (none was created yet)'}"
 
@@ -117,6 +122,7 @@ class Runner:
         self.started = time.monotonic()
         self.durations: list[float] = []
         self.host = host_facts(client)
+        self.save: Callable[[dict[str, Any]], Any] = store.save  # a confirmation saves elsewhere
 
     @property
     def spec(self) -> GridSpec:
@@ -162,12 +168,12 @@ class Runner:
 
     def down(self) -> None:
         down_project(self.config, self.plan.project, profile=self.spec.profile,
-                     service=self.plan.base.service.name)
+                     service=self.plan.base.service.name, grid=self.spec.name)
 
     def attempt(self, vp: VariantPlan, record: dict[str, Any], clock: float, left: int) -> dict[str, Any]:
         try:
             result = deploy(self.config, self.spec.profile, self.plan.env_file, timeout=self.spec.timeout,
-                            on_state=self.on_wait, overrides=[vp.override])
+                            on_state=self.on_wait, overrides=[vp.override], grid=self.spec.name)
         except EngineError as exc:
             engine.connect()  # the engine itself gone: that stops the grid (exit 5), not the variant
             return self.rejected(record, clock, "start", exc.message, [])
@@ -176,9 +182,9 @@ class Runner:
         record["container"] = result.container
         record["seconds_to_healthy"] = round(result.seconds, 1) if result.outcome == "healthy" else None
         if result.outcome != "healthy":
-            self.keep_log(vp, container, record)
-            hint = result.hint["ref"] if result.hint else None
-            return self.rejected(record, clock, "health", result.message, result.lines, hint)
+            log = self.keep_log(vp, container, record)
+            return self.diagnosed(record, clock, "health", result.message, result.lines, log,
+                                  known=(result.cause, result.hint))
         self.emit("bench", vp, f"healthy in {result.seconds:.0f} s; measuring", left)
         profile = {"name": self.spec.profile, "config_hash": vp.config_hash,
                    "files": result.plan.profile.files, "vllm_flags": vp.flags(), "inferred": False,
@@ -187,22 +193,49 @@ class Runner:
         try:
             measured = measure(self.spec, endpoint_for(result.plan.url, key), profile)
         except SdddError as exc:
-            self.keep_log(vp, container, record)
-            return self.rejected(record, clock, "bench", f"{exc.message} ({self.state(container)})",
-                                 self.tail(container))
+            log = self.keep_log(vp, container, record)
+            return self.diagnosed(record, clock, "bench", f"{exc.message} ({self.state(container)})",
+                                  log[-EXCERPT_LINES:], log)
         record.update(runs=measured.runs, metrics=measured.metrics, spread=measured.spread,
                       server=measured.server)
         record["versions"]["vllm"] = measured.server.get("version")
-        self.keep_log(vp, container, record)
+        log = self.keep_log(vp, container, record)
         if measured.failure:
-            return self.rejected(record, clock, "bench", f"{measured.failure} ({self.state(container)})",
-                                 self.tail(container))
+            return self.diagnosed(record, clock, "bench", f"{measured.failure} ({self.state(container)})",
+                                  log[-EXCERPT_LINES:], log)
         return self.done(record, clock, "measured")
+
+    def diagnosed(self, record: dict[str, Any], clock: float, stage: str, message: str, lines: list[str],
+                  log: list[str], known: tuple[str, dict[str, Any] | None] = ("", None)) -> dict[str, Any]:
+        """Rejected with the first decisive error of the variant's whole log (the wait saw only its
+        last lines), the lines around it and the troubleshooting hint searched with that line."""
+        cause = root_cause(log) if log else None
+        reason, query = message, message
+        if cause is not None:
+            record["cause"] = cause.to_json()
+            reason, lines, query = cause.message[:300], cause.excerpt, cause.line
+            if stage == "health" and message.startswith("the container"):
+                reason += f" ({message})"
+        elif stage == "health" and known[0]:  # the log was not kept (the container is gone)
+            query = known[0]
+        found = known[1] if known[1] and known[0] == query else None  # the deploy searched it already
+        return self.rejected(record, clock, stage, reason, lines, self.hint(lines, query, found))
+
+    def hint(self, lines: list[str], query: str,
+             found: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The troubleshooting section found with ``query`` (searched now unless ``found``)."""
+        note = ""
+        if found is None:
+            found, note = troubleshooting_hint(self.config, lines, query)
+        if found is None:
+            return {"ref": None, "note": note, "query": query[:300]} if note else None
+        return {"ref": found["ref"], "heading": found["heading"], "score": found["score"],
+                "query": query[:300]}
 
     def done(self, record: dict[str, Any], clock: float, status: str) -> dict[str, Any]:
         seconds = time.monotonic() - clock
         record.update(status=status, finished=now(), seconds=round(seconds, 1))
-        self.store.save(record)
+        self.save(record)
         for run in record.get("runs") or []:
             bench_history.save_run(self.config, run)
         if record.get("container"):
@@ -210,7 +243,7 @@ class Runner:
         return record
 
     def rejected(self, record: dict[str, Any], clock: float, stage: str, reason: str, lines: list[str],
-                 hint: str | None = None) -> dict[str, Any]:
+                 hint: dict[str, Any] | None = None) -> dict[str, Any]:
         excerpt = [line.rstrip()[:300] for line in lines if line.strip()][-EXCERPT_LINES:]
         record.update(stage=stage, reason=reason, excerpt=excerpt, hint=hint)
         return self.done(record, clock, "rejected")
@@ -227,7 +260,9 @@ class Runner:
             if state.get("OOMKilled"):
                 return "the container was killed for running out of memory (OOMKilled)"
             if state.get("Status") in ("exited", "dead"):
-                return f"the container exited with code {state.get('ExitCode')}"
+                meaning = exit_meaning(state.get("ExitCode"))
+                return f"the container exited with code {state.get('ExitCode')}" + (
+                    f" ({meaning})" if meaning else "")
             return f"the container is {state.get('Status')}"
         return "the container is gone"
 
@@ -237,18 +272,46 @@ class Runner:
             return [str(line) for line in text.splitlines()]
         return []
 
-    def keep_log(self, vp: VariantPlan, container: Any, record: dict[str, Any]) -> None:
-        lines = self.tail(container, LOG_TAIL)
+    def keep_log(self, vp: VariantPlan, container: Any, record: dict[str, Any]) -> list[str]:
+        """The container's log (its last LOG_TAIL lines, redacted) saved under logs/, and returned."""
+        lines = [redact(line) for line in self.tail(container, LOG_TAIL)]
         if lines:
             record["log"] = self.config.relpath(self.store.save_log(vp.config_hash, lines))
+        return lines
+
+
+def confirm_leader(config: Config, spec: GridSpec, env_file: Any, runner: Runner,
+                   summary: RunSummary) -> None:
+    """The leading variant deployed and measured again, saved apart (``confirm/``): the report
+    crowns it only if this second measurement still beats the runner-up."""
+    from sddd.grid.report import build_report  # the report reads this module's results
+
+    report = build_report(config, spec, env_file)
+    leader = report.champion
+    if leader is None:
+        runner.emit("confirm", message="nothing to confirm: no variant was measured within the caps")
+        return
+    # the run's own plan of that variant: the report's was written to a folder it has removed
+    vp = next(v for v in runner.plan.variants if v.config_hash == leader.plan.config_hash)
+    runner.emit("start", vp, "deploying again to confirm the lead", 1)
+    runner.save = runner.store.save_confirmation
+    try:
+        record = runner.run_variant(vp, 1)
+    finally:
+        runner.save = runner.store.save
+    summary.confirmed = build_report(config, spec, env_file).confirmed
+    runner.emit("confirm", vp, f"{'confirmed' if summary.confirmed else 'NOT confirmed'}: "
+                f"{record.get('reason') or 'measured again'}", 0, record)
 
 
 def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
              on_event: Callable[[Event], None] | None = None,
-             on_wait: Callable[[WaitState], None] | None = None) -> RunSummary:
+             on_wait: Callable[[WaitState], None] | None = None,
+             retry_rejected: bool = False, confirm: bool = False) -> RunSummary:
     store = GridStore(config, spec.name)
-    with store.lock(spec.name):
+    with store.lock(spec.name), contextlib.ExitStack() as stack:
         plan = plan_grid(config, spec, store.overrides_dir, env_file)
+        stack.enter_context(project_lock(plan.project, spec.rel, config.root))
         client = engine.connect()
         summary = RunSummary(spec.name, plan.project, len(plan.variants))
         runner = Runner(config, plan, store, client, on_event, on_wait)  # its clock counts the cleanup
@@ -258,7 +321,8 @@ def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
             runner.emit("cleanup", message=summary.cleaned)
         results = store.results()
         repair_bench_history(config, results)
-        todo = [vp for vp in plan.variants if not finished(results.get(vp.config_hash), plan.bench_key)]
+        todo = [vp for vp in plan.variants if not finished(results.get(vp.config_hash), plan.bench_key)
+                or (retry_rejected and results[vp.config_hash].get("status") == "rejected")]
         runner.durations = [float(r["seconds"]) for r in results.values() if r.get("container")
                             and r.get("seconds")]  # the pace of earlier runs, for the ETA
         for vp in plan.variants:
@@ -274,6 +338,8 @@ def run_grid(config: Config, spec: GridSpec, *, env_file: Any = None,
             summary.measured += record["status"] == "measured"
             summary.rejected += record["status"] == "rejected"
             runner.emit(record["status"], vp, record.get("reason", ""), len(todo) - i - 1, record)
+        if confirm:
+            confirm_leader(config, spec, env_file, runner, summary)
         summary.seconds = time.monotonic() - runner.started
         runner.emit("done", message=f"{summary.measured} measured, {summary.rejected} rejected, "
                     f"{summary.skipped} already done")

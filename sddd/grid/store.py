@@ -6,8 +6,11 @@
 - ``running.json``: the variant being deployed now (its project, the pid of ``grid run``); a
   run that finds it left by a killed one takes that variant down before anything else;
 - ``overrides/*.yml``: the compose override of each variant (regenerated on every run);
+- ``confirm/<config hash>.json``: the leader deployed and measured again (``grid run --confirm``);
 - ``logs/<config hash>.log``: each variant's container log (secrets redacted);
-- ``run.lock``: held (flock) while ``grid run`` runs, so two runs of one grid cannot interleave.
+- ``run.lock``: held (flock) while ``grid run`` runs, so two runs of one grid cannot interleave;
+  ``project_lock`` (a flock in the system's temporary folder, per Compose project) keeps two
+  grids over one profile, or two repositories, out of one project.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,24 @@ class GridStore:
                                            default=str) + "\n")
         return path
 
+    def confirmation(self, config_hash: str) -> dict[str, Any] | None:
+        """The leader's second measurement (``confirm/<config hash>.json``), if any."""
+        path = self.root / "confirm" / f"{config_hash}.json"
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexCorrupt(f"not a grid result ({exc}); delete it to confirm again",
+                               path=self.config.relpath(path)) from None
+        return record if isinstance(record, dict) and record.get("schema") == SCHEMA else None
+
+    def save_confirmation(self, record: dict[str, Any]) -> Path:
+        path = self.root / "confirm" / f"{record['config_hash']}.json"
+        atomic_write_text(path, json.dumps({"schema": SCHEMA, **record}, indent=1, ensure_ascii=False,
+                                           default=str) + "\n")
+        return path
+
     def save_log(self, config_hash: str, lines: list[str]) -> Path:
         path = self.logs_dir / f"{config_hash}.log"
         atomic_write_text(path, "".join(redact(line) + "\n" for line in lines))
@@ -81,20 +103,42 @@ class GridStore:
     def lock(self, grid: str) -> Iterator[None]:
         """Held for the whole run; the kernel drops it when the process dies, even by SIGKILL."""
         self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / "run.lock"
-        with open(path, "a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                pid = handle.read().strip() or "?"
-                raise ConflictError(f"another `sddd grid run` of {grid} is running (pid {pid}); wait "
-                                    "for it to finish or stop it (Ctrl-C brings its variant down)") from None
+        with held(self.root / "run.lock", str(os.getpid()), lambda holder: (
+                f"another `sddd grid run` of {grid} is running (pid {holder or '?'}); wait for it to "
+                "finish or stop it (Ctrl-C brings its variant down)")):
+            yield
+
+
+def project_lock_path(project: str) -> Path:
+    """One lock per Compose project on this host, whatever repository or grid file runs it: two
+    grids over one profile share its project, and each run's clean-up takes the project down."""
+    return Path(tempfile.gettempdir()) / f"sddd-compose-{project}.lock"
+
+
+@contextlib.contextmanager
+def project_lock(project: str, grid_file: str, root: Path) -> Iterator[None]:
+    """Held while a grid deploys into ``project``: a second run stops (ConflictError, exit 6)
+    before it looks at, cleans up or starts anything of that project."""
+    with held(project_lock_path(project), f"{os.getpid()} {grid_file} in {root}", lambda holder: (
+            f"Compose project {project} is in use by another `sddd grid run` (pid {holder or '?'}); "
+            "one grid per project at a time: wait for it, or give this grid its own `project:`")):
+        yield
+
+
+@contextlib.contextmanager
+def held(path: Path, holder: str, refusal: Callable[[str], str]) -> Iterator[None]:
+    """An exclusive flock on ``path`` naming ``holder`` inside, or ConflictError(refusal(who holds it))."""
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            raise ConflictError(refusal(handle.read().strip())) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(holder)
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -125,8 +125,10 @@ def render_result(result: DeployResult) -> None:
     else:
         if result.lines:
             body = "\n".join(escape(line) for line in result.lines)
-            err.print(Panel(body, title=f"{result.container}: offending log lines", title_align="left",
-                            border_style="red"))
+            what = ("the first error in its log" if result.cause else
+                    "its last log lines" if result.outcome == "timeout" else "its log lines")
+            err.print(Panel(body, title=f"{result.container}: {what}", title_align="left",
+                            border_style="red" if result.cause or result.outcome == "failed" else "yellow"))
         if result.hint:
             hint = result.hint
             err.print(f"[bold]troubleshooting:[/bold] {escape(hint['ref'])}: {escape(hint['heading'])} "
@@ -147,17 +149,22 @@ def _ago(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{sec:02d}s" if minutes else f"{sec}s")
 
 
-def render_history(entries: list[Entry]) -> None:
+def render_history(entries: list[Entry], hidden: int = 0) -> None:
+    """The last 30 entries; ``hidden``: grid-variant entries left out (``--grids`` shows them)."""
+    note = f"{hidden} deploy(s) of grid variants hidden; --grids shows them" if hidden else ""
     if not entries:
-        out.print("No deployment recorded yet.")
+        out.print("No deployment recorded yet." + (f" ({note})" if note else ""))
         return
-    table = Table(title="sddd deployment history", title_justify="left")
-    for col in ("when", "action", "target", "profile", "outcome", "healthy in", "config", "before"):
+    table = Table(title="sddd deployment history", title_justify="left", caption=note or None,
+                  caption_justify="left")
+    for col in ("when", "action", "target", "profile", "project", "outcome", "healthy in", "config",
+                "before"):
         table.add_column(col)
     for e in entries[-30:]:
         before = e.previous or {}
         table.add_row(datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.action, e.target,
-                      e.profile, e.outcome, f"{e.seconds:.1f} s" if e.seconds else "",
+                      escape(e.profile), escape(e.project + (f" (grid {e.grid})" if e.grid else "")),
+                      e.outcome, f"{e.seconds:.1f} s" if e.seconds else "",
                       e.config_hash, escape(f"{before.get('profile', '')} "
                                             f"{before.get('config_hash', '')}".strip()))
     out.print(table)

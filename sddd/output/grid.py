@@ -12,7 +12,7 @@ from sddd.core.config import Config
 from sddd.deploy.wait import WaitState
 from sddd.grid.apply import ApplyPlan
 from sddd.grid.plan import GridPlan
-from sddd.grid.report import FIGURES, GridReport, figure
+from sddd.grid.report import FIGURES, GridReport, Row, figure
 from sddd.grid.runner import Event, RunSummary
 from sddd.grid.spec import GridSpec, compose_keys
 from sddd.output.console import err, out
@@ -143,30 +143,34 @@ def render_report(report: GridReport) -> None:
     table.add_column("variant", overflow="fold")
     for name, _ in FIGURES:
         table.add_column(SHORT.get(name, name), justify="right")
+    table.add_column("objective runs", justify="right")
     table.add_column("status")
+    tied = {id(r) for r in report.tied}
     for row in report.rows:
-        status = row.status + (" ★ champion" if row is report.champion else "")
-        style = STATUS_STYLE.get(row.status, "")
+        status, style = standing(report, row, tied)
         table.add_row(str(row.plan.variant.index), escape(row.label),
-                      *(_num(figure(row.record, m)) for _, m in FIGURES),
+                      *(_num(figure(row.record, m)) for _, m in FIGURES), runs_cell(row.runs),
                       f"[{style}]{escape(status)}[/{style}]" if style else escape(status))
     natural = out.measure(table, options=out.options.update_width(10**5)).maximum  # unclamped
     if natural > out.width:  # too narrow: rich would cut figures and statuses
-        _report_blocks(report)
+        _report_blocks(report, tied)
     else:
         out.print(table)
-    if report.champion:
+    if report.champion and report.crowned:
         out.print(f"[bold green]champion:[/bold green] [bold]{escape(report.champion.label)}[/bold] "
-                  f"[dim](config {report.champion.plan.config_hash})[/dim]")
+                  f"[dim](config {report.champion.plan.config_hash}; {escape(report.verdict)}"
+                  f"{', confirmed' if report.confirmed else ''})[/dim]")
+    elif report.champion:
+        out.print(f"[bold yellow]no clear champion:[/bold yellow] {escape(report.champion.label)} leads, "
+                  + ("but its second measurement did not hold" if report.confirmed is False else
+                     f"{escape(report.verdict)}: a tie") + " (`sddd grid apply` refuses it without --force)")
     else:
         out.print("[bold yellow]no champion[/bold yellow]")
     for reason in report.why:
         out.print(f"  - {escape(reason)}", soft_wrap=True)
     for row in report.rows:
-        if row.status == "rejected" and (row.record or {}).get("excerpt"):
-            out.print(f"[red]{row.plan.variant.index}. {escape(row.label)}[/red] log excerpt:")
-            for line in (row.record or {})["excerpt"][-6:]:
-                out.print(f"    [dim]{escape(line)}[/dim]", soft_wrap=True)
+        if row.status == "rejected":
+            render_rejection(row.plan.variant.index, row.label, row.record or {})
     if report.stale:
         out.print(f"[dim]{report.stale} result(s) of an earlier profile or grid left out[/dim]")
     host = facts["host"] or {}
@@ -175,18 +179,51 @@ def render_report(report: GridReport) -> None:
               f"{facts['first'] or '?'} to {facts['last'] or '?'}[/dim]")
 
 
-def _report_blocks(report: GridReport) -> None:
+def _report_blocks(report: GridReport, tied: set[int]) -> None:
     """The report table as one block per variant, for a terminal too narrow for it whole."""
     spec = report.spec
     out.print(f"[bold]sddd grid report {escape(spec.rel)}[/bold]: profile {escape(spec.profile)}, "
               f"objective {spec.objective.goal} {escape(spec.objective.metric)} (TTFT in ms)")
     for row in report.rows:
-        status = row.status + (" ★ champion" if row is report.champion else "")
-        style = STATUS_STYLE.get(row.status, "") or "default"
+        status, style = standing(report, row, tied)
+        style = style or "default"
         out.print(f"{row.plan.variant.index}. [bold]{escape(row.label)}[/bold]: "
                   f"[{style}]{escape(status)}[/{style}]")
         out.print("   " + " · ".join(f"{SHORT.get(name, name)} {_num(figure(row.record, metric))}"
-                                     for name, metric in FIGURES))
+                                     for name, metric in FIGURES)
+                  + f" · objective runs {runs_cell(row.runs)}")
+
+
+def standing(report: GridReport, row: Row, tied: set[int]) -> tuple[str, str]:
+    """A row's status cell and its style: ★ only for a lead beyond the noise."""
+    if row is report.champion and report.crowned:
+        return "★ champion" + (" (confirmed)" if report.confirmed else ""), "bold green"
+    if row is report.champion and report.confirmed is False:
+        return "leader, not confirmed", "yellow"
+    if id(row) in tied:
+        return "= tie" + (" (leader)" if row is report.champion else ""), "yellow"
+    return row.status, STATUS_STYLE.get(row.status, "")
+
+
+def runs_cell(runs: list[float]) -> str:
+    if len(runs) < 2:
+        return f"{len(runs)} run" if runs else "-"
+    return f"{len(runs)} runs, {_num(min(runs))}-{_num(max(runs))}"
+
+
+def render_rejection(index: int, label: str, record: dict[str, Any]) -> None:
+    """The cause (the first decisive error of its log), the lines around it and the hint."""
+    out.print(f"[red]{index}. {escape(label)}[/red] rejected at {escape(str(record.get('stage')))}: "
+              f"{escape(str(record.get('reason')))}", soft_wrap=True)
+    for line in (record.get("excerpt") or [])[-7:]:
+        out.print(f"    [dim]{escape(line)}[/dim]", soft_wrap=True)
+    hint = record.get("hint")
+    if isinstance(hint, dict) and hint.get("ref"):
+        out.print(f"    [bold]troubleshooting:[/bold] {escape(hint['ref'])}: "
+                  f"{escape(str(hint.get('heading')))} [dim](score {hint.get('score')})[/dim]",
+                  soft_wrap=True)
+    elif isinstance(hint, str):  # a result of an earlier sddd
+        out.print(f"    [bold]troubleshooting:[/bold] {escape(hint)}", soft_wrap=True)
 
 
 def render_diff(plan: ApplyPlan, applied: bool) -> None:
