@@ -40,6 +40,15 @@ SCHEMA: dict[str, opt.Option] = {
                             help="default target score, a 0-1 probability of relevance (unset: 0.1)"),
     "top_k": opt.Number(default=5, minimum=1, integer=True, help="default target rank"),
     "targets": opt.ListOf(default=[], help="discoverability targets (see `sddd check`)"),
+    "indexing": opt.Mapping(schema={
+        "max_file_mb": opt.Number(default=10, minimum=0.001,
+                                  help="a file larger than this (MB) is skipped with one line"),
+        "max_word_chars": opt.Number(default=256, minimum=16, integer=True,
+                                     help="a run without whitespace longer than this is indexed as its "
+                                          "first max_word_chars characters (base64, data URIs), with a line"),
+        "workers": opt.Number(default=0, minimum=0, integer=True,
+                              help="processes that chunk files while indexing (0: one per core)"),
+    }, help="`sddd index`: limits on what one file may cost, and the processes that chunk"),
     "archive": opt.Mapping(schema={
         "retention_months": opt.Number(default=6, minimum=0, maximum=120, integer=True,
                                        help="months an archive is kept before its review date"),
