@@ -35,7 +35,7 @@ from sddd.index.store import (
     FileRecord,
     Store,
     StoredChunk,
-    open_store,
+    shared_store,
     try_open_store,
     writer_lock,
 )
@@ -294,17 +294,16 @@ def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) ->
 
     A missing or corrupt index is an error with its fix, not a silent rebuild.
     """
-    store = open_store(config.index_dir)
+    store = shared_store(config.index_dir)
     for member in range(len(store.models) or 1):
         store.vectors(member)  # surfaces a corrupt vector file now, with the fix
     if (store.fingerprint == store_fingerprint(config) and store.lexical_version == LEXICAL_VERSION
             and is_fresh(store, discover(config))):
         return store
-    store.close()
     report = build_index(config, notice=notice)
     if notice and report.written:
         notice(
             f"Index updated first: {len(report.changed_files)} changed, "
             f"{len(report.deleted_files)} deleted file(s), {report.embedded} chunk(s) embedded."
         )
-    return open_store(config.index_dir)
+    return shared_store(config.index_dir)

@@ -23,6 +23,10 @@ class BarSink(ProgressSink):
         if self.task is not None:
             self.progress.advance(self.task, count)
 
+    def file(self, path: str) -> None:
+        """A file that takes more than a few seconds to chunk is named while it does."""
+        self.progress.add_task(f"Chunking {path}", total=None)
+
 
 def render(report: IndexReport) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
