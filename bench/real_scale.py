@@ -67,7 +67,8 @@ def pins() -> list[dict[str, str]]:
 
 def git_dir(sources: Path, repo: str) -> Path:
     owner, name = repo.split("/")
-    for candidate in (sources / f"{owner}+{name}" / "repo", sources / f"{owner}+{name}", sources / owner / name):
+    for candidate in (sources / f"{owner}+{name}" / "repo", sources / f"{owner}+{name}",
+                      sources / owner / name):
         if candidate.is_dir():
             return candidate
     raise SystemExit(f"{repo}: no git folder under {sources} (OWNER+NAME/repo, OWNER+NAME or OWNER/NAME)")
@@ -197,8 +198,8 @@ def measure(root: Path, device: str) -> dict[str, Any]:
     report = cold.pop("out")
     row: dict[str, Any] = {"passages": report["chunks"], "files": report["files"],
                            "vector_index": report["vector_index"], "embedded_on": report["device"],
-                           "cold_index": {**cold, "passages_per_s": round(report["chunks"] / cold["wall_s"], 1),
-                                          "timings": report.get("timings")}}
+                           "cold_index": {**cold, "timings": report.get("timings"),
+                                          "passages_per_s": round(report["chunks"] / cold["wall_s"], 1)}}
     unchanged = sddd(["index", "--json", "--device", device], root)
     unchanged.pop("out")
     row["unchanged_reindex"] = unchanged
@@ -206,10 +207,14 @@ def measure(root: Path, device: str) -> dict[str, Any]:
     edited.write_text(edited.read_text(encoding="utf-8") + "\n\nOne more paragraph, edited.\n",
                       encoding="utf-8")
     one = sddd(["index", "--json", "--device", device], root)
-    row["one_file_edit"] = {**{k: v for k, v in one.items() if k != "out"}, "embedded": one["out"]["embedded"]}
+    row["one_file_edit"] = {**{k: v for k, v in one.items() if k != "out"},
+                            "embedded": one["out"]["embedded"]}
     row["search_in_process"] = in_process(root)
     row["search_fresh_cli"] = fresh_cli(root)
-    row["search_resident"] = resident(root)
+    try:
+        row["search_resident"] = resident(root)
+    except Exception as exc:  # a server that cannot start here: the other figures still count
+        row["search_resident"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return row
 
 
@@ -245,7 +250,8 @@ def main() -> None:
         mirror(root, args.copies)
     shutil.rmtree(root / ".sddd", ignore_errors=True)
     row = measure(root, args.device)
-    out = args.out or RESULTS / f"real-scale-{args.device}{'-x' + str(args.copies + 1) if args.copies else ''}.json"
+    suffix = f"-x{args.copies + 1}" if args.copies else ""
+    out = args.out or RESULTS / f"real-scale-{args.device}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"facts": {**run_facts(), "gpu": card()}, "command": " ".join(sys.argv),
                                "pins": pins(), "row": row}, indent=2) + "\n", encoding="utf-8")

@@ -68,6 +68,7 @@ class IndexReport:
     device: str = ""  # where passages were embedded (cpu or cuda); "" when none were
     vector_index: str = ""  # the FAISS index kind written: flat or hnsw (sddd.index.vectors)
     notes: list[str] = field(default_factory=list)  # what was indexed otherwise than written (long runs)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of a write
 
 
 class ProgressSink:
@@ -261,6 +262,7 @@ def _write(config: Config, found: Discovery, old: Store | None, fingerprint: str
 def _full(tmp: Path, draft: Draft, found: Discovery, old: Store | None, embedder: _Embedder,
           progress: ProgressSink | None, report: IndexReport, models: int) -> Outcome:
     """Every file into a fresh draft (chunked in worker processes), then the vectors in batches."""
+    started = time.perf_counter()
     works = [FileWork(source, old.files.get(source.rel) if old else None) for source in found.files]
     for done in embedder.read(works, report, progress):
         if done.chunks is None:
@@ -268,7 +270,11 @@ def _full(tmp: Path, draft: Draft, found: Discovery, old: Store | None, embedder
         else:
             draft.append(done.record, done.chunks, done.passages, done.document)
     dims = list(old.dims) if old and old.dims else [0] * models
-    return full_vectors(tmp, draft, old, embedder.bulk, dims, progress)
+    report.timings["files_s"] = round(time.perf_counter() - started, 3)  # chunking and SQLite rows
+    started = time.perf_counter()
+    outcome = full_vectors(tmp, draft, old, embedder.bulk, dims, progress)
+    report.timings["vectors_s"] = round(time.perf_counter() - started, 3)  # embedding and FAISS
+    return outcome
 
 
 def _in_place(tmp: Path, draft: Draft, found: Discovery, old: Store, change: Change, embedder: _Embedder,

@@ -270,10 +270,11 @@ def shared_store(folder: Path) -> Store:
     key = folder.resolve()
     generation = current_generation(folder)
     cached = _SHARED.get(key)
-    if cached is not None and generation is not None and cached.generation.name == generation.name:
-        # The same name may be a new generation (an index folder deleted and built again).
-        if _identity(generation) == cached.identity:
-            return cached
+    # The same name may be another generation (an index folder deleted and built again): its
+    # metadata file's identity tells.
+    if (cached is not None and generation is not None and cached.generation.name == generation.name
+            and _identity(generation) == cached.identity):
+        return cached
     store = open_store(folder)
     store.shared, store.identity = True, _identity(store.generation)
     if cached is not None:

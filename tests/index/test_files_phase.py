@@ -88,7 +88,8 @@ def hostile_repo(root: Path) -> None:
     rng = random.Random(31)
     (root / "docs").mkdir(parents=True)
     (root / "sddd.yaml").write_text("docs: ['docs/**/*.md']\n", encoding="utf-8")
-    (root / "docs/word1mb.md").write_text("# Word\n\nProse first.\n\n" + "x" * (1 << 20) + "\n", encoding="utf-8")
+    (root / "docs/word1mb.md").write_text("# Word\n\nProse first.\n\n" + "x" * (1 << 20) + "\n",
+                                          encoding="utf-8")
     (root / "docs/word100k.md").write_text("# Word\n\n" + "ab" * 50_000 + "\n", encoding="utf-8")
     image = base64.b64encode(rng.randbytes(225_000)).decode()  # 300 KB of base64
     (root / "docs/datauri.md").write_text(f"# Image\n\n![d](data:image/png;base64,{image})\n\nThe end.\n",
