@@ -260,6 +260,7 @@ class Store:
 
 
 _SHARED: dict[Path, Store] = {}
+SHARED_FOLDERS = 4  # index folders kept open at once (a test session opens hundreds, one at a time)
 
 
 def shared_store(folder: Path) -> Store:
@@ -278,7 +279,10 @@ def shared_store(folder: Path) -> Store:
     store = open_store(folder)
     store.shared, store.identity = True, _identity(store.generation)
     if cached is not None:
+        del _SHARED[key]
         cached.db.close()
+    while len(_SHARED) >= SHARED_FOLDERS:
+        _SHARED.pop(next(iter(_SHARED))).db.close()  # the folder opened longest ago
     _SHARED[key] = store
     return store
 
