@@ -150,14 +150,7 @@ def build_index(
                 f"under {config.root}; add documents or fix the globs in sddd.yaml",
             )
         if old is not None and is_fresh(old, found) and old.lexical_version == LEXICAL_VERSION:
-            report.files = len(found.files)
-            report.chunks = old.count
-            report.reused = old.count
-            report.skipped = refused + [Skipped.decode(p, f.skipped) for p, f in old.files.items()
-                                        if f.skipped]
-            report.seconds = time.perf_counter() - started
-            old.close()
-            return report
+            return _unchanged(report, found, old, refused, started)
         report.skipped = refused
         embedder = _Embedder(config, as_ensemble(config, encoder), device)
         try:
@@ -169,6 +162,17 @@ def build_index(
             if old is not None:
                 old.close()
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _unchanged(report: IndexReport, found: Discovery, old: Store, refused: list[Skipped],
+               started: float) -> IndexReport:
+    """The report of a run that found every file as indexed: nothing read, nothing written."""
+    report.files = len(found.files)
+    report.chunks = report.reused = old.count
+    report.skipped = refused + [Skipped.decode(p, f.skipped) for p, f in old.files.items() if f.skipped]
+    report.seconds = time.perf_counter() - started
+    old.close()
     return report
 
 
