@@ -110,3 +110,17 @@ def test_each_hostile_file_indexes_under_a_1_5_gb_memory_cap(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.count("without a space") == 3, proc.stderr
     assert "docs/word1mb.md: line 5:" in proc.stderr
+
+
+def test_a_file_that_takes_a_while_is_named_on_the_progress_display(make_repo, monkeypatch):
+    from sddd.index import files_phase
+
+    monkeypatch.setattr(files_phase, "SLOW_FILE_S", 0.05)
+    config = make_repo({"docs/a.md": "# A\n\nShort.\n", "docs/big.md": "# Big\n\n" + "word more\n" * 200_000})
+    spec = window_spec(config, 256)
+    assert spec is not None
+    window = build_window(spec)
+    named: list[str] = []
+    works = [FileWork(source) for source in discover(config).files]
+    assert len(list(read_files(works, spec, lambda: window, Limits(workers=1), named.append))) == 2
+    assert "docs/big.md" in named  # 2 MB take more than 0.05 s to chunk
