@@ -43,7 +43,7 @@ SCHEMA: dict[str, opt.Option] = {
     "indexing": opt.Mapping(schema={
         "max_file_mb": opt.Number(default=10, minimum=0.001,
                                   help="a file larger than this (MB) is skipped with one line"),
-        "max_word_chars": opt.Number(default=256, minimum=16, integer=True,
+        "max_word_chars": opt.Number(default=1024, minimum=16, integer=True,
                                      help="a run without whitespace longer than this is indexed as its "
                                           "first max_word_chars characters (base64, data URIs), with a line"),
         "workers": opt.Number(default=0, minimum=0, integer=True,
