@@ -16,12 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where sizes are counted: `sddd drift` reads FENCE only
+    import numpy as np
 
 CountTokens = Callable[[str], int]
 CountMany = Callable[[list[str]], list[int]]
-TokenStarts = Callable[[list[str]], list[np.ndarray]]
+TokenStarts = Callable[[list[str]], "list[np.ndarray]"]
 
 FENCE = re.compile(r"^\s*(```|~~~)")
 WORD_RUN = re.compile(r"\S+")
@@ -50,6 +52,8 @@ class Window:
         whitespace, since counts add up over whitespace."""
         if self.starts is not None:
             return self.starts(texts)
+        import numpy as np
+
         words = [[m for m in WORD_RUN.finditer(text)] for text in texts]
         flat = [m.group() for found in words for m in found]
         sizes = iter(self.counts(flat)) if flat else iter(())
@@ -84,6 +88,8 @@ def offsets_starts(encode_batch: Callable[[list[str]], list[list[tuple[int, int]
     are tokenised in bounded slices, many at a time, so memory stays that of one batch."""
 
     def starts(texts: list[str]) -> list[np.ndarray]:
+        import numpy as np
+
         jobs = [(t, a, b) for t, text in enumerate(texts) for a, b in slices(text)]
         found: list[list[np.ndarray]] = [[] for _ in texts]
         batch: list[tuple[int, int, int]] = []
@@ -109,19 +115,21 @@ class Sized:
         self.text, self.starts = text, starts
 
     def size(self, start: int, end: int) -> int:
-        return int(np.searchsorted(self.starts, end) - np.searchsorted(self.starts, start))
+        return int(self.starts.searchsorted(end) - self.starts.searchsorted(start))
 
     def cut(self, start: int, end: int, budget: int, sep: str) -> list[tuple[int, int]]:
         """[start, end) cut at ``sep`` into as few spans of at most ``budget`` pieces as can be
         (a span between two separators may hold more): the greedy packing of the words one by one,
         found by bisection over the pieces before each separator."""
+        import numpy as np
+
         at = np.array(_positions(self.text, sep, start, end), dtype=np.int64)
-        before = np.searchsorted(self.starts, at)  # pieces before each separator
+        before = self.starts.searchsorted(at)  # pieces before each separator
         spans = []
         first, k = start, 0  # k: the first separator after ``first``
         while k < len(at) and self.size(first, end) > budget:
-            base = int(np.searchsorted(self.starts, first))
-            j = max(int(np.searchsorted(before, base + budget, side="right")) - 1, k)
+            base = int(self.starts.searchsorted(first))
+            j = max(int(before.searchsorted(base + budget, side="right")) - 1, k)
             spans.append((first, int(at[j])))
             first, k = int(at[j]) + 1, j + 1
         spans.append((first, end))
