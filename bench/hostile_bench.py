@@ -17,6 +17,10 @@ Measures, each beside its target:
     process under an address-space cap: exit code, wall and CPU seconds, peak memory (target:
     refused in under 1 s with one line naming the limit). Before/after: run it with PYTHONPATH
     pointing at each checkout, `--skip tokenise queries big race`.
+  * `sddd index` of one guide holding one long word (100 KB, 1 MB) or a 300 KB base64 data URI
+    (issue 31: 21 s / 1.5 GB, 223 s / 12.3 GB, 31 s / 4.3 GB before), in a fresh process: wall,
+    CPU, peak memory (target: under the 1 GB budget). ``--code DIR`` runs another checkout's
+    sddd (``PYTHONPATH=DIR``) for the "before" figures.
 The machine is often shared: CPU seconds are printed beside wall seconds.
 """
 
@@ -160,6 +164,38 @@ def big_file(kind: str, megabytes: int, rng: random.Random) -> dict[str, object]
         shutil.rmtree(root, ignore_errors=True)
 
 
+def long_word(kind: str, rng: random.Random, code: str | None) -> dict[str, object]:
+    """One guide with one long run, indexed by the CLI in a fresh process."""
+    root = Path(tempfile.mkdtemp(prefix="sddd-hostile-word-"))
+    try:
+        (root / "docs").mkdir()
+        (root / "sddd.yaml").write_text("docs: ['docs/**/*.md']\n", encoding="utf-8")
+        if kind == "data URI 300 KB":
+            image = base64.b64encode(rng.randbytes(225_000)).decode()
+            body = f"An exported page.\n\n![d](data:image/png;base64,{image})\n\nThe end."
+        else:
+            body = f"Prose first.\n\n{'x' * (MB if kind == 'word 1 MB' else 100_000)}\n\nAfter the word."
+        (root / "docs" / "guide.md").write_text(f"# Guide\n\n## Section\n\n{body}\n", encoding="utf-8")
+        env = {**os.environ, **({"PYTHONPATH": code} if code else {})}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, "index", "--json"], cwd=root,
+                              capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            return {"part": "index one long word", "kind": kind, "stage": "sddd index",
+                    "failed": proc.returncode, "wall_s": round(wall, 1)}
+        report = json.loads(proc.stdout)
+        return {"part": "index one long word", "kind": kind, "stage": "sddd index (fresh process)",
+                "wall_s": round(wall, 1), "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime
+                                                         - before.ru_stime, 1),
+                "peak_mb": round(peak_mb(proc.stderr)), "chunks": report.get("chunks"),
+                "code": code or "this checkout", "target_mb": 1024}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 WRITER = """
 import sys
 from pathlib import Path
@@ -282,10 +318,11 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--reindexes", type=int, default=100)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["tokenise", "queries", "big", "race", "limits"])
+                        choices=["tokenise", "queries", "big", "race", "limits", "words"])
     parser.add_argument("--limits-cap-mb", type=int, default=3072,
                         help="address-space cap of each limits case (the code before them had none)")
     parser.add_argument("--limits-timeout", type=float, default=120.0)
+    parser.add_argument("--code", help="run the long-word cases with this checkout's sddd (before)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rng = random.Random(16)
@@ -300,6 +337,7 @@ def main() -> None:
                   f"{row.get('cpu_s', ''):>8}  {other}", flush=True)
         RESULTS.mkdir(exist_ok=True)
         name = "hostile.json" if not args.skip else f"hostile-without-{'-'.join(sorted(args.skip))}.json"
+        name = name.replace(".json", "-before.json") if args.code else name
         (RESULTS / name).write_text(json.dumps({"_meta": run_facts(), "rows": rows}, indent=2) + "\n")
 
     if "limits" not in args.skip:
@@ -315,6 +353,9 @@ def main() -> None:
                 keep([race(root, args.searches, args.reindexes)])
         finally:
             shutil.rmtree(root, ignore_errors=True)
+    if "words" not in args.skip:
+        for kind in ("word 100 KB", "data URI 300 KB", "word 1 MB"):
+            keep([long_word(kind, rng, args.code)])
     if "big" not in args.skip:
         for kind in ("repeated sections", "base64 blobs"):
             keep([big_file(kind, args.big_mb, rng)])

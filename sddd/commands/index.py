@@ -15,11 +15,11 @@ from sddd.output.console import notice, print_json
 def index(config: Config, *, rebuild: bool = False, as_json: bool = False, device: str | None = None,
           quiet: bool = False) -> int:
     """Bring the index up to date (or rebuild it) and say what was done."""
-    from sddd.index.encoders.device import resolve
+    from sddd.index.encoders.device import probe
     from sddd.index.indexer import build_index
 
     if device is not None:
-        resolve(device)  # asked for on the command line: no GPU here is said at once, not after chunking
+        probe(device)  # no GPU here is said at once, not after chunking; torch waits for a need
     if as_json:
         print_json(asdict(build_index(config, rebuild=rebuild, device=device)))
         return EXIT_OK

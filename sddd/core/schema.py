@@ -64,6 +64,15 @@ SCHEMA: dict[str, opt.Option] = {
         "query_chars": opt.Number(default=4096, minimum=64, integer=True,
                                   help="longest search query, in characters"),
     }, help="bounds on what one input may cost (memory, time)"),
+    "indexing": opt.Mapping(schema={
+        "max_file_mb": opt.Number(default=10, minimum=0.001,
+                                  help="a file larger than this (MB) is skipped with one line"),
+        "max_word_chars": opt.Number(default=1024, minimum=16, integer=True,
+                                     help="a run without whitespace longer than this is indexed as its "
+                                          "first max_word_chars characters (base64, data URIs), with a line"),
+        "workers": opt.Number(default=0, minimum=0, integer=True,
+                              help="processes that chunk files while indexing (0: one per core)"),
+    }, help="`sddd index`: limits on what one file may cost, and the processes that chunk"),
     "archive": opt.Mapping(schema={
         "retention_months": opt.Number(default=6, minimum=0, maximum=120, integer=True,
                                        help="months an archive is kept before its review date"),

@@ -27,6 +27,8 @@ from sddd.index.lexical import (
 )
 from sddd.index.store import CHUNKER_VERSION, FileRecord, StoredChunk
 
+Rows = Sequence[Sequence[str]] | None  # lexical passage rows, one per chunk
+
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
@@ -81,13 +83,15 @@ class Draft:
 
     # -- a full build ---------------------------------------------------------------------------
 
-    def append(self, record: FileRecord, chunks: Sequence[StoredChunk]) -> None:
-        """One file and its chunks, ids given in order from ``next_id``; its lexical rows too."""
+    def append(self, record: FileRecord, chunks: Sequence[StoredChunk], passages: Rows = None,
+               document: Sequence[str] | None = None) -> None:
+        """One file and its chunks, ids given in order from ``next_id``; its lexical rows too
+        (``passages`` and ``document`` when a worker made them already)."""
         for chunk in chunks:
             chunk.id = self.next_id
             self.next_id += 1
         self._put_file(record)
-        self._put_chunks(chunks)
+        self._put_chunks(chunks, passages, document)
 
     # -- an incremental update -----------------------------------------------------------------
 
@@ -105,10 +109,11 @@ class Draft:
             self.db.execute("DELETE FROM doc_lexical WHERE rowid = ?", (found[0],))
             self.db.execute("DELETE FROM documents WHERE id = ?", (found[0],))
 
-    def put(self, record: FileRecord, chunks: Sequence[StoredChunk]) -> None:
+    def put(self, record: FileRecord, chunks: Sequence[StoredChunk], passages: Rows = None,
+            document: Sequence[str] | None = None) -> None:
         """A file's record and its chunks, whose ids are already given (after ``drop``)."""
         self._put_file(record)
-        self._put_chunks(chunks)
+        self._put_chunks(chunks, passages, document)
 
     def forget(self, path: str) -> None:
         """A deleted file's record."""
@@ -163,16 +168,19 @@ class Draft:
                         (record.path, record.kind, record.sha256, record.size, record.mtime_ns,
                          record.chunks, record.title, record.skipped))
 
-    def _put_chunks(self, chunks: Sequence[StoredChunk]) -> None:
+    def _put_chunks(self, chunks: Sequence[StoredChunk], passages: Rows = None,
+                    document: Sequence[str] | None = None) -> None:
         if not chunks:
             return
+        if passages is None or len(passages) != len(chunks):
+            passages = [passage_row(c.title, c.heading, c.path, c.text) for c in chunks]
         self.db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(c.id, c.path, c.kind, c.heading, c.anchor, c.line, c.part, c.title, c.text, c.embed_hash)
              for c in chunks])
         self.db.executemany(
             f"INSERT INTO lexical (rowid, {', '.join(PASSAGE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-            [(c.id, *passage_row(c.title, c.heading, c.path, c.text)) for c in chunks])
+            [(c.id, *row) for c, row in zip(chunks, passages, strict=True)])
         # One document per file: its title, path and every section, for words spread over sections.
         path = chunks[0].path
         found = self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
@@ -180,6 +188,8 @@ class Draft:
         if not found:
             self.next_document += 1
             self.db.execute("INSERT INTO documents VALUES (?, ?)", (number, path))
-        sections = [f"{c.heading}\n{c.text}" for c in chunks]
+        if document is None:
+            sections = [f"{c.heading}\n{c.text}" for c in chunks]
+            document = document_row(chunks[0].title, path, sections)
         self.db.execute(f"INSERT INTO doc_lexical (rowid, {', '.join(DOCUMENT_COLUMNS)}) VALUES (?, ?, ?, ?)",
-                        (number, *document_row(chunks[0].title, path, sections)))
+                        (number, *document))

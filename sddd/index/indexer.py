@@ -11,65 +11,43 @@ reused.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sddd.core.atomic import LOCK_HINT, writing
 from sddd.core.config import Config
 from sddd.core.errors import InputError
-from sddd.core.yamlio import read_text
 from sddd.index.chunking import Window
-from sddd.index.compose_chunks import compose_chunks
-from sddd.index.corpus import Chunk, Discovery, SourceFile, discover, is_compose_path
+from sddd.index.corpus import Discovery, discover
+from sddd.index.counting import WindowSpec, build_window, window_spec
 from sddd.index.draft import Draft
 from sddd.index.encoders.base import Encoder
 from sddd.index.encoders.device import Overlapped, bulk_ensemble
 from sddd.index.encoders.ensemble import Ensemble, fingerprint_of, load_ensemble
 from sddd.index.encoders.models import model_info
+from sddd.index.files_phase import FileDone, FileWork, Limits, Skipped, read_files
 from sddd.index.generation import commit, remove_abandoned
 from sddd.index.lexical import LEXICAL_VERSION
-from sddd.index.markdown_chunks import markdown_chunks
 from sddd.index.store import (
     CHUNKER_VERSION,
     FileRecord,
     Store,
     StoredChunk,
-    embed_text,
-    open_store,
+    shared_store,
     try_open_store,
     writer_lock,
 )
 from sddd.index.updates import (
     Change,
     Outcome,
-    digest_of,
     full_vectors,
     models_meta,
     needs_compaction,
     survey,
     update_in_place,
 )
-
-
-@dataclass
-class Skipped:
-    path: str
-    reason: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}"
-
-    def encode(self) -> str:
-        """How the index stores the reason (with the line) for the next run to report."""
-        return f"{self.line or 0}\t{self.reason}"
-
-    @classmethod
-    def decode(cls, path: str, stored: str) -> Skipped:
-        line, _, reason = stored.partition("\t")
-        return cls(path, reason or stored, int(line) if line.isdigit() and line != "0" else None)
 
 
 @dataclass
@@ -89,6 +67,8 @@ class IndexReport:
     index: str = ""
     device: str = ""  # where passages were embedded (cpu or cuda); "" when none were
     vector_index: str = ""  # the FAISS index kind written: flat or hnsw (sddd.index.vectors)
+    notes: list[str] = field(default_factory=list)  # what was indexed otherwise than written (long runs)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of a write
 
 
 class ProgressSink:
@@ -97,6 +77,9 @@ class ProgressSink:
     def start(self, total: int) -> None: ...
 
     def advance(self, count: int) -> None: ...
+
+    def file(self, path: str) -> None:
+        """``path`` is taking a while to chunk (a large file): say which."""
 
 
 def store_fingerprint(config: Config) -> str:
@@ -123,16 +106,6 @@ def is_fresh(store: Store, found: Discovery) -> bool:
         if record is None or record.size != source.size or record.mtime_ns != source.mtime_ns:
             return False
     return True
-
-
-def chunk_file(source: SourceFile, text: str, window: Window) -> list[Chunk]:
-    if source.rel.endswith(".md"):
-        return markdown_chunks(text, source.rel, source.kind, window)
-    if is_compose_path(source.rel):
-        if source.path.name == "MANIFEST.yaml":
-            return []
-        return compose_chunks(text, source.rel, source.kind, window)
-    return []
 
 
 def build_index(
@@ -178,18 +151,14 @@ def build_index(
                 f"under {config.root}; add documents or fix the globs in sddd.yaml",
             )
         if old is not None and is_fresh(old, found) and old.lexical_version == LEXICAL_VERSION:
-            report.files = len(found.files)
-            report.chunks = old.count
-            report.reused = old.count
-            report.skipped = refused + [Skipped.decode(p, f.skipped) for p, f in old.files.items()
-                                        if f.skipped]
-            report.seconds = time.perf_counter() - started
-            old.close()
-            return report
+            return _unchanged(report, found, old, refused, started)
         report.skipped = refused
         embedder = _Embedder(config, as_ensemble(config, encoder), device)
         try:
             _write(config, found, old, fingerprint, report, embedder, progress)
+            if notice is not None:
+                for note in report.notes:
+                    notice(note)
         finally:
             if old is not None:
                 old.close()
@@ -197,24 +166,45 @@ def build_index(
     return report
 
 
+def _unchanged(report: IndexReport, found: Discovery, old: Store, refused: list[Skipped],
+               started: float) -> IndexReport:
+    """The report of a run that found every file as indexed: nothing read, nothing written."""
+    report.files = len(found.files)
+    report.chunks = report.reused = old.count
+    report.skipped = refused + [Skipped.decode(p, f.skipped) for p, f in old.files.items() if f.skipped]
+    report.seconds = time.perf_counter() - started
+    old.close()
+    return report
+
+
 class _Embedder:
     """The encoders and the chunking window, loaded on first need (an unchanged file needs neither).
 
-    Chunking counts tokens with the CPU encoders; bulk embedding may use the device's (a GPU).
+    Chunking counts tokens with the primary model's tokenizer alone (``sddd.index.counting``), or
+    with the loaded CPU encoders where that model has no fast tokenizer; bulk embedding may use
+    the device's (a GPU).
     """
 
     def __init__(self, config: Config, encoder: Ensemble | None, device: str | None):
         self.config, self.encoder = config, encoder
         self.device = device or str(config.device)
+        section = config.section("indexing")
+        self.limits = Limits(float(section["max_file_mb"]), int(section["max_word_chars"]),
+                             int(section["workers"]))
+        self.spec: WindowSpec | None = window_spec(config, self.limits.max_word_chars)
         self._window: Window | None = None
         self._bulk: Ensemble | None = encoder
         self.used = ""  # the device bulk embedding ran on, once it has
 
     def window(self) -> Window:
         if self._window is None:
-            encoder = self.get()
-            self._window = Window(encoder.count_tokens, encoder.max_tokens,
-                                  count_many=encoder.count_tokens_many)
+            if self.spec is not None:
+                self._window = build_window(self.spec)
+            else:
+                encoder = self.get()
+                self._window = Window(encoder.count_tokens, encoder.max_tokens,
+                                      count_many=encoder.count_tokens_many,
+                                      max_word=self.limits.max_word_chars)
         return self._window
 
     def get(self) -> Ensemble:
@@ -230,39 +220,18 @@ class _Embedder:
         self.used = "cuda" if isinstance(self._bulk, Overlapped) else "cpu"
         return self._bulk
 
-
-def _read_file(source: SourceFile, previous: FileRecord | None, embedder: _Embedder,
-               report: IndexReport) -> tuple[FileRecord, list[StoredChunk] | None]:
-    """The record and new chunks of one file; chunks None when the file's content is the one indexed
-    (its old chunks are kept), an empty list when it cannot be indexed."""
-    if previous and previous.size == source.size and previous.mtime_ns == source.mtime_ns:
-        if previous.skipped:
-            report.skipped.append(Skipped.decode(source.rel, previous.skipped))
-        return previous, None
-    try:
-        text = read_text(source.path, source.rel)
-    except InputError as exc:
-        skipped = Skipped(source.rel, exc.message, exc.line)
-        report.skipped.append(skipped)
-        return FileRecord(source.rel, source.kind, "", source.size, source.mtime_ns, 0, "",
-                          skipped.encode()), []
-    digest = digest_of(text)
-    if previous and previous.sha256 == digest and not previous.skipped:
-        return FileRecord(source.rel, previous.kind, digest, source.size, source.mtime_ns,
-                          previous.chunks, previous.title), None
-    report.changed_files.append(source.rel)
-    try:
-        # Whatever a chunker made, no secret reaches the store (nor, so, any output).
-        new_chunks = [c.redacted() for c in chunk_file(source, text, embedder.window())]
-    except InputError as exc:
-        skipped = Skipped(source.rel, exc.message, exc.line)
-        report.skipped.append(skipped)
-        return FileRecord(source.rel, source.kind, digest, source.size, source.mtime_ns, 0, "",
-                          skipped.encode()), []
-    kind = new_chunks[0].kind if new_chunks else source.kind
-    title = new_chunks[0].title if new_chunks else ""
-    record = FileRecord(source.rel, kind, digest, source.size, source.mtime_ns, len(new_chunks), title)
-    return record, [StoredChunk(**c.__dict__, embed_hash=digest_of(embed_text(c))) for c in new_chunks]
+    def read(self, works: list[FileWork], report: IndexReport,
+             progress: ProgressSink | None) -> Iterator[FileDone]:
+        """Each file read and chunked (in worker processes when many), in order; skips and notes
+        into ``report``."""
+        slow = progress.file if progress is not None else None
+        for done in read_files(works, self.spec, self.window, self.limits, slow):
+            if done.skipped is not None:
+                report.skipped.append(done.skipped)
+            if done.changed:
+                report.changed_files.append(done.record.path)
+            report.notes += done.notes
+            yield done
 
 
 def _write(config: Config, found: Discovery, old: Store | None, fingerprint: str, report: IndexReport,
@@ -297,13 +266,20 @@ def _write(config: Config, found: Discovery, old: Store | None, fingerprint: str
 
 def _full(tmp: Path, draft: Draft, found: Discovery, old: Store | None, embedder: _Embedder,
           progress: ProgressSink | None, report: IndexReport, models: int) -> Outcome:
-    """Every file into a fresh draft, one at a time, then the vectors in batches."""
-    for source in found.files:
-        previous = old.files.get(source.rel) if old else None
-        record, chunks = _read_file(source, previous, embedder, report)
-        draft.append(record, old.chunks_of(source.rel) if chunks is None and old else chunks or [])
+    """Every file into a fresh draft (chunked in worker processes), then the vectors in batches."""
+    started = time.perf_counter()
+    works = [FileWork(source, old.files.get(source.rel) if old else None) for source in found.files]
+    for done in embedder.read(works, report, progress):
+        if done.chunks is None:
+            draft.append(done.record, old.chunks_of(done.record.path) if old else [])
+        else:
+            draft.append(done.record, done.chunks, done.passages, done.document)
     dims = list(old.dims) if old and old.dims else [0] * models
-    return full_vectors(tmp, draft, old, embedder.bulk, dims, progress)
+    report.timings["files_s"] = round(time.perf_counter() - started, 3)  # chunking and SQLite rows
+    started = time.perf_counter()
+    outcome = full_vectors(tmp, draft, old, embedder.bulk, dims, progress)
+    report.timings["vectors_s"] = round(time.perf_counter() - started, 3)  # embedding and FAISS
+    return outcome
 
 
 def _in_place(tmp: Path, draft: Draft, found: Discovery, old: Store, change: Change, embedder: _Embedder,
@@ -317,10 +293,11 @@ def _in_place(tmp: Path, draft: Draft, found: Discovery, old: Store, change: Cha
         if source.rel not in changed and previous and previous.skipped:
             report.skipped.append(Skipped.decode(source.rel, previous.skipped))
     files: list[tuple[FileRecord, list[StoredChunk]]] = []
-    for source in change.changed:
-        record, chunks = _read_file(source, None, embedder, report)
-        files.append((record, chunks or []))
-    return update_in_place(tmp, draft, old, files, change.deleted, embedder.bulk, progress)
+    rows: dict[str, tuple[list[Any], Any]] = {}
+    for done in embedder.read([FileWork(source) for source in change.changed], report, progress):
+        files.append((done.record, done.chunks or []))
+        rows[done.record.path] = (done.passages, done.document)
+    return update_in_place(tmp, draft, old, files, change.deleted, embedder.bulk, progress, rows)
 
 
 def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) -> Store:
@@ -328,17 +305,16 @@ def ensure_fresh(config: Config, notice: Callable[[str], None] | None = None) ->
 
     A missing or corrupt index is an error with its fix, not a silent rebuild.
     """
-    store = open_store(config.index_dir)
+    store = shared_store(config.index_dir)
     for member in range(len(store.models) or 1):
         store.vectors(member)  # surfaces a corrupt vector file now, with the fix
     if (store.fingerprint == store_fingerprint(config) and store.lexical_version == LEXICAL_VERSION
             and is_fresh(store, discover(config))):
         return store
-    store.close()
     report = build_index(config, notice=notice)
     if notice and report.written:
         notice(
             f"Index updated first: {len(report.changed_files)} changed, "
             f"{len(report.deleted_files)} deleted file(s), {report.embedded} chunk(s) embedded."
         )
-    return open_store(config.index_dir)
+    return shared_store(config.index_dir)

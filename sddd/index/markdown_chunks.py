@@ -128,12 +128,55 @@ def doc_kind(meta: dict[str, Any], rel: str, hint: str) -> str:
     return "report" if "/reports/" in f"/{rel}" else "guide"
 
 
-def markdown_chunks(text: str, rel: str, kind_hint: str, window: Window) -> list[Chunk]:
-    """Chunks of one Markdown file (raises InputError on malformed front matter)."""
+def cut_long_words(text: str, limit: int, first_line: int = 0) -> tuple[str, list[str]]:
+    """``text`` with every run of more than ``limit`` characters without whitespace cut to its first
+    ``limit`` and an ellipsis (a base64 image, a data URI, a minified blob: not prose, and one
+    such run would otherwise be one passage the tokenizers read whole), from line ``first_line``
+    on (front matter is left to its parser); and a note of what was cut, when anything was."""
+    if limit <= 0 or len(text) <= limit:
+        return text, []
+    start = 0 if first_line == 0 else _line_offset(text, first_line)
+    runs: list[tuple[int, int]] = []
+
+    def shorten(match: re.Match[str]) -> str:
+        runs.append((match.start(), len(match.group())))
+        return match.group()[:limit] + "…"
+
+    body = re.sub(rf"\S{{{limit + 1},}}", shorten, text[start:])
+    if not runs:
+        return text, []
+    line = first_line + text.count("\n", start, start + runs[0][0]) + 1
+    longest = max(length for _, length in runs)
+    return text[:start] + body, [f"line {line}: {len(runs)} run(s) of more than {limit:,} characters "
+                                 f"without a space (longest {longest:,}) indexed as their first {limit:,}"]
+
+
+def _line_offset(text: str, line: int) -> int:
+    """Offset of the start of 0-based ``line``."""
+    offset = 0
+    for _ in range(line):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
+
+
+def markdown_chunks(text: str, rel: str, kind_hint: str, window: Window,
+                    notes: list[str] | None = None) -> list[Chunk]:
+    """Chunks of one Markdown file (raises InputError on malformed front matter).
+
+    Every section's heading and body are counted in one tokenizer call for the whole file. Runs
+    longer than ``window.max_word`` are cut first (``cut_long_words``; its note into ``notes``)."""
+    if window.max_word:
+        _meta, start = split_front_matter(text.removeprefix("\ufeff"), rel)
+        text, cut = cut_long_words(text, window.max_word, start)
+        if notes is not None:
+            notes += cut
     doc = parse_markdown(text, rel)
     title = doc.title or rel.rsplit("/", 1)[-1].removesuffix(".md")
     kind = doc_kind(doc.meta, rel, kind_hint)
-    chunks: list[Chunk] = []
+    sections: list[tuple[Section, str, str]] = []
     stack: list[tuple[int, str]] = []
     for section in doc.sections:
         if section.level:
@@ -143,11 +186,16 @@ def markdown_chunks(text: str, rel: str, kind_hint: str, window: Window) -> list
         names = [name for _level, name in stack]
         if names and names[0] == title:
             names = names[1:]
-        heading = SEP.join([title, *names])
         body = redact("\n".join(section.body).strip())
-        if not body:
-            continue  # a heading with nothing under it: its subsections carry its name
-        for part, piece in enumerate(fit(heading, body, window)):
+        if body:  # a heading with nothing under it: its subsections carry its name
+            sections.append((section, SEP.join([title, *names]), body))
+    headers = window.counts(list(dict.fromkeys(h for _s, h, _b in sections)))
+    header_size = dict(zip(dict.fromkeys(h for _s, h, _b in sections), headers, strict=True))
+    starts = window.token_starts([body for _s, _h, body in sections])
+    chunks: list[Chunk] = []
+    for (section, heading, body), body_starts in zip(sections, starts, strict=True):
+        pieces = fit(heading, body, window, header_size=header_size[heading], starts=body_starts)
+        for part, piece in enumerate(pieces):
             chunks.append(
                 Chunk(
                     path=rel, kind=kind, heading=heading, anchor=section.anchor,

@@ -25,7 +25,7 @@ from sddd.index.indexer import build_index, ensure_fresh
 from sddd.index.query_cache import QueryCache
 from sddd.index.ranking import Ranked, rank, validate_filters
 from sddd.index.results import Hit, SearchResult
-from sddd.index.store import Store, current_generation, open_store
+from sddd.index.store import Store, current_generation, shared_store
 
 SNIPPET_CHARS = 220
 WORD = re.compile(r"[\w][\w\-.]*", re.UNICODE)
@@ -170,7 +170,7 @@ def search(
         return _search_manual(config, query, k, path_glob, mode, notice, queries)
     own = store is None
     if store is None:
-        store = ensure_fresh(config, notice) if refresh else open_store(config.index_dir)
+        store = ensure_fresh(config, notice) if refresh else shared_store(config.index_dir)
     try:
         vectors = (queries or QueryEncoder(config)).encode([query])
         ranked = rank(store, vectors, [query], k, kind=kind, path_glob=path_glob, mode=mode)[0]

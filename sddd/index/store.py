@@ -120,6 +120,8 @@ class Store:
         self.lexical = LexicalIndex(self.db, {"passages": self.count, "documents": self.document_count},
                                     str(generation))
         self._vectors: dict[int, Any] = {}
+        self.shared = False  # kept open for the whole process (shared_store): close() leaves it open
+        self.identity: tuple[int, int] = (-1, -1)
 
     @property
     def fingerprint(self) -> str:
@@ -253,7 +255,44 @@ class Store:
         return np.array([found.get(int(i), -1) for i in ids], dtype=np.int64)
 
     def close(self) -> None:
-        self.db.close()
+        if not self.shared:
+            self.db.close()
+
+
+_SHARED: dict[Path, Store] = {}
+SHARED_FOLDERS = 4  # index folders kept open at once (a test session opens hundreds, one at a time)
+
+
+def shared_store(folder: Path) -> Store:
+    """The live index, opened once per process and kept open across calls (its HNSW graph is read
+    once, not at every search) while ``CURRENT`` names the same generation; its ``close`` does
+    nothing. A new generation is opened when one is committed (the old one stays readable
+    through its open files until the process lets it go)."""
+    key = folder.resolve()
+    generation = current_generation(folder)
+    cached = _SHARED.get(key)
+    # The same name may be another generation (an index folder deleted and built again): its
+    # metadata file's identity tells.
+    if (cached is not None and generation is not None and cached.generation.name == generation.name
+            and _identity(generation) == cached.identity):
+        return cached
+    store = open_store(folder)
+    store.shared, store.identity = True, _identity(store.generation)
+    if cached is not None:
+        del _SHARED[key]
+        cached.db.close()
+    while len(_SHARED) >= SHARED_FOLDERS:
+        _SHARED.pop(next(iter(_SHARED))).db.close()  # the folder opened longest ago
+    _SHARED[key] = store
+    return store
+
+
+def _identity(generation: Path) -> tuple[int, int]:
+    try:
+        stat = (generation / "meta.sqlite").stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_ino, stat.st_mtime_ns)
 
 
 def current_generation(folder: Path) -> Path | None:

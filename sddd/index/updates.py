@@ -226,7 +226,8 @@ def place(draft: Draft, files: list[tuple[FileRecord, list[StoredChunk]]],
 
 
 def update_in_place(tmp: Any, draft: Draft, old: Store, files: list[tuple[FileRecord, list[StoredChunk]]],
-                    deleted: list[str], encoder: Callable[[int], Ensemble], progress: Any) -> Outcome:
+                    deleted: list[str], encoder: Callable[[int], Ensemble], progress: Any,
+                    rows: dict[str, Any] | None = None) -> Outcome:
     """Replace the rows of changed and deleted files in a copy of ``old``; add the new vector rows."""
     replaced = [record.path for record, _ in files if record.path in old.files] + deleted
     freed: dict[str, list[int]] = {}
@@ -236,7 +237,7 @@ def update_in_place(tmp: Any, draft: Draft, old: Store, files: list[tuple[FileRe
         draft.drop(path)
     placed = place(draft, files, freed)
     for record, chunks in files:
-        draft.put(record, chunks)
+        draft.put(record, chunks, *(rows or {}).get(record.path, (None, None)))
     for path in deleted:
         draft.forget(path)
     dead = [row for rows in freed.values() for row in rows]

@@ -3,12 +3,16 @@
 * Below ``FLAT_LIMIT`` passages: ``IndexFlatIP``, exact. A search reads every vector; at
   50,000 passages of both bundled models (896 floats each) that is about 180 MB, and about 30 ms
   on one fast core (measured: 28 ms for 100,000 MiniLM vectors, 311 ms for 1,000,000).
-* From ``FLAT_LIMIT`` on: ``IndexHNSWFlat`` (M = 32, efConstruction = 200, efSearch = 512), a graph
+* From ``FLAT_LIMIT`` on: ``IndexHNSWFlat`` (M = 32, efConstruction = 200, efSearch by size), a graph
   searched in a few milliseconds whatever the size, which also keeps the vectors themselves, so
   the ranking still reads exact cosines (``reconstruct_batch``). efSearch is at least the depth
   a ranking asks for (``CANDIDATES`` = 200). Its recall@10 against the flat index is measured by
   bench/hnsw_recall.py (bench/README.md, "Scale"): 0.978 at 100k and 0.925 at 1M synthetic
   passages, 3 to 4.4 ms a search (M 16 / 40 / 256 gave 0.78 and 0.51 in 1 ms).
+  A larger graph needs a wider search for the same recall: on real-size MiniLM vectors at 1M,
+  efSearch 512 gave recall@10 0.925 in 3.4 ms, 1,024 gave 0.964 in 6.7 ms and 2,048 gave 0.988 in
+  12.9 ms (issue 29, H100 host). So efSearch grows with the rows (``ef_search_for``): 512 below
+  100k, 1,024 below 400k, 2,048 from there; what is traded is search time (a few ms to ~13 ms).
   An HNSW index falls back to flat only below half the limit, so an index whose size wavers
   around it is not rebuilt at every commit.
 
@@ -33,7 +37,9 @@ HNSW = "hnsw"
 FLAT_LIMIT = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 512
+HNSW_EF_SEARCH = 512  # the least efSearch; larger indexes get more (ef_search_for)
+EF_SEARCH_STEPS = ((100_000, 512), (400_000, 1024))  # (rows below which, efSearch); else EF_SEARCH_MAX
+EF_SEARCH_MAX = 2048
 ADD_BATCH = 65_536  # rows given to FAISS at once when building
 
 
@@ -57,6 +63,14 @@ def build_threads() -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(1)
+
+
+def ef_search_for(rows: int) -> int:
+    """The efSearch an HNSW graph of ``rows`` vectors is searched with."""
+    for below, ef in EF_SEARCH_STEPS:
+        if rows < below:
+            return ef
+    return EF_SEARCH_MAX
 
 
 def kind_for(count: int, current: str | None = None) -> str:
@@ -105,8 +119,8 @@ def read(path: Path, *, writable: bool = False) -> Any:
     if writable:
         return faiss.read_index(str(path))
     index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-    if kind_of(index) == HNSW:
-        index.hnsw.efSearch = max(int(index.hnsw.efSearch), HNSW_EF_SEARCH)
+    if kind_of(index) == HNSW:  # set at each read: the file's own value was chosen at another size
+        index.hnsw.efSearch = max(int(index.hnsw.efSearch), ef_search_for(int(index.ntotal)))
     return index
 
 
@@ -133,10 +147,11 @@ def search(index: Any, queries: np.ndarray, k: int, *, include: np.ndarray | Non
         batch = faiss.IDSelectorBatch(np.ascontiguousarray(exclude, dtype=np.int64))
         selector = faiss.IDSelectorNot(batch)
     target = index
-    if kind_of(index) == HNSW and k > 4 * HNSW_EF_SEARCH:
+    if kind_of(index) == HNSW and k > 4 * ef_search_for(int(index.ntotal)):
         target = faiss.downcast_index(index.storage)
     if kind_of(target) == HNSW:
-        params = faiss.SearchParametersHNSW(efSearch=max(int(index.hnsw.efSearch), k), sel=selector)
+        ef = max(int(index.hnsw.efSearch), ef_search_for(int(index.ntotal)), k)
+        params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
         scores, ids = target.search(queries, k, params=params)
     elif selector is not None:
         scores, ids = target.search(queries, k, params=faiss.SearchParameters(sel=selector))

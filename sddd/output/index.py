@@ -42,6 +42,10 @@ class BarSink(ProgressSink):
         if self.task is not None:
             self.progress.advance(self.task, count)
 
+    def file(self, path: str) -> None:
+        """A file that takes more than a few seconds to chunk is named while it does."""
+        self.progress.add_task(f"Chunking {path}", total=None)
+
 
 class LineSink(ProgressSink):
     """Embedding progress in a pipe or a CI log: plain lines, one at the start and then at most one

@@ -52,6 +52,31 @@ def resolve(device: str) -> str:
     return "cpu"
 
 
+def probe(device: str) -> None:
+    """What can be said of ``device`` without importing torch or starting CUDA (seconds either):
+    an unknown value, or ``cuda`` where torch is not installed or no NVIDIA driver is loaded, is an
+    error now; the full check (``resolve``) waits until something must be embedded, so an index
+    with nothing to embed never imports torch."""
+    if device not in DEVICES:
+        raise ConfigError(f"must be one of {', '.join(DEVICES)}; got {device!r}", option="device")
+    if device == "cuda" and (importlib.util.find_spec("torch") is None or not _driver_loaded()):
+        raise ConfigError("is cuda, but torch sees no CUDA GPU here (is torch installed "
+                          "with CUDA, is a driver loaded?); use --device cpu or auto", option="device")
+
+
+def _driver_loaded() -> bool:
+    import ctypes
+    import os
+
+    if os.path.exists("/proc/driver/nvidia/version"):
+        return True
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
 class Overlapped(Ensemble):
     """An ensemble whose GPU members embed on a thread while the CPU members embed on this one."""
 
@@ -87,17 +112,19 @@ class Overlapped(Ensemble):
 
 def bulk_ensemble(names: Sequence[str], root: Path | None, device: str, count: int,
                   cpu: Callable[[], Ensemble]) -> Ensemble:
-    """The encoders to embed ``count`` texts with on ``device``; ``cpu()`` gives the CPU ones."""
-    base = cpu()
-    if device == "cpu" or count < GPU_MIN_TEXTS or resolve(device) == "cpu":
-        return base
-    from sddd.index.encoders.cuda_encoder import CudaEncoder
+    """The encoders to embed ``count`` texts with on ``device``; ``cpu()`` gives the CPU ones.
 
-    members: list[Encoder] = []
-    on_gpu: list[bool] = []
-    for name, member in zip(names, base.members, strict=True):
-        info = model_info(name, root)
-        lean = info.lean and info.path is not None
-        members.append(CudaEncoder(info) if lean else member)
-        on_gpu.append(lean)
-    return Overlapped(members, on_gpu) if any(on_gpu) else base
+    On the GPU only the models that stay on the CPU are loaded there (MiniLM's ONNX session is
+    not built to be thrown away)."""
+    if device == "cpu" or count < GPU_MIN_TEXTS or resolve(device) == "cpu":
+        return cpu()
+    infos = [model_info(name, root) for name in names]
+    on_gpu = [info.lean and info.path is not None for info in infos]
+    if not any(on_gpu):
+        return cpu()
+    from sddd.index.encoders.cuda_encoder import CudaEncoder
+    from sddd.index.encoders.models import load_encoder
+
+    members: list[Encoder] = [CudaEncoder(info) if gpu else load_encoder(name, root)
+                              for name, info, gpu in zip(names, infos, on_gpu, strict=True)]
+    return Overlapped(members, on_gpu)
