@@ -186,6 +186,6 @@ class Draft:
         if not found:
             self.next_document += 1
             self.db.execute("INSERT INTO documents VALUES (?, ?)", (number, path))
-        sections = [f"{c.heading}\n{c.text}" for c in chunks]
-        self.db.execute(f"INSERT INTO doc_lexical (rowid, {', '.join(DOCUMENT_COLUMNS)}) VALUES (?, ?, ?, ?)",
-                        (number, *document_row(chunks[0].title, path, sections)))
+        row = document_row(chunks[0].title, [c.heading for c in chunks], path, [c.text for c in chunks])
+        self.db.execute(f"INSERT INTO doc_lexical (rowid, {', '.join(DOCUMENT_COLUMNS)}) "
+                        f"VALUES (?{', ?' * len(row)})", (number, *row))
