@@ -52,3 +52,27 @@ def test_scores_fall_as_ranks_do(own_docs):
     for query in ("how do I turn on tool calling", "port du serveur medium", "libcuda.so.1"):
         scores = [h.score for h in search(own_docs, query, k=10, refresh=False).results]
         assert scores == sorted(scores, reverse=True) and all(0.0 < s <= 1.0 for s in scores), query
+
+
+def test_fusion_by_hand():
+    from sddd.index.scoring import FileList, fuse
+
+    fused = fuse([FileList("words", ["a.md", "b.md"]), FileList("meaning", ["b.md", "c.md"])])
+    assert [f.path for f in fused] == ["b.md", "a.md", "c.md"]
+    top = 2 / 61 + 0.05  # first in both lists, with the first-place bonus
+    assert fused[0].value == pytest.approx(1 / 62 + 1 / 61 + 0.05)
+    assert fused[0].score == pytest.approx((1 / 62 + 1 / 61 + 0.05) / top)
+    assert fused[2].value == pytest.approx(1 / 62 + 0.02)  # second at best: the smaller bonus
+    assert fused[0].ranks == {"words": 2, "meaning": 1}
+
+
+def test_bad_sub_queries_are_one_clear_usage_error():
+    from sddd.core.errors import UsageError
+    from sddd.index.search import parse_also
+
+    assert parse_also(["lex:max-model-len", "hyde:the server listens on 5002", "plain words"]) == [
+        ("max-model-len", "lexical"), ("the server listens on 5002", "dense"), ("plain words", "dense")]
+    with pytest.raises(UsageError, match="has no text after its type"):
+        parse_also(["lex:  "])
+    with pytest.raises(UsageError, match="at most 8 sub-queries"):
+        parse_also(["vec:x"] * 9)
