@@ -30,7 +30,10 @@ same models:
   passage BM25 and each model's best passage, English and French stopwords; nothing fitted;
 * `sddd-fr-rule`: ablation, MiniLM sitting out French questions (first written a priori, then
   dropped once kuberay, the first corpus measured, showed it losing);
-* `sddd-no-passages`: ablation, without the passage BM25 list.
+* `sddd-no-passages`: ablation, without the passage BM25 list;
+* `sddd+also`: sddd with the agent's sub-queries (bench/eval/also/NAME.yaml, written by hand
+  before any run with them) fused at weight 1 against the query's 2; a French query also gets its
+  English version as a `vec:`. Only on corpora that have such a file; elsewhere it equals `sddd`.
 
 Writes bench/results/retrieval.json.
 """
@@ -58,7 +61,8 @@ EVAL = REPO / "bench" / "eval"
 CACHE = REPO / "bench" / ".cache"
 RESULTS = REPO / "bench" / "results"
 DESIGNS = ("dense", "bm25", "rrf", "txtai", "qmd", "qmd+use", "linear", "sddd", "sddd-fr-rule",
-           "sddd-no-passages")
+           "sddd-no-passages", "sddd+also")
+ALSO = EVAL / "also"  # hand-written sub-queries per query id (see the files' heads)
 MEASURES = {"hit@1": "Success@1", "hit@5": "Success@5", "mrr@10": "RR@10", "ndcg@10": "nDCG@10"}
 STYLES = ("kw", "para", "paste", "fr")
 RRF_K = 60
@@ -94,6 +98,7 @@ class QueryFeatures:
     qmd_files: list[str]  # BM25 over whole files, qmd's field weights, no stopwords
     txtai: dict[str, float]  # file -> 0.5 cosine of the file + 0.5 BM25 / max
     french: bool
+    also: list = field(default_factory=list)  # the lists its sub-queries add (sddd+also), if any
 
     @property
     def files(self) -> list[str]:
@@ -210,9 +215,34 @@ def features_of(corpus: Corpus, seeds: Path) -> dict[str, QueryFeatures] | None:
                                       np.array([plain.get(int(i), 0.0) for i in found.ids]),
                                       [names[d] for d, _ in qmd if d in names],
                                       txtai_scores(store, text, vectors[0][row], whole), is_french(text))
+        add_subqueries(corpus, store, encoder, out)
         return out
     finally:
         store.close()
+
+
+def add_subqueries(corpus: Corpus, store, encoder, feats: dict[str, QueryFeatures]) -> None:
+    """The lists of each query's sub-queries (bench/eval/also/NAME.yaml; a French query's English
+    version as a `vec:` too), at weight 1 against the query's 2, as `sddd search --also` fuses them."""
+    from sddd.index.ranking import candidates, file_lists
+    from sddd.index.search import parse_also
+
+    path = ALSO / f"{corpus.name}.yaml"
+    written = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    for q in corpus.queries:
+        subs = list(written.get(q.id, [])) + ([f"vec:{q.en}"] if q.en else [])
+        if not subs or not written:
+            continue
+        parsed = parse_also(subs)
+        dense = [t for t, m in parsed if m == "dense"]
+        vectors = encoder.encode(dense) if dense else []
+        f, row = feats[q.text], 0
+        own = [v[0] for v in encoder.encode([q.text])]
+        for n, (text, mode) in enumerate(parsed):
+            vecs = [v[row] for v in vectors] if mode == "dense" else own
+            row += mode == "dense"
+            found = candidates(store, vecs, text, None)
+            f.also += file_lists(found, f.models, text, mode, 1.0, f"{n + 1}:")
 
 
 def file_order(files: list[str], scores: np.ndarray) -> list[str]:
@@ -254,8 +284,9 @@ def rank_files(f: QueryFeatures, mode: str, weights: dict | None = None) -> list
     if mode == "sddd-no-passages":  # ablation: no passage BM25 list
         models = range(len(f.models))
         return per_file_rrf([found.whole_files] + [file_order(f.files, dense[:, m]) for m in models])
-    if mode == "sddd":
-        return [x.path for x in scoring.fuse(ranking.file_lists(found, f.models, f.text, "hybrid"))]
+    if mode in ("sddd", "sddd+also"):
+        lists = ranking.file_lists(found, f.models, f.text, "hybrid")
+        return [x.path for x in scoring.fuse(lists + (f.also if mode == "sddd+also" else []))]
     if mode == "sddd-fr-rule":  # ablation: MiniLM sits out French questions (the rule first shipped)
         lists = ranking.file_lists(found, f.models, f.text, "hybrid")
         if f.french and len(f.models) > 1:
