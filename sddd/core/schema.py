@@ -37,7 +37,7 @@ SCHEMA: dict[str, opt.Option] = {
     "canonical_profile": opt.Str(default="medium", help="profile deployed by default"),
     "base_profile": opt.Str(default="profiles/base.yml", help="compose file every profile extends"),
     "min_score": opt.Number(default=None, minimum=0.0, maximum=1.0,
-                            help="default target score, the file's 0-1 share of the best fused rank (unset: 0.5)"),
+                            help="default target score: a file's 0-1 fused-rank share (unset: 0.5)"),
     "top_k": opt.Number(default=5, minimum=1, integer=True, help="default target rank"),
     "targets": opt.ListOf(default=[], help="discoverability targets (see `sddd check`)"),
     "archive": opt.Mapping(schema={
