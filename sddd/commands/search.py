@@ -62,7 +62,8 @@ def register(app: typer.Typer) -> None:
         explain: bool = typer.Option(
             False, "--explain", help="Also show each passage's dense rank and lexical rank (BM25); "
                                      "with --json, adds dense_rank, lexical_rank, lexical_score, "
-                                     "fused_score and mode.",
+                                     "fused_score, file_ranks (the file's rank in each fused list) "
+                                     "and mode.",
         ),
         also: list[str] | None = typer.Option(
             None, "--also", metavar="TYPE:TEXT",

@@ -125,7 +125,7 @@ def hit(position: int, ranked: Ranked, terms: list[str], models: list[str]) -> H
                snippet=make_snippet(chunk.text, terms), terms=terms, dense_rank=ranked.dense_rank,
                lexical_rank=ranked.lexical_rank, lexical_score=ranked.lexical_score, fused=ranked.fused,
                cosines=dict(zip(models, ranked.features.dense, strict=False)),
-               document_score=ranked.features.document)
+               document_score=ranked.features.document, file_ranks=dict(ranked.file_ranks or {}))
 
 
 SUBQUERY_KINDS = {"lex": "lexical", "vec": "dense", "hyde": "dense"}

@@ -184,6 +184,7 @@ def test_cli_mode_and_explain(indexed):
     assert data["mode"] == "hybrid"
     top = data["results"][0]
     assert top["anchor"] == "the-medium-model" and top["lexical_rank"] == 1 and top["fused_score"] > 0
+    assert top["file_ranks"]["files"] == 1 and set(top["file_ranks"]) >= {"files", "passages"}
     proc = run_sddd("search", "x", "--mode", "fuzzy", cwd=indexed.root)
     assert proc.returncode == 2 and "--mode must be one of" in proc.stderr
 
