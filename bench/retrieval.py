@@ -1,25 +1,41 @@
-"""Retrieval quality on the eval sets: dense, BM25, naive RRF and sddd's ranking, per corpus and style.
+"""Retrieval quality on the eval sets: sddd's ranking beside the peers' designs, per corpus and style.
 
-    .venv/bin/python bench/retrieval.py            # evaluate the shipped weights (sddd/data/ranking.json)
-    .venv/bin/python bench/retrieval.py --fit      # choose the weights, leaving each corpus out in turn
+    .venv/bin/python bench/retrieval.py                  # every design, every built corpus
+    .venv/bin/python bench/retrieval.py --corpora vllm   # some corpora only
 
 Corpora: this repository (`repo`), the seed reports (`seeds`, copied from ../shared/seeds) and the
 public documentation corpora of bench/eval/corpora.yaml, built under bench/corpora/ by
 bench/eval/materialise.py (a missing one is skipped with a line saying so). Query sets:
 bench/eval/queries/*.yaml (query, style kw/para/paste/fr, relevant files graded 1-2, `en` beside a
-French query). The metric is file-level: a ranking of passages becomes a ranking of files, each at
-its best passage, as `sddd check` counts them; MRR@10 over the top 10 files (and hit@1, hit@5,
-nDCG@10) by ir-measures, trec_eval's definitions.
+French query). The metric is file-level MRR@10 over the top 10 files (and hit@1, hit@5, nDCG@10)
+by ir-measures, trec_eval's definitions.
 
-Modes: `dense` (the default model's cosine, MiniLM), `bm25` (one BM25 over every field with equal
-weights), `rrf` (naive reciprocal rank fusion of those two, k = 60), `sddd` (sddd's ranking: every
-model's cosine, field-weighted passage BM25 and document BM25, weighted by query language). All
-four read the same candidates, gathered by the product's own code (sddd.index.ranking.candidates).
+Designs, all over the candidates the product gathers (sddd.index.ranking.candidates), with the
+same models:
 
-`--fit`: a grid of weights per language is scored on the public corpora; for each corpus, the
-weights best on the *others* give its reported `sddd` figure (leave one corpus out); the weights best
-on all public corpora, with their calibration, are written to sddd/data/ranking.json. The repo,
-seeds and crosslingual sets are never used to choose anything. Writes bench/results/retrieval.json.
+* `dense`: MiniLM's cosine, a file at its best passage;
+* `bm25`: one BM25 over passages, every field at weight 1, no stopwords;
+* `rrf`: naive reciprocal rank fusion (k = 60) of those two, over passages;
+* `txtai`: txtai's defaults: one row per file (MiniLM over the file's text as the model reads it,
+  its first 256 word pieces; BM25 over the whole file), 0.5 / 0.5 of the cosine and BM25 / max;
+* `qmd`: qmd's fusion without its LLMs: BM25 over whole files (title x4, path x1.5, no
+  stopwords), MiniLM's best passage per file, RRF k = 60 per file, +0.05 / +0.02 for a top-1 /
+  top-3 rank in any list;
+* `qmd+use`: the same with the multilingual USE's best passage per file as a third list;
+* `linear`: the fitted design sddd shipped before (a linear mix of both cosines, passage and file
+  BM25, weights per query language chosen on a grid), each corpus's figure with the weights best
+  on the *other* public corpora (leave one corpus out); the only fitted design here;
+* `sddd`: the shipped ranking (sddd.index.ranking.file_lists + sddd.index.scoring.fuse): RRF per
+  file (k = 60, qmd's bonuses) over BM25 over whole files (title 4, headings 2, path 1.5, body 1),
+  passage BM25 and each model's best passage, English and French stopwords; nothing fitted;
+* `sddd-fr-rule`: ablation, MiniLM sitting out French questions (first written a priori, then
+  dropped once kuberay, the first corpus measured, showed it losing);
+* `sddd-no-passages`: ablation, without the passage BM25 list;
+* `sddd+also`: sddd with the agent's sub-queries (bench/eval/also/NAME.yaml, written by hand
+  before any run with them) fused at weight 1 against the query's 2; a French query also gets its
+  English version as a `vec:`. Only on corpora that have such a file; elsewhere it equals `sddd`.
+
+Writes bench/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -44,10 +60,14 @@ from _meta import run_facts  # noqa: E402
 EVAL = REPO / "bench" / "eval"
 CACHE = REPO / "bench" / ".cache"
 RESULTS = REPO / "bench" / "results"
-MODES = ("dense", "bm25", "rrf", "sddd")
+DESIGNS = ("dense", "bm25", "rrf", "txtai", "qmd", "qmd+use", "linear", "sddd", "sddd-fr-rule",
+           "sddd-no-passages", "sddd+also")
+ALSO = EVAL / "also"  # hand-written sub-queries per query id (see the files' heads)
 MEASURES = {"hit@1": "Success@1", "hit@5": "Success@5", "mrr@10": "RR@10", "ndcg@10": "nDCG@10"}
 STYLES = ("kw", "para", "paste", "fr")
 RRF_K = 60
+QMD_FIELDS = (4.0, 1.0, 1.5, 1.0)  # documents table: title, headings (body text in qmd), path, body
+PLAIN = (1.0, 1.0, 1.0, 1.0)
 
 
 @dataclass
@@ -69,14 +89,20 @@ class Corpus:
 
 @dataclass
 class QueryFeatures:
-    """The candidates of one query: their files and features (rows aligned)."""
+    """One query's candidates (the product's, rows aligned) and the peers' extra lists."""
 
-    files: list[str]
-    dense: np.ndarray
-    passage: np.ndarray
-    document: np.ndarray
-    plain: np.ndarray  # BM25, every field at weight 1, / its ideal (the bm25 baseline)
+    found: object  # sddd.index.ranking.Candidates
+    models: list[str]
+    text: str
+    plain: np.ndarray  # passage BM25, every field at weight 1, no stopwords, / its ideal
+    qmd_files: list[str]  # BM25 over whole files, qmd's field weights, no stopwords
+    txtai: dict[str, float]  # file -> 0.5 cosine of the file + 0.5 BM25 / max
     french: bool
+    also: list = field(default_factory=list)  # the lists its sub-queries add (sddd+also), if any
+
+    @property
+    def files(self) -> list[str]:
+        return self.found.files  # type: ignore[attr-defined]
 
 
 def load_queries(path: Path) -> tuple[str, str, list[Query]]:
@@ -134,8 +160,33 @@ def corpus_config(name: str, seeds: Path):
     return config
 
 
+def file_vectors(config, store, encoder) -> dict[str, np.ndarray]:
+    """MiniLM's vector of every indexed file's text (txtai's one row per file; the model reads its
+    first 256 word pieces), cached beside the index."""
+    cache = Path(str(config.index_dir) + "-files.npz")
+    paths = sorted(store.files)
+    if cache.is_file():
+        data = np.load(cache, allow_pickle=False)
+        if list(data["paths"]) == paths:
+            return dict(zip(paths, data["vectors"], strict=True))
+    texts = [(config.root / p).read_text(encoding="utf-8", errors="replace")[:4000] for p in paths]
+    vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+    np.savez(cache, paths=np.array(paths), vectors=vectors)
+    return dict(zip(paths, vectors, strict=True))
+
+
+def txtai_scores(store, text: str, vector: np.ndarray, files: dict[str, np.ndarray]) -> dict[str, float]:
+    """txtai's hybrid over one row per file: 0.5 cosine + 0.5 BM25 / the query's best BM25."""
+    hits = store.lexical.search("documents", text, len(files), PLAIN, stop=False)
+    names = store.lexical.document_paths([d for d, _ in hits])
+    top = max((s for _, s in hits), default=0.0)
+    sparse = {names[d]: s / top for d, s in hits if d in names and top > 0}
+    return {f: 0.5 * float(v @ vector) + 0.5 * sparse.get(f, 0.0) for f, v in files.items()}
+
+
 def features_of(corpus: Corpus, seeds: Path) -> dict[str, QueryFeatures] | None:
     """Index the corpus (incrementally) and read every query's candidates with the product's code."""
+    from sddd.index.encoders.models import load_encoder
     from sddd.index.indexer import build_index
     from sddd.index.ranking import candidates
     from sddd.index.scoring import is_french
@@ -151,49 +202,100 @@ def features_of(corpus: Corpus, seeds: Path) -> dict[str, QueryFeatures] | None:
     store = open_store(config.index_dir)
     try:
         texts = list(dict.fromkeys([q.text for q in corpus.queries] + [q.en for q in corpus.queries if q.en]))
-        vectors = QueryEncoder(config).encode(texts)
-        paths = [c.path for c in store.chunks()]
+        encoder = QueryEncoder(config)
+        vectors = encoder.encode(texts)
+        whole = file_vectors(config, store, encoder.members[0] or load_encoder(config.model[0], config.root))
         out = {}
         for row, text in enumerate(texts):
             found = candidates(store, [v[row] for v in vectors], text, None)
-            plain = store.lexical.scaled("passages", text, 200, (1.0, 1.0, 1.0, 1.0))
-            out[text] = QueryFeatures([paths[i] for i in found.ids], found.dense, found.passage,
-                                      found.document, np.array([plain.get(int(i), 0.0) for i in found.ids]),
-                                      is_french(text))
+            plain = store.lexical.scaled("passages", text, 200, PLAIN, stop=False)
+            qmd = store.lexical.search("documents", text, 100, QMD_FIELDS, stop=False)
+            names = store.lexical.document_paths([d for d, _ in qmd])
+            out[text] = QueryFeatures(found, store.models, text,
+                                      np.array([plain.get(int(i), 0.0) for i in found.ids]),
+                                      [names[d] for d, _ in qmd if d in names],
+                                      txtai_scores(store, text, vectors[0][row], whole), is_french(text))
+        add_subqueries(corpus, store, encoder, out)
         return out
     finally:
         store.close()
 
 
+def add_subqueries(corpus: Corpus, store, encoder, feats: dict[str, QueryFeatures]) -> None:
+    """The lists of each query's sub-queries (bench/eval/also/NAME.yaml; a French query's English
+    version as a `vec:` too), at weight 1 against the query's 2, as `sddd search --also` fuses them."""
+    from sddd.index.ranking import candidates, file_lists
+    from sddd.index.search import parse_also
+
+    path = ALSO / f"{corpus.name}.yaml"
+    written = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    for q in corpus.queries:
+        subs = list(written.get(q.id, [])) + ([f"vec:{q.en}"] if q.en else [])
+        if not subs or not written:
+            continue
+        parsed = parse_also(subs)
+        dense = [t for t, m in parsed if m == "dense"]
+        vectors = encoder.encode(dense) if dense else []
+        f, row = feats[q.text], 0
+        own = [v[0] for v in encoder.encode([q.text])]
+        for n, (text, mode) in enumerate(parsed):
+            vecs = [v[row] for v in vectors] if mode == "dense" else own
+            row += mode == "dense"
+            found = candidates(store, vecs, text, None)
+            f.also += file_lists(found, f.models, text, mode, 1.0, f"{n + 1}:")
+
+
 def file_order(files: list[str], scores: np.ndarray) -> list[str]:
     """Files ranked at their best passage; a passage scored -inf is not a result."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for i in np.argsort(-scores, kind="stable"):
-        if scores[i] == -np.inf:
-            break
-        if files[i] not in seen:
-            seen.add(files[i])
-            out.append(files[i])
-    return out
+    from sddd.index.scoring import file_order as order
+
+    return order(files, scores, scores > -np.inf)
+
+
+def per_file_rrf(lists: list[list[str]]) -> list[str]:
+    """qmd's fusion: RRF k = 60 per file, +0.05 / +0.02 for a top-1 / top-3 rank in any list."""
+    from sddd.index.scoring import FileList, fuse
+
+    return [f.path for f in fuse([FileList(str(i), x) for i, x in enumerate(lists)])]
 
 
 def rank_files(f: QueryFeatures, mode: str, weights: dict | None = None) -> list[str]:
+    from sddd.index import ranking, scoring
+
+    found = f.found
+    dense = found.dense  # type: ignore[attr-defined]
     if mode == "dense":
-        return file_order(f.files, f.dense[:, 0])
+        return file_order(f.files, dense[:, 0])
+    plain = np.where(f.plain > 0, f.plain, -np.inf)
     if mode == "bm25":
-        return file_order(f.files, np.where(f.plain > 0, f.plain, -np.inf))
+        return file_order(f.files, plain)
     if mode == "rrf":
         fused = np.zeros(len(f.files))
-        for scores in (f.dense[:, 0], np.where(f.plain > 0, f.plain, -np.inf)):
+        for scores in (dense[:, 0], plain):
             for position, i in enumerate(np.argsort(-scores, kind="stable"), 1):
                 if scores[i] > -np.inf:
                     fused[i] += 1 / (RRF_K + position)
         return file_order(f.files, np.where(fused > 0, fused, -np.inf))
+    if mode == "txtai":
+        return sorted(f.txtai, key=lambda p: -f.txtai[p])
+    if mode in ("qmd", "qmd+use"):
+        lists = [f.qmd_files] + [file_order(f.files, dense[:, m]) for m in range(1 + (mode == "qmd+use"))]
+        return per_file_rrf(lists)
+    if mode == "sddd-no-passages":  # ablation: no passage BM25 list
+        models = range(len(f.models))
+        return per_file_rrf([found.whole_files] + [file_order(f.files, dense[:, m]) for m in models])
+    if mode in ("sddd", "sddd+also"):
+        lists = ranking.file_lists(found, f.models, f.text, "hybrid")
+        return [x.path for x in scoring.fuse(lists + (f.also if mode == "sddd+also" else []))]
+    if mode == "sddd-fr-rule":  # ablation: MiniLM sits out French questions (the rule first shipped)
+        lists = ranking.file_lists(found, f.models, f.text, "hybrid")
+        if f.french and len(f.models) > 1:
+            lists = [x for x in lists if x.name != f.models[0]]
+        return [x.path for x in scoring.fuse(lists)]
     assert weights is not None
     w = weights["fr" if f.french else "en"]
-    score = (np.clip(f.dense, 0, None) @ np.array(w["dense"]) + w["passage"] * f.passage
-             + w["document"] * f.document)
+    score = (np.clip(dense, 0, None) @ np.array(w["dense"]) + w["passage"] * found.passage  # type: ignore
+             + w["document"] * found.document)  # type: ignore[attr-defined]
     return file_order(f.files, score)
 
 
@@ -242,7 +344,7 @@ GRID_FR = [{"dense": [m, u], "passage": p, "document": d}
 
 
 def mean_rr(corpus: Corpus, feats: dict[str, QueryFeatures], weights: dict, french: bool) -> float:
-    values = [rr for q, rr in zip(corpus.queries, reciprocal_ranks(corpus, feats, "sddd", weights).values(),
+    values = [rr for q, rr in zip(corpus.queries, reciprocal_ranks(corpus, feats, "linear", weights).values(),
                                   strict=True) if feats[q.text].french == french]
     return float(np.mean(values)) if values else float("nan")
 
@@ -256,36 +358,6 @@ def choose(train: list[tuple[Corpus, dict]]) -> dict:
             return float(np.nanmean(scores))
         return max(grid, key=value)
     return {"en": best(GRID_EN, False), "fr": best(GRID_FR, True)}
-
-
-def calibrate(train: list[tuple[Corpus, dict]], weights: dict, french: bool) -> tuple[float, float]:
-    """Slope and bias of a logistic calibration of one language's queries: P(file relevant | its
-    best passage's linear score), over every query's top 20 files, by Newton's method. Each
-    language has its own: their weights sum differently, so their linear scores spread differently."""
-    xs, ys = [], []
-    for corpus, feats in train:
-        for q in corpus.queries:
-            f = feats[q.text]
-            if f.french != french:
-                continue
-            w = weights["fr" if f.french else "en"]
-            score = np.clip(f.dense, 0, None) @ np.array(w["dense"]) + w["passage"] * f.passage \
-                + w["document"] * f.document
-            best: dict[str, float] = {}
-            for file, s in zip(f.files, score, strict=True):
-                best[file] = max(best.get(file, -1.0), float(s))
-            for file, s in sorted(best.items(), key=lambda kv: -kv[1])[:20]:
-                xs.append(s)
-                ys.append(1.0 if q.relevant.get(file, 0) > 0 else 0.0)
-    x, y = np.array(xs), np.array(ys)
-    a, b = 1.0, 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(a * x + b)))
-        g = np.array([np.sum((p - y) * x), np.sum(p - y)])
-        h = np.array([[np.sum(p * (1 - p) * x * x), np.sum(p * (1 - p) * x)],
-                      [np.sum(p * (1 - p) * x), np.sum(p * (1 - p))]]) + 1e-9 * np.eye(2)
-        a, b = np.array([a, b]) - np.linalg.solve(h, g)
-    return float(a), float(b)
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -318,55 +390,39 @@ def row_json(r: Row) -> dict:
 
 
 def print_table(rows: list[Row]) -> None:
-    head = f"{'corpus':<10} {'mode':<6} " + "".join(f"{s:>7}" for s in (*STYLES, "all")) + "   fr-as-en"
+    head = f"{'corpus':<10} {'design':<13} " + "".join(f"{s:>7}" for s in (*STYLES, "all")) + "   fr-as-en"
     print(head)
     print("-" * len(head))
     for r in rows:
         cells = "".join(f"{r.styles[s]:>7.3f}" if s in r.styles else f"{'-':>7}" for s in (*STYLES, "all"))
         en = f"{r.french_as_english:>10.3f}" if r.french_as_english is not None else ""
-        print(f"{r.corpus:<10} {r.mode:<6} {cells}{en}")
+        print(f"{r.corpus:<10} {r.mode:<13} {cells}{en}")
 
 
-def shipped() -> dict:
-    data = json.loads((REPO / "sddd" / "data" / "ranking.json").read_text(encoding="utf-8"))
-    rows = {(tuple(r["models"]), r["language"], r["mode"]): r for r in data["rows"]}
-    key = ("all-MiniLM-L6-v2", "use-multilingual-v3")
-    return {lang: rows[(key, lang, "hybrid")] for lang in ("en", "fr")}
-
-
-def write_weights(weights: dict, calibration: dict[str, tuple[float, float]], facts: dict,
-                  held_out: dict) -> None:
-    """The fitted rows of sddd/data/ranking.json (dense and lexical modes take the hybrid row's
-    parts; single-model rows put the missing model's weight on the other)."""
-    from sddd.core.models import DEFAULT_MODEL, MULTILINGUAL_NAME
-
-    rows = []
-    combos = {(DEFAULT_MODEL, MULTILINGUAL_NAME): lambda d: d, (DEFAULT_MODEL,): lambda d: [sum(d)],
-              (MULTILINGUAL_NAME,): lambda d: [sum(d)]}
-    for models, dense_of in combos.items():
-        for lang in ("en", "fr"):
-            w = weights[lang]
-            slope, bias = calibration[lang]
-            for mode, dense, passage, document in (("hybrid", w["dense"], w["passage"], w["document"]),
-                                                   ("dense", w["dense"], 0.0, 0.0),
-                                                   ("lexical", [0.0, 0.0], w["passage"], w["document"])):
-                rows.append({"models": list(models), "language": lang, "mode": mode, "dense": dense_of(dense),
-                             "passage": passage, "document": document, "slope": round(slope, 4),
-                             "bias": round(bias, 4)})
-    data = {"provenance": {"by": "bench/retrieval.py --fit", "commit": facts.get("commit"),
-                           "corpora": held_out, "date": time.strftime("%Y-%m-%d")}, "rows": rows}
-    (REPO / "sddd" / "data" / "ranking.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+def mean_of(rows: list[Row], corpora: list[str]) -> list[Row]:
+    """Per design, the mean over the public corpora of each style (corpora weigh equally)."""
+    out = []
+    for mode in DESIGNS:
+        mine = [r for r in rows if r.mode == mode and r.corpus in corpora]
+        if not mine:
+            continue
+        styles = {s: float(np.mean([r.styles[s] for r in mine if s in r.styles]))
+                  for s in (*STYLES, "all") if any(s in r.styles for r in mine)}
+        en = [r.french_as_english for r in mine if r.french_as_english is not None]
+        out.append(Row("public", mode, styles, french_as_english=float(np.mean(en)) if en else None))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", help="comma-separated corpus names (default: all)")
-    parser.add_argument("--fit", action="store_true", help="choose the weights (leave one corpus out)")
+    parser.add_argument("--designs", help=f"comma-separated designs (default: all of {', '.join(DESIGNS)})")
     parser.add_argument("--seeds", default=str(REPO.parent / "shared" / "seeds"))
     parser.add_argument("--out", default=str(RESULTS / "retrieval.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
+    designs = args.designs.split(",") if args.designs else list(DESIGNS)
     corpora = load_corpora(args.corpora.split(",") if args.corpora else None)
     data: list[tuple[Corpus, dict]] = []
     for corpus in corpora:
@@ -377,23 +433,24 @@ def main() -> None:
         data.append((corpus, feats))
     public = [(c, f) for c, f in data if c.public]
     weights_of: dict[str, dict] = {}
-    if args.fit:
+    if "linear" in designs and len(public) > 1:  # the one fitted design: each corpus left out in turn
         for corpus, _ in public:
             weights_of[corpus.name] = choose([(c, f) for c, f in public if c.name != corpus.name])
         final = choose(public)
-        calibration = {lang: calibrate(public, final, lang == "fr") for lang in ("en", "fr")}
-        write_weights(final, calibration, run_facts(), {c.name: weights_of[c.name] for c, _ in public})
-    else:
-        final = shipped()
+        for corpus, _ in data:
+            weights_of.setdefault(corpus.name, final)
+    elif "linear" in designs:
+        designs.remove("linear")
     rows = []
     for corpus, feats in data:
-        for mode in MODES:
-            w = weights_of.get(corpus.name, final) if mode == "sddd" else None
-            rows.append(evaluate(corpus, feats, mode, w))
-    print_table(rows)
+        for mode in designs:
+            weights = weights_of.get(corpus.name) if mode == "linear" else None
+            rows.append(evaluate(corpus, feats, mode, weights))
+    rows.sort(key=lambda r: (r.corpus, designs.index(r.mode)))
+    summary = mean_of(rows, [c.name for c, _ in public])
+    print_table(rows + summary)
     result = {"facts": run_facts(), "seconds": round(time.perf_counter() - started, 1),
-              "fitted": args.fit, "weights": final, "held_out_weights": weights_of,
-              "rows": [row_json(r) for r in rows]}
+              "held_out_weights": weights_of, "rows": [row_json(r) for r in rows + summary]}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

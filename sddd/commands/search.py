@@ -16,13 +16,15 @@ FORMATS = ("table", "plain", "json")
 
 
 def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, path: str | None = None,
-           mode: str = "hybrid", explain: bool = False, as_json: bool = False, fmt: str = "table") -> int:
+           mode: str = "hybrid", explain: bool = False, as_json: bool = False, fmt: str = "table",
+           also: list[str] | None = None) -> int:
     """Print the passages that answer ``query``, best first."""
     as_json = as_json or fmt == "json"
     from sddd.resident.client import remote_search
 
-    answered = remote_search(config, query, k, kind=kind, path_glob=path, mode=mode,  # `sddd serve`
-                             notice=notice)
+    # `sddd serve` answers plain queries; sub-queries are fused here.
+    answered = None if also else remote_search(config, query, k, kind=kind, path_glob=path, mode=mode,
+                                               notice=notice)
     if answered is None:
         from sddd.index.search import checked_query
         from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
@@ -31,7 +33,7 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
         checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
         _first_index(config, None if as_json else notice)
         result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
-                            notice=None if as_json else notice)
+                            notice=None if as_json else notice, also=also or [])
     else:
         result, notices = answered
         for line in [] if as_json else notices:
@@ -63,7 +65,7 @@ def register(app: typer.Typer) -> None:
     def search_command(
         ctx: typer.Context,
         query: str = typer.Argument(..., help="What you are looking for, in your own words."),
-        k: int = typer.Option(5, "-k", "--top", help="How many passages to show."),
+        k: int = typer.Option(5, "-k", "--top", help="How many files to show, each at its best passage."),
         kind: str | None = typer.Option(
             None, "--kind",
             help="Only this kind: guide, report, profile, archive or manual (sddd's own, with "
@@ -80,24 +82,30 @@ def register(app: typer.Typer) -> None:
         explain: bool = typer.Option(
             False, "--explain", help="Also show each passage's dense rank and lexical rank (BM25); "
                                      "with --json, adds dense_rank, lexical_rank, lexical_score, "
-                                     "fused_score and mode.",
+                                     "fused_score, file_ranks (the file's rank in each fused list) "
+                                     "and mode.",
         ),
+        also: list[str] | None = typer.Option(
+            None, "--also", metavar="TYPE:TEXT",
+            help="Another way to ask, fused with QUERY (which weighs twice as much); repeatable. "
+                 "lex:words (exact words), vec:a rephrasing, hyde:a sentence the answer would hold."),
         fmt: str | None = typer.Option(
             None, "--format", "-f", metavar="FORMAT",
             help="table (the default on a terminal), plain (the default when stdout is not a "
                  "terminal: one `path:line: #rank score: kind: heading: passage` line each) or json."),
         as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
     ) -> None:
-        """Find the passages that answer QUERY, best first, with a 0-1 score.
+        """Find the files that answer QUERY, best first, each at its best passage, with a 0-1 score.
 
-        Passages are ranked by meaning (both bundled models: MiniLM for English, the
-        multilingual USE for French and other languages) and by exact words (BM25 over the
-        passage and its whole page, which finds pasted flags, model ids and error strings).
-        The score is calibrated: about the chance that the passage's page answers the query.
+        Files are ranked by fusing several rankings: exact words over whole files and over
+        passages (BM25, which finds pasted flags, model ids and error strings) and meaning
+        (MiniLM for English, the multilingual USE for French and other languages).
+        The score is the file's share of the most a file can get, 1.0 meaning every one of
+        those rankings put it first; a higher score is always a higher rank.
         Accents fold (deploiement finds déploiement). If files changed since the last
         `sddd index`, the index is brought up to date first (and built, when there is none
         yet, as `check` and `site build` do), so answers always come from the files as they are.
         """
         fmt = choose_format(fmt, as_json, FORMATS)
         raise typer.Exit(search(get_config(ctx), query, k=k, kind=kind, path=path, mode=mode,
-                                explain=explain, fmt=fmt))
+                                explain=explain, fmt=fmt, also=also))

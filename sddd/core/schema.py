@@ -10,11 +10,11 @@ from __future__ import annotations
 from sddd.core import options as opt
 from sddd.core.models import DEFAULT_MODELS
 
-# The score every ranking reports is a calibrated probability that the passage's document answers
-# the query (sddd.index.scoring): the same scale whatever the models, so one default threshold.
-# 0.1: the search must give the expected page at least a one-in-ten chance; the rank (top_k) is
-# the main test of a target (the manual, manual/concepts/index-and-ranking.md).
-DEFAULT_MIN_SCORE = 0.1
+# The score every ranking reports is the file's share of the most a file can get in the fusion of
+# its rankings (sddd.index.scoring): 1.0 = first by every ranking. The same scale whatever the
+# models, so one default threshold. 0.5: about what a file gets that one ranking puts first, or
+# that every ranking puts near rank 28; the rank (top_k) is the main test of a target.
+DEFAULT_MIN_SCORE = 0.5
 LEVELS = ("error", "warning", "info")
 # The level of each finding type, declared once here; sddd.yaml's drift.severity and
 # audit.severity override them one by one.
@@ -44,7 +44,7 @@ SCHEMA: dict[str, opt.Option] = {
     "canonical_profile": opt.Str(default="medium", help="profile deployed by default"),
     "base_profile": opt.Str(default="profiles/base.yml", help="compose file every profile extends"),
     "min_score": opt.Number(default=None, minimum=0.0, maximum=1.0,
-                            help="default target score, a 0-1 probability of relevance (unset: 0.1)"),
+                            help="default target score: a file's 0-1 fused-rank share (unset: 0.5)"),
     "top_k": opt.Number(default=5, minimum=1, integer=True, help="default target rank"),
     "targets": opt.ListOf(default=[], help="discoverability targets (see `sddd check`)"),
     # Every bound on what one input may cost, in one place; hitting one is one error line that

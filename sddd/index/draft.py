@@ -189,7 +189,7 @@ class Draft:
             self.next_document += 1
             self.db.execute("INSERT INTO documents VALUES (?, ?)", (number, path))
         if document is None:
-            sections = [f"{c.heading}\n{c.text}" for c in chunks]
-            document = document_row(chunks[0].title, path, sections)
-        self.db.execute(f"INSERT INTO doc_lexical (rowid, {', '.join(DOCUMENT_COLUMNS)}) VALUES (?, ?, ?, ?)",
-                        (number, *document))
+            document = document_row(chunks[0].title, [c.heading for c in chunks], path,
+                                    [c.text for c in chunks])
+        self.db.execute(f"INSERT INTO doc_lexical (rowid, {', '.join(DOCUMENT_COLUMNS)}) "
+                        f"VALUES (?{', ?' * len(document)})", (number, *document))

@@ -44,7 +44,7 @@ IN_FLIGHT = 3  # tasks out per worker
 SLOW_FILE_S = 3.0  # a file taking longer than this is named on the progress display
 
 PassageRow = tuple[str, str, str, str]
-DocumentRow = tuple[str, str, str]
+DocumentRow = tuple[str, str, str, str]  # lexical.DOCUMENT_COLUMNS: title, headings, path, body
 
 
 @dataclass
@@ -144,7 +144,8 @@ def process_file(work: FileWork, window: Callable[[], Window], limits: Limits) -
     done = FileDone(record, stored, changed=True, notes=[f"{source.rel}: {n}" for n in notes])
     done.passages = [passage_row(c.title, c.heading, c.path, c.text) for c in stored]
     if stored:
-        done.document = document_row(stored[0].title, source.rel, [embed_text(c) for c in stored])
+        done.document = document_row(stored[0].title, [c.heading for c in stored], source.rel,
+                                     [c.text for c in stored])
     return done
 
 

@@ -20,16 +20,18 @@ import functools
 import re
 import unicodedata
 
-LEXICAL_VERSION = "3"  # bump when the indexed text or the tokenizer changes: re-tokenise, no re-embed
+LEXICAL_VERSION = "4"  # bump when the indexed text or the tokenizer changes: re-tokenise, no re-embed
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 # Two tables. Passages: a word of the page's title, of the section's heading path or of the file's
 # path says more about a passage than a word of its body. Documents: one row per file, its title,
-# path and every section, for the questions whose words are spread over a page's sections.
-# Column weights for bm25() chosen on held-out corpora (bench/README.md, "Ranking").
+# its sections' headings, its path and every section, for the questions whose words are spread
+# over a page's sections (the file list of the ranking, sddd.index.scoring). The field weights
+# are set a priori, not fitted: a title word 4, a heading 2, a path word 1.5-2, the body 1 (qmd
+# weighs title 4 and path 1.5 over whole files).
 PASSAGE_COLUMNS = ("title", "heading", "path", "body")
 PASSAGE_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
-DOCUMENT_COLUMNS = ("title", "path", "body")
-DOCUMENT_WEIGHTS = (4.0, 2.0, 1.0)
+DOCUMENT_COLUMNS = ("title", "headings", "path", "body")
+DOCUMENT_WEIGHTS = (4.0, 2.0, 1.5, 1.0)
 
 # A run of word pieces joined by - . _ / :. Written so the engine reads each character once:
 # "at least one joiner" and "camelCase" are decided in Python afterwards, because a pattern that
@@ -39,12 +41,23 @@ RUN = re.compile(r"[^\W_]+(?:[-._/:]+[^\W_]+)*", re.UNICODE)
 JOINER = re.compile(r"[-._/:]")
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+# Words that say nothing of what a page is about, in English and French: question words,
+# pronouns, articles, auxiliaries and the verbs every how-to question wears ("how do I turn on",
+# "quel port utilise", "comment faire"). One of them alone must not carry a page, and BM25's IDF
+# does not stop it where a small corpus happens to hold it in few files.
 STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from how i in is it my of on or so that the this to "
-    "what when where which who why with without "
-    "au aux avec ce ces comment dans de des du elle en est et il je la le les leur lui ma mais me "
-    "mes mon ne nos notre on ou où par pas pour qu que quel quelle quels qui sa se ses son sont "
-    "sur ta te tes ton tu un une vos votre y à".split()
+    "a about an and any are as at be been being but by can could did do does doing done for from "
+    "get gets getting got has have having he her here his how i if in into is it its just like "
+    "me might more most much must my need needs now of on only or our "
+    "she should so some such than that the their them then there these they this those "
+    "through to too turn turning us use used uses using very via want was way we were what when "
+    "where whether which while who whom why will with within without would yes you your "
+    "ait as au aux avec avoir ce cela celle celui ces cet cette ceux chaque chez comme comment "
+    "dans de des doit doivent dois du elle elles en est et etre ete fait faire faut fais il ils "
+    "je la le les leur leurs lui ma mais me meme mes moi mon ne nos notre nous on ont ou par pas "
+    "peut peuvent peux plus pour pourquoi puis qu quand que quel quelle quelles quels qui sa sans "
+    "se ses si son sont sur ta te tes toi ton tous tout toute toutes tu un une utilise utilisee "
+    "utilisees utilises utiliser utilisent vais veux vont vos votre vous y".split()
 )
 
 
@@ -127,28 +140,32 @@ def _short_index_text(text: str) -> str:
     return index_text(text)
 
 
-def document_row(title: str, path: str, sections: list[str]) -> tuple[str, str, str]:
-    """What the documents table holds for one file (DOCUMENT_COLUMNS)."""
-    return index_text(title), index_text(path_words(path)), index_text("\n".join(sections))
+def document_row(title: str, headings: list[str], path: str,
+                 sections: list[str]) -> tuple[str, str, str, str]:
+    """What the documents table holds for one file (DOCUMENT_COLUMNS): its title, the heading paths
+    of its sections (each once), its path and its sections' text."""
+    return (index_text(title), index_text("\n".join(dict.fromkeys(h for h in headings if h))),
+            index_text(path_words(path)), index_text("\n".join(sections)))
 
 
 def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def match_expression(query: str) -> str | None:
+def match_expression(query: str, stop: bool = True) -> str | None:
     """The FTS5 MATCH expression for a query typed by a person, or None when it has no words.
 
     Every term is quoted, so FTS5 operators typed by the user (AND, NEAR, *, :) are plain words.
     """
-    clauses = query_clauses(query)
+    clauses = query_clauses(query, stop)
     return " OR ".join(clauses) if clauses else None
 
 
 @functools.lru_cache(maxsize=16)  # one search asks for them per table and per ideal score
-def query_clauses(query: str) -> tuple[str, ...]:
+def query_clauses(query: str, stop: bool = True) -> tuple[str, ...]:
     """One FTS5 clause per identifier (whole OR phrase of parts) and per other word, each once,
-    in the query's order, at most MAX_CLAUSES of them.
+    in the query's order, at most MAX_CLAUSES of them; STOPWORDS left out unless ``stop`` is False
+    (bench/retrieval.py's peers' baselines, which have none).
 
     One pass over the query's runs, stopped at the last clause kept: linear in its length,
     whatever is pasted into it."""
@@ -166,7 +183,7 @@ def query_clauses(query: str) -> tuple[str, ...]:
         else:
             found = [(_quote(word.lower()), fold(word)) for word in WORD.findall(token)]
         for clause, key in found:
-            if key in STOPWORDS or (key or clause) in seen:
+            if (stop and key in STOPWORDS) or (key or clause) in seen:
                 continue
             seen.add(key or clause)
             clauses.append(clause)

@@ -11,6 +11,7 @@ match there is, which min-max normalisation would call 1.0.
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from collections.abc import Sequence
@@ -29,21 +30,23 @@ class LexicalIndex:
         self.db, self.sizes, self.where = db, sizes, where
 
     def search(self, table: str, query: str, limit: int, weights: Sequence[float] | None = None,
-               restrict: Restriction | None = None) -> list[tuple[int, float]]:
+               restrict: Restriction | None = None, stop: bool = True) -> list[tuple[int, float]]:
         """(row id, BM25, higher is better) of the rows matching ``query``, best first.
 
         Every term is quoted, so FTS5 operators typed by a person are plain words. ``weights``
         overrides the table's column weights (bench/retrieval.py's plain BM25). ``restrict`` is
         an SQL condition on the ``chunks`` table (and its parameters) a passage must meet.
+        ``stop=False`` keeps the stopwords (the peers' baselines of bench/retrieval.py).
         """
-        expression = match_expression(query)
+        expression = match_expression(query, stop)
         if expression is None or limit < 1:
             return []
         return self._bm25(table, expression, limit, weights, restrict)
 
-    def ideal(self, table: str, query: str, weights: Sequence[float] | None = None) -> float:
+    def ideal(self, table: str, query: str, weights: Sequence[float] | None = None,
+              stop: bool = True) -> float:
         """The BM25 of an ideal row for ``query`` (see the module docstring); 0 with no term."""
-        clauses = query_clauses(query)
+        clauses = query_clauses(query, stop)
         best = [found[0][1] if (found := self._bm25(table, clause, 1, weights)) else None
                 for clause in clauses]
         present = [score for score in best if score is not None]
@@ -53,12 +56,20 @@ class LexicalIndex:
         return sum(present) + unseen * (len(best) - len(present))
 
     def scaled(self, table: str, query: str, limit: int, weights: Sequence[float] | None = None,
-               restrict: Restriction | None = None) -> dict[int, float]:
+               restrict: Restriction | None = None, stop: bool = True) -> dict[int, float]:
         """Row id -> BM25 / ideal, in [0, 1], for the best ``limit`` rows (meeting ``restrict``;
-        the ideal is the whole table's)."""
-        hits = self.search(table, query, limit, weights, restrict)
-        ideal = self.ideal(table, query, weights) if hits else 0.0
+        the ideal is the whole table's), best first."""
+        hits = self.search(table, query, limit, weights, restrict, stop)
+        ideal = self.ideal(table, query, weights, stop) if hits else 0.0
         return {row: min(score / ideal, 1.0) for row, score in hits} if ideal > 0 else {}
+
+    def document_paths(self, ids: Sequence[int]) -> dict[int, str]:
+        """Row id of the documents table -> its file."""
+        if not ids:
+            return {}
+        rows = self.db.execute("SELECT id, path FROM documents WHERE id IN (SELECT value FROM json_each(?))",
+                               (json.dumps([int(i) for i in ids]),)).fetchall()
+        return {int(i): str(p) for i, p in rows}
 
     def _bm25(self, table: str, expression: str, limit: int, weights: Sequence[float] | None = None,
               restrict: Restriction | None = None) -> list[tuple[int, float]]:

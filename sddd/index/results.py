@@ -24,6 +24,7 @@ class Hit:
     fused: float | None = field(default=None, repr=False)
     cosines: dict[str, float] = field(default_factory=dict, repr=False)  # model -> cosine
     document_score: float | None = field(default=None, repr=False)  # the file's BM25 / ideal
+    file_ranks: dict[str, int] = field(default_factory=dict, repr=False)  # list -> the file's rank
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
@@ -34,7 +35,8 @@ class Hit:
                         lexical_score=None if self.lexical_score is None else round(self.lexical_score, 4),
                         fused_score=None if self.fused is None else round(self.fused, 6),
                         cosines={m: round(c, 4) for m, c in self.cosines.items()},
-                        document_score=None if self.document_score is None else round(self.document_score, 4))
+                        document_score=None if self.document_score is None else round(self.document_score, 4),
+                        file_ranks=self.file_ranks)
         return data
 
 

@@ -1,69 +1,87 @@
-"""How a passage is scored: its features, their weights, and the 0-1 scale every ranking reports.
+"""How files are ranked and scored: reciprocal rank fusion per file, with no fitted weight.
 
-Features of a passage for a query, each on a fixed 0-1 scale (``Features``):
+Every list ranks files, each at its best passage (``file_order``): the lexical list over whole
+files (the documents table: title, headings, path, body, field weights set a priori), the
+passage BM25 list, and one list per embedding model (a file at its best passage's cosine). A
+model that does not read French sits out a French question when the index holds one that does
+(MiniLM's ranking of a French question is noise, not evidence). A file's fused value is
+``sum(weight / (60 + rank))`` over the lists it is in, plus a bonus for its best rank in any
+list: +0.05 for a first place, +0.02 for a second or third (qmd's fusion, without its models).
+Only the query's own lists weigh 2 when sub-queries (``--also``) add theirs at 1.
 
-* ``dense``: the cosine of each model (clipped at 0), e.g. MiniLM's and the multilingual USE's;
-* ``passage``: BM25 over the passages table (title, heading path, file path, body) / ideal BM25;
-* ``document``: BM25 of the passage's whole file (documents table) / ideal BM25: the files whose
-  sections together hold the query's words;
-
-The linear score ``w · features`` ranks passages; a document's score is its best passage's, which
-is what `sddd check` and the site count. The score shown is a calibrated probability that the
-passage's document answers the query: ``sigmoid(slope * linear + bias)``, fitted on evaluation
-sets. It keeps its meaning (0.5 = even odds) when models or weights change, so a threshold does.
-
-The weights depend on the models the index holds and on the query's language: a French question
-leans on the multilingual model, which reads it, and away from MiniLM, which does not. They were
-chosen on public documentation corpora with each corpus left out in turn (bench/README.md,
-"Ranking"); the table is data, read by ``weights_for``.
+The score shown is that value divided by the most a file can get (first in every list): 1.0
+means every list put the file first, and the order of the scores is the order of the ranking.
+Nothing here was chosen by looking at evaluation results: k = 60 and the bonuses are qmd's, the
+field weights are a title word 4, a heading 2, a path word 1.5, a body word 1 (bench/README.md,
+"Ranking", measures the design against the fitted one it replaced).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from sddd.core.models import DEFAULT_MODEL, MULTILINGUAL_NAME
+import numpy as np
 
 MODES = ("hybrid", "dense", "lexical")
-
-
-@dataclass(frozen=True)
-class Weights:
-    dense: tuple[float, ...]  # one per model, in index order
-    passage: float
-    document: float
-    slope: float  # calibration: probability = sigmoid(slope * linear + bias)
-    bias: float
+RRF_K = 60
+FIRST_BONUS = 0.05  # a file ranked first by some list
+PODIUM_BONUS = 0.02  # ranked second or third by some list
+ORIGINAL_WEIGHT = 2.0  # the query's own lists, against 1 for each sub-query's
+SUBQUERY_WEIGHT = 1.0
 
 
 @dataclass
-class Features:
-    dense: list[float]
-    passage: float = 0.0
-    document: float = 0.0
+class FileList:
+    """One ranked list of files, best first, and its weight in the fusion."""
+
+    name: str  # "files", "passages" or a model's name (with a sub-query's prefix)
+    files: list[str]
+    weight: float = 1.0
 
 
-# Used for models the table does not know (a model named in sddd.yaml): MiniLM's rows.
-GENERIC = (DEFAULT_MODEL,)
+@dataclass
+class Fused:
+    """A file's place in the fusion: its value, score and the rank each list gave it."""
+
+    path: str
+    value: float
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
 
 
-@cache
-def table() -> dict[tuple[tuple[str, ...], str], dict[str, Weights]]:
-    """(models, language) -> weights per mode, from sddd/data/ranking.json (written by
-    bench/retrieval.py --fit; see bench/README.md)."""
-    data = json.loads(resources.files("sddd").joinpath("data", "ranking.json").read_text(encoding="utf-8"))
-    out: dict[tuple[tuple[str, ...], str], dict[str, Weights]] = {}
-    for row in data["rows"]:
-        key = (tuple(row["models"]), str(row["language"]))
-        out.setdefault(key, {})[str(row["mode"])] = Weights(
-            tuple(float(w) for w in row["dense"]), float(row["passage"]), float(row["document"]),
-            float(row["slope"]), float(row["bias"]))
+def file_order(files: Sequence[str], scores: np.ndarray, keep: np.ndarray | None = None) -> list[str]:
+    """Files ranked at their best passage (``scores`` row per passage); passages where ``keep``
+    is False are no evidence (a passage without the query's words in a BM25 list)."""
+    out: dict[str, None] = {}
+    for i in np.argsort(-scores, kind="stable"):
+        if keep is None or keep[i]:
+            out.setdefault(files[i], None)
+    return list(out)
+
+
+def ceiling(lists: Iterable[FileList]) -> float:
+    """The most a file can get: first in every list, with the first-place bonus."""
+    weights = [x.weight for x in lists if x.files]
+    return sum(w / (RRF_K + 1) for w in weights) + FIRST_BONUS if weights else 0.0
+
+
+def fuse(lists: Sequence[FileList]) -> list[Fused]:
+    """Files by fused value, best first (ties: the better best rank, then the first list's order)."""
+    value: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for x in lists:
+        for position, path in enumerate(x.files, 1):
+            value[path] = value.get(path, 0.0) + x.weight / (RRF_K + position)
+            ranks.setdefault(path, {}).setdefault(x.name, position)
+    top = ceiling(lists)
+    out = []
+    for path, v in value.items():
+        best = min(ranks[path].values())
+        v += FIRST_BONUS if best == 1 else PODIUM_BONUS if best <= 3 else 0.0
+        out.append(Fused(path, v, min(v / top, 1.0) if top else 0.0, ranks[path]))
+    out.sort(key=lambda f: (-f.value, min(f.ranks.values())))
     return out
 
 
@@ -81,29 +99,3 @@ FRENCH_WORDS = frozenset(
     "le la les des du de un une et est pour pourquoi comment quel quelle quels quelles qui que "
     "dans sur avec sans mon ma mes ce cette ces il elle on nous vous ils ne pas plus faut quand "
     "où ou au aux se sa son ses leur leurs être avoir peut veux dois".split())
-
-
-def weights_for(models: Sequence[str], query: str, mode: str = "hybrid") -> Weights:
-    """The weights of ``mode`` for an index of ``models`` and this query's language."""
-    language = "fr" if is_french(query) else "en"
-    rows = table()
-    key = tuple(models)
-    if (key, language) not in rows:
-        known = tuple(m if m in (DEFAULT_MODEL, MULTILINGUAL_NAME) else DEFAULT_MODEL for m in models)
-        key = known if (known, language) in rows else GENERIC
-    row = rows[(key, language)][mode]
-    if len(row.dense) != len(models):  # an unknown combination: spread the dense weight evenly
-        share = sum(row.dense) / len(models)
-        row = Weights(tuple(share for _ in models), row.passage, row.document, row.slope, row.bias)
-    return row
-
-
-def linear(features: Features, weights: Weights) -> float:
-    dense = sum(w * max(c, 0.0) for w, c in zip(weights.dense, features.dense, strict=True))
-    return dense + weights.passage * features.passage + weights.document * features.document
-
-
-def probability(value: float, weights: Weights) -> float:
-    """The calibrated 0-1 score of a linear score."""
-    z = weights.slope * value + weights.bias
-    return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0

@@ -23,7 +23,7 @@ from sddd.index.encoders.ensemble import Ensemble
 from sddd.index.encoders.models import load_encoder, model_info
 from sddd.index.indexer import build_index, ensure_fresh
 from sddd.index.query_cache import QueryCache
-from sddd.index.ranking import Ranked, rank, validate_filters
+from sddd.index.ranking import Ranked, SubQuery, rank, validate_filters
 from sddd.index.results import Hit, SearchResult
 from sddd.index.store import Store, current_generation, shared_store
 
@@ -124,9 +124,31 @@ def hit(position: int, ranked: Ranked, terms: list[str], models: list[str]) -> H
     return Hit(rank=position, score=ranked.score, path=chunk.path, anchor=chunk.anchor,
                heading=chunk.heading, kind=chunk.kind, line=chunk.line,
                snippet=make_snippet(chunk.text, terms), terms=terms, dense_rank=ranked.dense_rank,
-               lexical_rank=ranked.lexical_rank, lexical_score=ranked.lexical_score, fused=ranked.linear,
+               lexical_rank=ranked.lexical_rank, lexical_score=ranked.lexical_score, fused=ranked.fused,
                cosines=dict(zip(models, ranked.features.dense, strict=False)),
-               document_score=ranked.features.document)
+               document_score=ranked.features.document, file_ranks=dict(ranked.file_ranks or {}))
+
+
+SUBQUERY_KINDS = {"lex": "lexical", "vec": "dense", "hyde": "dense"}
+MAX_SUBQUERIES = 8
+
+
+def parse_also(also: Sequence[str]) -> list[tuple[str, str]]:
+    """``lex:words``, ``vec:a rephrasing`` or ``hyde:a hypothetical answer`` -> (text, mode); a
+    sub-query without a type is a rephrasing (``vec:``)."""
+    if len(also) > MAX_SUBQUERIES:
+        raise UsageError(f"at most {MAX_SUBQUERIES} sub-queries; got {len(also)}", option="also")
+    out = []
+    for item in also:
+        kind, sep, text = item.partition(":")
+        if not sep or kind.strip().lower() not in SUBQUERY_KINDS:
+            kind, text = "vec", item
+        text = redact(text).strip()
+        if not text:
+            raise UsageError(f"{item!r} has no text after its type; write e.g. 'vec:how is X set'",
+                             option="also")
+        out.append((text, SUBQUERY_KINDS[kind.strip().lower()]))
+    return out
 
 
 def checked_query(query: str, k: int, kind: str | None, mode: str, *, max_chars: int) -> str:
@@ -159,21 +181,35 @@ def search(
     notice: Callable[[str], None] | None = None,
     store: Store | None = None,
     queries: QueryEncoder | None = None,
+    also: Sequence[str] = (),
 ) -> SearchResult:
     """Search the index (brought up to date first unless ``refresh`` is False).
 
     A long-lived caller (``sddd.resident.warm``) passes its open ``store``, already fresh, which
-    is left open, and its ``queries`` encoder, whose models stay loaded.
+    is left open, and its ``queries`` encoder, whose models stay loaded. ``also`` are the
+    caller's own sub-queries (``parse_also``), fused with the query, which weighs twice as much.
+    Each file shows its best passage: ``k`` results are ``k`` files.
     """
     query = checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
     if kind == MANUAL_KIND:  # sddd's manual: its own index, never the repository's store
         return _search_manual(config, query, k, path_glob, mode, notice, queries)
+    subs = parse_also(also)
     own = store is None
     if store is None:
         store = ensure_fresh(config, notice) if refresh else shared_store(config.index_dir)
     try:
-        vectors = (queries or QueryEncoder(config)).encode([query])
-        ranked = rank(store, vectors, [query], k, kind=kind, path_glob=path_glob, mode=mode)[0]
+        encoder = queries or QueryEncoder(config)
+        vectors = encoder.encode([query])
+        dense = [text for text, sub_mode in subs if sub_mode == "dense"]
+        sub_vectors = encoder.encode(dense) if dense else []
+        also_q: list[SubQuery] = []
+        row = 0
+        for text, sub_mode in subs:
+            embedded = [v[row] for v in sub_vectors] if sub_mode == "dense" else []
+            row += sub_mode == "dense"
+            also_q.append(SubQuery(text, sub_mode, embedded))
+        ranked = rank(store, vectors, [query], k, kind=kind, path_glob=path_glob, mode=mode, per_file=1,
+                      also=[also_q])[0]
         models = store.models
     finally:
         if own:

@@ -33,7 +33,8 @@ def search(ws: Workspace, args: dict[str, Any]) -> Answer:
     query = args["query"]
     if not query.strip():
         raise UsageError("is empty; say what you are looking for", option="query")
-    result = ws.search(query, args["k"], kind=args["kind"], path_glob=args["path"], mode=args["mode"])
+    result = ws.search(query, args["k"], kind=args["kind"], path_glob=args["path"], mode=args["mode"],
+                       also=args.get("also") or [])
     return Answer(result.to_json(args["explain"]), text.search_text(result))
 
 
@@ -94,11 +95,15 @@ def _object(*required: str) -> dict[str, Any]:
 READ_TOOLS = (
     ToolSpec(
         "search", "Search the docs",
-        "Find the passages of the team's guides, reports and compose profiles that answer a question, "
-        "best first: path#anchor, heading, score (0-1: how likely the passage's file answers) and "
-        "a snippet. Meaning and exact words are "
-        "fused (pasted flags, model ids and error strings are found too). The index is brought up "
-        "to date first when files changed, so answers come from the files as they are now.",
+        "Find the files of the team's guides, reports and compose profiles that answer a question, "
+        "best first, each at its best passage: path#anchor, heading, score (0-1: the file's share of "
+        "the most a file can get, 1 = first by exact words and by meaning alike) and a snippet. "
+        "Meaning and exact words are fused (pasted flags, model ids and error strings are found "
+        "too). Rephrase with `also` when the question is vague or uses other words than docs "
+        "would: `vec:` the question asked another way, `lex:` the exact terms, flags or ids the "
+        "answer would contain, `hyde:` one sentence the answering passage might hold; a French "
+        "question: also ask it in English (`vec:`). The index is brought up to date first when "
+        "files changed, so answers come from the files as they are now.",
         (spec.string("query", "What you are looking for, in your own words (English or French).",
                      required=True, max_length=MAX_QUERY_CHARS),
          spec.integer("k", "How many passages.", minimum=1, maximum=MAX_K, default=5),
@@ -108,7 +113,9 @@ READ_TOOLS = (
          spec.string("path", "Only files matching this glob, e.g. 'docs/guides/*'."),
          spec.string("mode", "hybrid: meaning and exact words (default); dense: meaning only; "
                      "lexical: exact words only (BM25).", enum=MODES, default="hybrid"),
-         spec.boolean("explain", "Also give each passage's dense and lexical rank.")),
+         spec.boolean("explain", "Also give each passage's dense and lexical rank."),
+         spec.strings("also", "Up to 8 sub-queries fused with the query (which weighs twice as "
+                      "much), each 'lex:words', 'vec:a rephrasing' or 'hyde:a hypothetical answer'.")),
         search, _object("query", "results")),
     ToolSpec(
         "check", "Check discoverability targets",

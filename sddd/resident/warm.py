@@ -15,7 +15,7 @@ meant to be called concurrently, and SQLite connections stay on the thread that 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sddd.core.config import Config, load_config
@@ -172,13 +172,13 @@ class Workspace:
             self._store = None
 
     def search(self, query: str, k: int, *, kind: str | None = None, path_glob: str | None = None,
-               mode: str = "hybrid") -> SearchResult:
+               mode: str = "hybrid", also: Sequence[str] = ()) -> SearchResult:
         """``sddd search`` through the warm models and the open index: the same function, the
         same result, without opening the index or reading the models' files again."""
         # a bad argument is said before any indexing
         checked_query(query, k, kind, mode, max_chars=self.config.section("limits")["query_chars"])
         return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode,
-                      store=self.store(), queries=self.queries())
+                      store=self.store(), queries=self.queries(), also=also)
 
     # --- documents ----------------------------------------------------------------------------
 

@@ -60,13 +60,13 @@ def test_explicit_path_that_does_not_exist(tmp_path: Path):
 
 
 def test_models_and_the_one_default_threshold(tmp_path):
-    """Scores are calibrated probabilities whatever the models: one default threshold for all."""
+    """Scores are shares of the best fused rank whatever the models: one default threshold for all."""
     (tmp_path / "sddd.yaml").write_text("docs: [docs]\n")
     config = load_config(tmp_path / "sddd.yaml")
-    assert config.model == ["all-MiniLM-L6-v2", "use-multilingual-v3"] and config.min_score == 0.1
+    assert config.model == ["all-MiniLM-L6-v2", "use-multilingual-v3"] and config.min_score == 0.5
     (tmp_path / "sddd.yaml").write_text("model: use-multilingual-v3\n")
     config = load_config(tmp_path / "sddd.yaml")
-    assert config.model == ["use-multilingual-v3"] and config.min_score == 0.1
+    assert config.model == ["use-multilingual-v3"] and config.min_score == 0.5
     # A value in the file always wins; a threshold is a probability, 0 to 1.
     (tmp_path / "sddd.yaml").write_text("model: use-multilingual-v3\nmin_score: 0.6\n")
     assert load_config(tmp_path / "sddd.yaml").min_score == 0.6

@@ -24,6 +24,9 @@ READ_ONLY = {"search", "check", "drift", "audit", "profile", "archive_detect", "
 QUERY = "taille maximale du contexte max-model-len pour le medium"
 
 
+ALSO = ["lex:max-model-len", "vec:how long a context the server takes"]
+
+
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory, encoder) -> dict[str, Any]:
     """One server session on the seed repository: everything the client got, and the repo."""
@@ -33,6 +36,7 @@ def seen(tmp_path_factory, encoder) -> dict[str, Any]:
     recorder = Recorder()
     calls = {
         "search": ("search", {"query": QUERY, "k": 3}),
+        "search_also": ("search", {"query": QUERY, "k": 3, "also": ALSO}),
         "search_lexical": ("search", {"query": "--max-model-len", "kind": "guide", "mode": "lexical",
                                       "path": "docs/**", "explain": True}),
         "check": ("check", {}),
@@ -96,6 +100,9 @@ def test_search_is_the_cli_search(seen):
     assert lexical["results"] and all(r["kind"] == "guide" for r in lexical["results"])
     first = seen["search"]["structuredContent"]["results"][0]
     assert f"{first['path']}#{first['anchor']}" in seen["search"]["text"]
+    also = seen["search_also"]["structuredContent"]
+    assert also == cli_json(root, "search", "-k", "3", "--also", ALSO[0], "--also", ALSO[1], QUERY)
+    assert also["results"] and len({r["path"] for r in also["results"]}) == len(also["results"])
 
 
 def _without_timing(report: dict[str, Any]) -> dict[str, Any]:
