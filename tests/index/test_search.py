@@ -11,6 +11,7 @@ from sddd.index.indexer import build_index
 from sddd.index.search import make_snippet, search
 from tests.fixtures.corpora import INDEXER_CONFIG as CONFIG
 from tests.fixtures.corpora import INDEXER_FILES as FILES
+from tests.fixtures.terminal import on_pty
 from tests.helpers import sddd_here
 
 
@@ -72,16 +73,15 @@ def test_table_output_highlights_and_shows_locations(indexed):
 
 @pytest.mark.parametrize("extra", [[], ["--explain"]])
 def test_table_fits_an_80_column_terminal(indexed, extra):
-    # The table at 80 columns (piped, --format table): the passage column must wrap, not be cut off.
-    proc = sddd_here("search", "tool call parser", "-k", "2", "--format", "table", *extra, cwd=indexed.root,
-                     env={"COLUMNS": "80"})
-    assert proc.returncode == 0, proc.stderr
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    table = lines[1:]
-    assert all(len(line) <= 80 for line in lines)
-    assert table[0].endswith("┓") and table[-1].endswith("┘")
-    # The end of the heading is the first thing a cropped passage column loses.
-    assert "hermes" in proc.stdout
+    # On a real 80-column terminal (a pipe is whole lines whatever COLUMNS says): nothing runs past
+    # the edge, the location stays whole on one line and the passage keeps the end of its heading.
+    screen = on_pty(["search", "tool call parser", "-k", "2", "--format", "table", *extra], indexed.root,
+                    columns=80)
+    assert screen.code == 0, screen.text
+    lines = screen.lines()
+    assert lines and all(len(line) <= 80 for line in lines)
+    assert any("docs/guides/tools.md#why-the-tool-call-parser-is-hermes" in line for line in lines)
+    assert "hermes" in screen.text.split("tools.md#why-the-tool-call-parser-is-hermes", 1)[1]
 
 
 def test_empty_query_and_bad_k_are_usage_errors(indexed):
