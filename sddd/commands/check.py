@@ -141,7 +141,8 @@ def register(app: typer.Typer) -> None:
 
         A target passes when its expected document (or heading, for path#anchor)
         ranks within top_k documents with a score of at least min_score (the 0-1
-        score `sddd search` shows: about the chance that the page answers the query).
+        score `sddd search` shows: the file's share of the most a file can get, 1.0 being
+        first in every ranking).
 
         Exit 0: every target and gate passed. 1: one failed. 2: usage or config error.
         4: no target to check (--allow-empty: 0).

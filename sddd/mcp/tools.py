@@ -106,7 +106,7 @@ READ_TOOLS = (
         "files changed, so answers come from the files as they are now.",
         (spec.string("query", "What you are looking for, in your own words (English or French).",
                      required=True, max_length=MAX_QUERY_CHARS),
-         spec.integer("k", "How many passages.", minimum=1, maximum=MAX_K, default=5),
+         spec.integer("k", "How many files, each at its best passage.", minimum=1, maximum=MAX_K, default=5),
          spec.string("kind", "Only this kind of document; 'all' includes archived files, which are "
                      "left out by default, as is 'manual' (sddd's own manual: how to use sddd).",
                      enum=(*KINDS, ALL_KINDS)),

@@ -37,7 +37,7 @@ def search_text(result: SearchResult) -> str:
     if not result.results:
         return f"No passage matches {result.query!r}."
     lines = [f"{len(result.results)} passage(s) for {result.query!r}, best first "
-             "(score 0-1: how likely the file answers):"]
+             "(score 0-1: 1 = first in every ranking):"]
     for hit in result.results:
         lines.append(f"{hit.rank}. {hit.score:.3f}  {_where(hit.path, hit.anchor)}  "
                      f"({hit.kind}, line {hit.line})  {hit.heading}")

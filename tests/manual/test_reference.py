@@ -28,7 +28,8 @@ def test_an_option_added_to_a_command_appears_with_no_other_edit(tmp_path):
                               ignore=shutil.ignore_patterns("__pycache__"))
     search = package / "commands" / "search.py"
     text = search.read_text(encoding="utf-8")
-    anchor = '        k: int = typer.Option(5, "-k", "--top", help="How many passages to show."),\n'
+    anchor = ('        k: int = typer.Option(5, "-k", "--top", '
+              'help="How many files to show, each at its best passage."),\n')
     assert anchor in text, "the search command changed shape; pick another line to add after"
     search.write_text(text.replace(anchor, anchor + (
         '        fresh: bool = typer.Option(False, "--brand-new-option", '
