@@ -1,6 +1,6 @@
 """The client configurations of the manual's MCP page ("Connecting a coding agent") are the ones
-that work: each block is read from sddd/manual/concepts/mcp.md, its repository path filled in, and the server it describes is
-started by the Python SDK's client and answers a search."""
+that work: each block is read from sddd/manual/concepts/mcp.md, its repository path filled in,
+and the server it describes is started by the Python SDK's client and answers a search."""
 
 from __future__ import annotations
 
