@@ -2,9 +2,10 @@
 
 Every list ranks files, each at its best passage (``file_order``): the lexical list over whole
 files (the documents table: title, headings, path, body, field weights set a priori), the
-passage BM25 list, and one list per embedding model (a file at its best passage's cosine). A
-model that does not read French sits out a French question when the index holds one that does
-(MiniLM's ranking of a French question is noise, not evidence). A file's fused value is
+passage BM25 list, and one list per embedding model (a file at its best passage's cosine). Every
+model ranks every question, French ones included (leaving MiniLM out of French questions lost on
+the kuberay corpus, so that rule was dropped; ``is_french`` serves bench/retrieval.py's peers). A
+file's fused value is
 ``sum(weight / (60 + rank))`` over the lists it is in, plus a bonus for its best rank in any
 list: +0.05 for a first place, +0.02 for a second or third (qmd's fusion, without its models).
 Only the query's own lists weigh 2 when sub-queries (``--also``) add theirs at 1.
