@@ -32,10 +32,11 @@ targets:
 """
 
 
-def small_corpus(root: Path, files: int = 3, config: str = "") -> Path:
+def small_corpus(root: Path, files: int = 3, config: str = "", seed: object = None) -> Path:
     """``files`` guides of six sections each (36 passages for 3): seconds to embed, long enough
-    to be interrupted."""
-    rng = random.Random(files)
+    to be interrupted. Each ``seed`` its own words: a corpus embedded before (the same test at
+    another width) must not come back from a cache faster than the Ctrl-C it waits for."""
+    rng = random.Random(f"{files}-{seed}")
     write(root, "sddd.yaml", "docs: ['docs/**/*.md']\nmin_score: 0.0\ntop_k: 5\n" + config)
     for i in range(files):
         sections = "\n\n".join(f"## Section {j} of guide {i}\n\n"
@@ -46,8 +47,9 @@ def small_corpus(root: Path, files: int = 3, config: str = "") -> Path:
 
 @pytest.mark.parametrize("columns", COLUMNS)
 def test_index_on_a_terminal_interrupted_then_whole(tmp_path, columns):
-    root = small_corpus(tmp_path)
-    stopped = on_pty(["index"], root, columns=columns, interrupt_on=r"Embedding", interrupt_delay=0.5)
+    # Ctrl-C as soon as embedding starts: on an idle machine 18 passages embed in well under 0.5 s.
+    root = small_corpus(tmp_path, seed=columns)
+    stopped = on_pty(["index"], root, columns=columns, interrupt_on=r"Embedding", interrupt_delay=0.0)
     assert_interrupted(stopped)
     assert stopped.after_lines() == ["interrupted: sddd index stopped (nothing half-written is kept)"]
     assert not (root / ".sddd" / "CURRENT").exists()  # no generation was published half-built
