@@ -41,7 +41,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the YAML bombs are the tests' own
 from _meta import CLI_WITH_PEAK, peak_mb, run_facts
+
+from tests.fixtures.hostile_yaml import alias_bomb, merge_bomb
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MB = 1 << 20
@@ -249,22 +252,6 @@ def repo_copy() -> Path:
 COMPOSE = "services:\n  vllm-medium:\n    image: vllm/vllm-openai:v0.11.0\n"
 
 
-def alias_bomb(levels: int = 7, width: int = 10) -> str:
-    """The probe's 1.7 KB compose extension: ``width ** (levels + 1)`` values once expanded."""
-    lines = [f"x-l0: &l0 [{', '.join(['lol'] * width)}]"]
-    lines += [f"x-l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]" for n in range(1, levels + 1)]
-    return "\n".join(lines) + "\n"
-
-
-def merge_bomb(levels: int = 24) -> str:
-    """Merge keys: each level merges the previous mapping twice (2^levels copies)."""
-    lines = ["x-m0: &m0 {a: 1, b: 2}"]
-    for n in range(1, levels + 1):
-        merged = f"{{<<: *m{n - 1}}}"
-        lines.append(f"x-m{n}: &m{n} {{k{n}: {merged}, j{n}: {merged}}}")
-    return "\n".join(lines) + "\n"
-
-
 SIZED = {"sddd.yaml": "canonical_profile: medium\n", "profiles/base.yml": COMPOSE,
          "profiles/medium.yml": COMPOSE}
 DRY_RUN = ["deploy", "medium", "--dry-run"]
@@ -272,7 +259,7 @@ GRID = "axes:\n" + "".join(f"  a{i}: {{flag: --f{i}, values: {list(range(10))}}}
 LIMIT_CASES = {  # name -> (files, the command)
     "alias bomb, profile": ({**SIZED, "profiles/medium.yml": alias_bomb() + COMPOSE}, DRY_RUN),
     "alias bomb, sddd.yaml": ({**SIZED, "sddd.yaml": alias_bomb()}, DRY_RUN),
-    "merge bomb, profile": ({**SIZED, "profiles/medium.yml": merge_bomb() + COMPOSE}, DRY_RUN),
+    "merge bomb, profile": ({**SIZED, "profiles/medium.yml": merge_bomb(24) + COMPOSE}, DRY_RUN),
     "grid 10 axes x 10": ({**SIZED, "g.yml": GRID}, ["grid", "run", "g.yml", "--dry-run"]),
 }
 
