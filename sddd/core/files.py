@@ -22,7 +22,10 @@ def link_escape(root: Path, path: Path) -> Path | None:
     lexical = Path(os.path.abspath(path))
     if not lexical.is_relative_to(root):
         return None
-    target = lexical.resolve()
+    try:
+        target = lexical.resolve()
+    except (RuntimeError, OSError):  # a link loop (RuntimeError on 3.11, OSError ELOOP later): it
+        return None  # leads nowhere, and reading it fails with its own one-line error
     return None if target.is_relative_to(root) else target
 
 

@@ -155,6 +155,19 @@ def test_links_out_of_the_repository_are_errors_and_never_read(tmp_path: Path, g
     assert "8999" not in drift.stdout  # the target's claims were never read
 
 
+
+def test_a_symbolic_link_loop_is_no_internal_error(tmp_path: Path):
+    """`ln -s loop docs/loop` (or two links naming each other): audit ended in `internal error:
+    RuntimeError: Symlink loop` (exit 70); a loop leads nowhere, so there is nothing to flag."""
+    seed = build_seed_repo(tmp_path / "repo")
+    (seed.root / "docs/loop").symlink_to("loop")
+    (seed.root / "docs/a.md").symlink_to("b.md")
+    (seed.root / "docs/b.md").symlink_to("a.md")
+    for command in ("audit", "drift", "index"):
+        result = sddd_here(command, cwd=seed.root)
+        assert result.returncode in (0, 1), (command, result.returncode, result.stderr)
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
 # --- the seeds' GPU mistakes ----------------------------------------------------------------------
 
 def lint_findings(report, rule):
