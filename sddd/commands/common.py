@@ -23,14 +23,6 @@ CONFIG_HELP = "Use this sddd.yaml instead of searching upwards (also accepted be
 ALLOW_EMPTY_HELP = "Pass (exit 0) when there is nothing to check, instead of exit 4."
 
 
-def format_help(*others: str) -> str:
-    """The help of ``--format``: table or plain chosen by where stdout goes, then ``others``."""
-    rest = ", ".join(others)
-    return ("table (the default on a terminal), plain (the default when stdout is not a terminal: "
-            f"one `path:line: severity: type: message` line each, then the summary){', ' if rest else ''}"
-            f"{rest}.")
-
-
 def get_config(ctx: typer.Context) -> Config:
     path: Path | None = (ctx.obj or {}).get("config") if ctx is not None else None
     root = ctx.find_root() if ctx is not None else None

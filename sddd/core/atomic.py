@@ -69,27 +69,24 @@ def umask() -> int:
     return old
 
 
-def file_mode(path: Path, private: bool) -> int:
-    """The mode a written file gets: 0600 when it holds a secret, else the mode of the file it
-    replaces, else what the umask allows (as ``open()`` would; mkstemp alone gives 0600, which
-    CI's next step, run as another user, could not read)."""
-    if private:
-        return 0o600
+def file_mode(path: Path) -> int:
+    """The mode a written file gets: the mode of the file it replaces, else what the umask allows
+    (as ``open()`` would; mkstemp alone gives 0600, which CI's next step, run as another user,
+    could not read). Nothing written this way holds a secret: what is stored is redacted first."""
     try:
         return path.stat().st_mode & 0o777
     except OSError:
         return 0o666 & ~umask()
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> None:
-    """``data`` into ``path``, whole or not at all; ``private``: readable by its owner only (a
-    file that holds a secret)."""
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """``data`` into ``path``, whole or not at all."""
     path = Path(path)
     with writing(path.parent):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, file_mode(path, private))
+        os.fchmod(fd, file_mode(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -102,8 +99,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> Non
     fsync_dir(path.parent)
 
 
-def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), private=private)
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # Every lock of sddd lives in the index folder (``index:`` in sddd.yaml).
