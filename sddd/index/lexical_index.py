@@ -2,11 +2,17 @@
 document id), each score also on a fixed 0-1 scale for the query (``ideal``).
 
 The scale: a passage's (or document's) BM25 divided by the BM25 of an ideal one that holds every
-query term. Each term the table holds counts the best score it reaches alone; a term the table
-lacks counts what one occurrence of a word found nowhere would score (its IDF, ``ln((N + 0.5) /
-0.5)``, the most one term can weigh). So a text sharing one incidental word with a long question
-(a French question over English pages shares few) scores low, even when it is the best lexical
-match there is, which min-max normalisation would call 1.0.
+query term: a row of average length holding each term once in its heaviest field (the title). Each
+term the table holds counts what it adds to that row's BM25, ``IDF * (k1 + 1) * w / (w + k1)``
+(FTS5's k1 = 1.2, w the title's weight); a term the table lacks counts what one occurrence of a
+word found nowhere would score (its IDF, ``ln((N + 0.5) / 0.5)``, the most one term's IDF can be).
+So a text sharing one incidental word with a long question (a French question over English pages
+shares few) scores low, even when it is the best lexical match there is, which min-max
+normalisation would call 1.0.
+
+The ideal needs each term's document frequency only: counted (no BM25 computed) in one statement
+per query and kept per open index, so it costs a fraction of the search itself. (It was the best
+score each term reaches alone, one BM25 over every row holding the term: more than the search.)
 """
 
 from __future__ import annotations
@@ -23,11 +29,14 @@ from sddd.index.lexical import DOCUMENT_WEIGHTS, PASSAGE_WEIGHTS, match_expressi
 REBUILD_HINT = "run `sddd index --rebuild`"
 Restriction = tuple[str, Sequence[Any]]  # an SQL condition on the chunks table, and its parameters
 TABLES = {"passages": ("lexical", PASSAGE_WEIGHTS), "documents": ("doc_lexical", DOCUMENT_WEIGHTS)}
+K1 = 1.2  # FTS5's bm25() constant
+KEPT_FREQUENCIES = 8192  # document frequencies kept per open index (its rows never change)
 
 
 class LexicalIndex:
     def __init__(self, db: sqlite3.Connection, sizes: dict[str, int], where: str):
         self.db, self.sizes, self.where = db, sizes, where
+        self._frequencies: dict[tuple[str, str], int] = {}
 
     def search(self, table: str, query: str, limit: int, weights: Sequence[float] | None = None,
                restrict: Restriction | None = None, stop: bool = True) -> list[tuple[int, float]]:
@@ -46,14 +55,30 @@ class LexicalIndex:
     def ideal(self, table: str, query: str, weights: Sequence[float] | None = None,
               stop: bool = True) -> float:
         """The BM25 of an ideal row for ``query`` (see the module docstring); 0 with no term."""
-        clauses = query_clauses(query, stop)
-        best = [found[0][1] if (found := self._bm25(table, clause, 1, weights)) else None
-                for clause in clauses]
-        present = [score for score in best if score is not None]
-        if not present:
+        counts = self.frequencies(table, query_clauses(query, stop))
+        if not any(counts):
             return 0.0
-        unseen = math.log((self.sizes[table] + 0.5) / 0.5)
-        return sum(present) + unseen * (len(best) - len(present))
+        rows, heaviest = self.sizes[table], max(weights or TABLES[table][1])
+        once = (K1 + 1) * heaviest / (heaviest + K1)  # one occurrence in that field, average length
+        unseen = math.log((rows + 0.5) / 0.5)
+        return sum(idf(rows, n) * once if n else unseen for n in counts)
+
+    def frequencies(self, table: str, clauses: Sequence[str]) -> list[int]:
+        """How many rows of ``table`` match each clause (one statement for those not yet known)."""
+        name = TABLES[table][0]
+        missing = [c for c in dict.fromkeys(clauses) if (table, c) not in self._frequencies]
+        if missing:
+            statement = " UNION ALL ".join(f"SELECT count(*) FROM {name} WHERE {name} MATCH ?"
+                                           for _ in missing)
+            try:
+                counts = [int(row[0]) for row in self.db.execute(statement, missing).fetchall()]
+            except sqlite3.DatabaseError as exc:
+                raise IndexCorrupt(f"lexical index is unreadable ({exc}); {REBUILD_HINT}",
+                                   path=self.where) from None
+            if len(self._frequencies) + len(missing) > KEPT_FREQUENCIES:
+                self._frequencies.clear()
+            self._frequencies.update(((table, c), n) for c, n in zip(missing, counts, strict=True))
+        return [self._frequencies[(table, c)] for c in clauses]
 
     def scaled(self, table: str, query: str, limit: int, weights: Sequence[float] | None = None,
                restrict: Restriction | None = None, stop: bool = True) -> dict[int, float]:
@@ -87,3 +112,9 @@ class LexicalIndex:
             raise IndexCorrupt(f"lexical index is unreadable ({exc}); {REBUILD_HINT}",
                                path=self.where) from None
         return [(int(rowid), -float(score)) for rowid, score in rows]
+
+
+def idf(rows: int, matching: int) -> float:
+    """FTS5's IDF of a term held by ``matching`` of ``rows`` rows (never below its floor 1e-6)."""
+    value = math.log((rows - matching + 0.5) / (matching + 0.5))
+    return value if value > 0 else 1e-6

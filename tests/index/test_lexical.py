@@ -149,7 +149,7 @@ def test_hybrid_hits_carry_the_features_that_ranked_them(indexed, encoder):
     s = open_store(indexed.index_dir)
     try:
         ideal = s.lexical.ideal("passages", query)
-        bm25 = {cid: score / ideal for cid, score in s.lexical.search("passages", query, 10)}
+        bm25 = {cid: min(score / ideal, 1.0) for cid, score in s.lexical.search("passages", query, 10)}
         texts = {c.target: embed_text(c) for c in s.chunks()}
         ids = {c.target: c.id for c in s.chunks()}
     finally:
