@@ -193,6 +193,12 @@ def resident(root: Path) -> dict[str, float]:
         server.wait(timeout=60)
 
 
+def step(name: str, value: Any) -> Any:
+    """Each figure printed as soon as it is measured: a run cut short still says what it had."""
+    print(json.dumps({name: value}), flush=True)
+    return value
+
+
 def measure(root: Path, device: str) -> dict[str, Any]:
     cold = sddd(["index", "--json", "--device", device], root)
     report = cold.pop("out")
@@ -200,19 +206,21 @@ def measure(root: Path, device: str) -> dict[str, Any]:
                            "vector_index": report["vector_index"], "embedded_on": report["device"],
                            "cold_index": {**cold, "timings": report.get("timings"),
                                           "passages_per_s": round(report["chunks"] / cold["wall_s"], 1)}}
+    step("cold_index", row)
     unchanged = sddd(["index", "--json", "--device", device], root)
     unchanged.pop("out")
-    row["unchanged_reindex"] = unchanged
+    row["unchanged_reindex"] = step("unchanged_reindex", unchanged)
     edited = sorted(root.rglob("*.md"))[len(report["changed_files"]) // 2]
     edited.write_text(edited.read_text(encoding="utf-8") + "\n\nOne more paragraph, edited.\n",
                       encoding="utf-8")
     one = sddd(["index", "--json", "--device", device], root)
     row["one_file_edit"] = {**{k: v for k, v in one.items() if k != "out"},
                             "embedded": one["out"]["embedded"]}
-    row["search_in_process"] = in_process(root)
-    row["search_fresh_cli"] = fresh_cli(root)
+    step("one_file_edit", row["one_file_edit"])
+    row["search_in_process"] = step("search_in_process", in_process(root))
+    row["search_fresh_cli"] = step("search_fresh_cli", fresh_cli(root))
     try:
-        row["search_resident"] = resident(root)
+        row["search_resident"] = step("search_resident", resident(root))
     except Exception as exc:  # a server that cannot start here: the other figures still count
         row["search_resident"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return row
