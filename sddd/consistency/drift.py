@@ -113,7 +113,8 @@ def _readable_profiles(config: Config, problems: list[str]) -> list[ResolvedProf
         try:
             found.append(load_profile(config, name, strict=False))
         except InputError as exc:
-            line = f"{exc} (profile {name} skipped)"
+            # read_text's own message may already end in "; skipped": say it once
+            line = f"{str(exc).removesuffix('; skipped')} (profile {name} skipped)"
             if line not in problems:
                 problems.append(line)
     return found
@@ -133,7 +134,7 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
         try:
             doc = extract_claims(read_text(path, rel), rel, names, extra_flags)
         except InputError as exc:
-            problems.append(f"{exc} (document skipped)")
+            problems.append(f"{str(exc).removesuffix('; skipped')} (document skipped)")
             continue
         if doc.kind == "report" and not include_reports:
             skipped += 1
@@ -153,13 +154,18 @@ def run_drift(config: Config, include_reports: bool = False) -> DriftReport:
     return DriftReport(findings=findings, fail_on=opts["fail_on"], documents=len(docs),
                        claims=sum(len(d.claims) for d in docs), profiles=names,
                        skipped_reports=skipped, problems=problems,
-                       nothing=_nothing(config, len(docs), skipped, names))
+                       nothing=_nothing(config, len(docs), skipped, names,
+                                        unreadable=bool(profile_names(config))))
 
 
-def _nothing(config: Config, documents: int, skipped: int, profiles: list[str]) -> str | None:
-    """What drift looked for and where, when it found nothing to compare."""
+def _nothing(config: Config, documents: int, skipped: int, profiles: list[str],
+             unreadable: bool = False) -> str | None:
+    """What drift looked for and where, when it found nothing to compare (``unreadable``: profiles
+    were found, and none could be read)."""
     missing = []
-    if not profiles:
+    if not profiles and unreadable:
+        missing.append("no compose profile that could be read (each is named above)")
+    elif not profiles:
         missing.append(f"no compose profile (`profiles:` {', '.join(config.profiles)} matched none)")
     if not documents and skipped:
         missing.append(f"no guide (the {skipped} document(s) `docs:` {', '.join(config.docs)} matched "
@@ -168,9 +174,11 @@ def _nothing(config: Config, documents: int, skipped: int, profiles: list[str]) 
         missing.append(f"no document (`docs:` {', '.join(config.docs)} matched no Markdown file)")
     if not missing:
         return None
-    return (f"{' and '.join(missing)} under {config.root}; point "
-            f"{' and '.join(k for k, m in (('`profiles:`', not profiles), ('`docs:`', not documents)) if m)}"
-            " in sddd.yaml at them")
+    point = [k for k, m in (("`profiles:`", not profiles and not unreadable),
+                            ("`docs:`", not documents)) if m]
+    advice = [f"point {' and '.join(point)} in sddd.yaml at them"] if point else []
+    advice += ["fix the profiles named above"] if unreadable and not profiles else []
+    return f"{' and '.join(missing)} under {config.root}; {' and '.join(advice)}"
 
 
 def _dedupe(findings: list[DriftFinding]) -> list[DriftFinding]:

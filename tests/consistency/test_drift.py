@@ -292,6 +292,19 @@ def test_an_unreadable_profile_is_skipped_with_a_line_as_index_does(tmp_path: Pa
     report = run_drift(load_config(tmp_path / "sddd.yaml"))
     assert report.profiles == ["medium"]
     assert any(f.type == "value_mismatch" and f.doc_value == "8002" for f in report.findings)
-    assert report.problems == ["profiles/broken.yml: binary file, not text; skipped (profile broken skipped)"]
+    assert report.problems == ["profiles/broken.yml: binary file, not text (profile broken skipped)"]
     proc = sddd_here("drift", cwd=tmp_path)
     assert proc.returncode == 1 and "profile broken skipped" in proc.stderr, proc.stderr
+
+
+def test_only_unreadable_profiles_are_named_not_called_missing(tmp_path: Path):
+    """Profiles that match `profiles:` but cannot be read are not "matched none": the line says
+    to fix them, and says "skipped" once."""
+    write(tmp_path, "sddd.yaml", "docs: ['docs/**/*.md']\n")
+    write(tmp_path, "profiles/base.yml", "services: {}\n")
+    (tmp_path / "profiles/broken.yml").write_bytes(b"services:\x00\x01\x02 binary")
+    write(tmp_path, "docs/guide.md", "# Guide\n\nNothing here.\n")
+    proc = sddd_here("drift", cwd=tmp_path)
+    assert proc.returncode == 4, proc.stderr
+    assert "matched none" not in proc.stderr and "fix the profiles named above" in proc.stderr, proc.stderr
+    assert proc.stderr.count("skipped") == 1, proc.stderr
