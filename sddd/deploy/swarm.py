@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sddd.compose.lint import LintFailed
+from sddd.compose.lint import Finding, LintFailed
 from sddd.compose.profiles import load_profile
 from sddd.core.atomic import atomic_write_text
 from sddd.core.config import Config
@@ -101,6 +101,10 @@ class SwarmPlan(DeployPlan):
             ("service", stack.swarm_service), ("GPUs", gpus),
             ("placement", ", ".join(stack.constraints) or "any node with the GPUs")],
             stack.text(self.command[-2]), stack.findings)]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.plan.findings + self.stack.findings  # as ``parts`` has them, without the text
 
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "target": "swarm", "command": " ".join(self.command),
