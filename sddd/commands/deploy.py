@@ -10,43 +10,33 @@ import typer
 
 from sddd.commands.common import JSON_HELP, QUIET_HELP, Interrupted, SdddCommand, get_config
 from sddd.core.config import Config
-from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
+from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from sddd.deploy.target import DEFAULT, Target, flag, help_text
+from sddd.deploy.target import target as choose
 from sddd.output.console import err, out, print_json, unset_notice
 
 PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
-TARGETS = ("compose", "swarm")
-TARGET_HELP = ("compose: the local engine, with Docker Compose; swarm: a stack on the swarm the "
-               "engine belongs to (docker stack deploy).")
+TARGET_HELP = help_text()
 EXIT_BY_OUTCOME = {"healthy": EXIT_OK, "started": EXIT_OK, "failed": EXIT_FAILED, "timeout": EXIT_TIMEOUT}
-
-
-def check_target(target: str) -> str:
-    if target not in TARGETS:
-        raise UsageError(f"must be one of {', '.join(TARGETS)}; got {target!r}", option="target")
-    return target
 
 
 def deploy(config: Config, profile: str | None = None, *, env_file: Path | None = None,
            dry_run: bool = False, timeout: float = 900.0, wait: bool = True, as_json: bool = False,
-           target: str = "compose", quiet: bool = False) -> int:
+           target: str = DEFAULT, quiet: bool = False) -> int:
     """Bring ``profile`` up and wait until it is healthy; the exit code says how it ended."""
     from rich.markup import escape
 
-    from sddd.deploy.swarm import deploy_swarm
-    from sddd.deploy.up import deploy as deploy_compose
     from sddd.output.deploy import StatusLine, render_result
 
-    target = check_target(target)
+    chosen = choose(target)
     if dry_run:
-        return _dry_run(config, profile, env_file, target, as_json)
+        return _dry_run(config, profile, env_file, chosen, as_json)
     line = None if as_json or quiet else StatusLine()
     if line is not None:
-        engine = "the swarm" if target == "swarm" else "the engine"
         err.print(f"[bold]sddd deploy[/bold] {escape(profile or config.canonical_profile)}: "
-                  f"resolving, linting, checking {engine}…")
-    run_deploy = deploy_swarm if target == "swarm" else deploy_compose
+                  f"resolving, linting, checking {chosen.engine}…")
     try:
-        result = run_deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
+        result = chosen.up(config, profile, env_file, timeout=timeout, wait=wait, on_state=line)
     except KeyboardInterrupt:
         name = profile or config.canonical_profile
         raise Interrupted(f"interrupted: sddd deploy {name} stopped waiting (recorded in `sddd status "
@@ -58,45 +48,31 @@ def deploy(config: Config, profile: str | None = None, *, env_file: Path | None 
     if as_json:
         print_json(result.to_json())
     else:
-        render_result(result)
+        render_result(result, chosen)
     return EXIT_BY_OUTCOME.get(result.outcome, EXIT_FAILED)
 
 
-def _dry_run(config: Config, profile: str | None, env_file: Path | None, target: str,
+def _dry_run(config: Config, profile: str | None, env_file: Path | None, chosen: Target,
              as_json: bool) -> int:
     from sddd.compose.lint import LintFailed
-    from sddd.deploy.up import plan_deploy
-    from sddd.output.deploy import render_plan, render_swarm_plan
+    from sddd.output.deploy import render_plan
 
-    if target == "swarm":
-        from sddd.deploy.swarm import plan_swarm
-
-        splan = plan_swarm(config, profile, env_file, placeholders=True)
-        unset_notice(splan.plan.profile.missing, "sddd deploy --target swarm")
-        if as_json:
-            print_json(splan.to_json())
-        else:
-            render_swarm_plan(splan)
-        errors = splan.errors
+    plan = chosen.plan(config, profile, env_file, placeholders=True)
+    unset_notice(plan.plan.profile.missing, f"sddd deploy{flag(chosen.name)}")
+    if as_json:
+        print_json(plan.to_json())
     else:
-        plan = plan_deploy(config, profile, env_file, placeholders=True)
-        unset_notice(plan.profile.missing, "sddd deploy")
-        if as_json:
-            print_json(plan.to_json())
-        else:
-            render_plan(plan)
-        errors = plan.errors
-    if errors:
-        raise LintFailed(errors)
+        render_plan(plan, chosen)
+    if plan.errors:
+        raise LintFailed(plan.errors)
     return EXIT_OK
 
 
 def status(config: Config, *, history: bool = False, as_json: bool = False,
-           target: str = "compose", grids: bool = False) -> int:
+           target: str = DEFAULT, grids: bool = False) -> int:
     """What sddd runs on the engine or the swarm (or, with ``history``, what it ran; grid
     variants only with ``grids``)."""
     from sddd.deploy.history import close_abandoned_entries, read_history
-    from sddd.deploy.status import status as run_status
     from sddd.output.deploy import render_history, render_status
 
     if history:
@@ -108,39 +84,29 @@ def status(config: Config, *, history: bool = False, as_json: bool = False,
         else:
             render_history(shown, hidden=len(entries) - len(shown))
         return EXIT_OK
-    if check_target(target) == "swarm":
-        from sddd.deploy.swarm_status import swarm_status as run_status
-    services = run_status(config)
+    chosen = choose(target)
+    services = chosen.status(config)
     if as_json:
         print_json([s.to_json() for s in services])
     else:
-        render_status(services, target)
+        render_status(services, chosen)
     return EXIT_OK
 
 
 def logs(config: Config, profile: str | None = None, *, follow: bool = False, tail: int = 100,
-         target: str = "compose") -> int:
+         target: str = DEFAULT) -> int:
     from rich.markup import escape
 
-    from sddd.deploy.status import logs as run_logs
-
-    if check_target(target) == "swarm":
-        from sddd.deploy.swarm_status import swarm_logs as run_logs
-
-    for text in run_logs(config, profile, follow=follow, tail=tail):
+    for text in choose(target).logs(config, profile, follow=follow, tail=tail):
         out.print(escape(text), soft_wrap=True)
     return EXIT_OK
 
 
 def down(config: Config, profile: str | None = None, *, as_json: bool = False,
-         target: str = "compose") -> int:
-    from sddd.deploy.status import down as run_down
-
-    if check_target(target) == "swarm":
-        from sddd.deploy.swarm_status import swarm_down as run_down
-
+         target: str = DEFAULT) -> int:
+    chosen = choose(target)
     started = time.monotonic()
-    result = run_down(config, profile)
+    result = chosen.down(config, profile)
     if as_json:
         print_json(result.to_json())
     elif result.removed:
@@ -167,7 +133,7 @@ def _register_deploy(app: typer.Typer) -> None:
                                      "masked) and the equivalent command; start nothing."),
         timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds to wait for healthy."),
         no_wait: bool = typer.Option(False, "--no-wait", help="Start and return without waiting."),
-        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
+        target: str = typer.Option(DEFAULT, "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
@@ -200,7 +166,7 @@ def _register_others(app: typer.Typer) -> None:
         history: bool = typer.Option(False, "--history", help="Show the deployment history instead."),
         grids: bool = typer.Option(False, "--grids", help="With --history: also the deploys of grid "
                                    "variants (`sddd grid run`), hidden by default."),
-        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
+        target: str = typer.Option(DEFAULT, "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Each service sddd runs: profile, state, health, uptime, port, image, model (and, on a
@@ -214,7 +180,7 @@ def _register_others(app: typer.Typer) -> None:
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
         follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
         tail: int = typer.Option(100, "--tail", "-n", min=0, help="How many lines from the end."),
-        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
+        target: str = typer.Option(DEFAULT, "--target", help=TARGET_HELP),
     ) -> None:
         """Print the service's logs (secret values redacted; on a swarm, every task's)."""
         raise typer.Exit(logs(get_config(ctx), profile, follow=follow, tail=tail, target=target))
@@ -223,7 +189,7 @@ def _register_others(app: typer.Typer) -> None:
     def down_command(
         ctx: typer.Context,
         profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
-        target: str = typer.Option("compose", "--target", help=TARGET_HELP),
+        target: str = typer.Option(DEFAULT, "--target", help=TARGET_HELP),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Stop and remove the profile's containers, or its stack (the model cache volume is kept)."""

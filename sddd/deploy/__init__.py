@@ -1,2 +1,3 @@
-"""Running a profile on the local Docker engine: finding the engine and Compose, bringing the
-service up, waiting until it is healthy, status, logs, down, and the deployment history."""
+"""Running a profile on Docker: the deploy target protocol and the one place a target is chosen
+(``target``), Compose and Swarm as its two targets, the health wait, status, logs, down, and the
+deployment history."""

@@ -1,12 +1,13 @@
-"""`sddd deploy --target swarm`: the resolved profile as a stack on the swarm the engine belongs to.
+"""The ``swarm`` deploy target: the resolved profile as a stack on the swarm the engine belongs to.
 
 ``deploy_swarm(config, profile, ...)`` runs, in order: resolve and lint as `sddd deploy` does
-(``sddd.deploy.up.plan_deploy``), render the stack file (``sddd.deploy.stack``; its findings
+(``sddd.deploy.compose.plan_deploy``), render the stack file (``sddd.deploy.stack``; its findings
 of keys with no Swarm meaning join the lint), pre-flight (the engine is a manager of an active
 swarm, a ready node carries the profile's node labels and advertises enough GPUs, the host
 port is free, the image is there), record what ran before, `docker stack deploy`, then wait on
 the service's new task with the same health wait and fatal-log watch as Compose deploys
-(``sddd.deploy.wait.watch``, through ``sddd.deploy.swarm_status.TaskWatch``).
+(``sddd.deploy.wait.watch``, through ``sddd.deploy.swarm_tasks.TaskWatch``). Status, logs
+and down find the stack's services by their labels (``sddd.deploy.swarm_tasks``).
 
 The stack file (``.sddd/deploy/STACK.stack.yml``) holds no secret: secrets stay ``${VAR}``
 references that `docker stack deploy` fills from the environment sddd gives it (the env file,
@@ -20,61 +21,105 @@ healthy in time, 1 the task failed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sddd.compose.lint import Finding, LintFailed
+from sddd.compose.profiles import load_profile
 from sddd.core.atomic import atomic_write_text
 from sddd.core.config import Config
-from sddd.core.errors import ConflictError, EngineError
+from sddd.core.errors import ConflictError, EngineError, UsageError
 from sddd.deploy import docker as engine
-from sddd.deploy.history import Entry, update_last
+from sddd.deploy.compose import plan_deploy
+from sddd.deploy.history import Entry, append, update_last
+from sddd.deploy.report import DeployPlan, DeployResult, DownResult, PlanPart, ServiceStatus
 from sddd.deploy.stack import Stack, render_stack
-from sddd.deploy.swarm_status import TaskWatch, node_gpus, require_manager, run_stack
-from sddd.deploy.up import (
-    DeployResult,
-    Plan,
-    check_image,
-    finish,
-    has_healthcheck,
-    plan_deploy,
-    port_free,
-    recorded,
+from sddd.deploy.steps import check_image, finish, has_healthcheck, lines_of, port_free, recorded
+from sddd.deploy.swarm_tasks import (
+    STACK_LABEL,
+    TaskWatch,
+    describe_service,
+    node_gpus,
+    require_manager,
+    run_stack,
 )
+from sddd.deploy.target import Target
 from sddd.deploy.wait import WaitState, watch
+
+DOWN_WAIT_S = 60.0
+
+
+class Swarm:
+    """The ``swarm`` target (sddd.deploy.target.Target)."""
+
+    name = "swarm"
+    engine = "the swarm"
+    place = "on this swarm"
+    unit = "task"
+    columns: tuple[str, ...] = ("node",)
+
+    def plan(self, config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
+             overrides: Sequence[Path] = (), placeholders: bool = False) -> SwarmPlan:
+        return plan_swarm(config, profile, env_file, overrides=overrides, placeholders=placeholders)
+
+    def up(self, config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
+           timeout: float = 900.0, wait: bool = True,
+           on_state: Callable[[WaitState], None] | None = None,
+           overrides: Sequence[Path] = (), grid: str = "") -> DeployResult:
+        return deploy_swarm(config, profile, env_file, timeout=timeout, wait=wait, on_state=on_state,
+                            overrides=overrides, grid=grid)
+
+    def status(self, config: Config) -> list[ServiceStatus]:
+        return swarm_status(config)
+
+    def logs(self, config: Config, profile: str | None = None, *, follow: bool = False,
+             tail: int | None = 100) -> Iterator[str]:
+        return swarm_logs(config, profile, follow=follow, tail=tail)
+
+    def down(self, config: Config, profile: str | None = None) -> DownResult:
+        return swarm_down(config, profile)
+
+
+TARGET: Target = Swarm()
 
 
 @dataclass
-class SwarmPlan:
-    plan: Plan  # resolved profile, Compose lint, ports: as `sddd deploy` sees it
+class SwarmPlan(DeployPlan):
+    """``plan``: the resolved profile, Compose's lint, ports, as `sddd deploy` sees them; the
+    ``command`` is the equivalent `docker stack deploy` (no secret in it)."""
+
     stack: Stack
     stack_file: Path
-    command: list[str]  # the equivalent `docker stack deploy` (no secret in it)
+
+    @property
+    def parts(self) -> list[PlanPart]:
+        stack = self.stack
+        gpus = f"{stack.gpus} {stack.gpu_resource}" if stack.gpus else "none"
+        return [PlanPart("stack", stack.name, [
+            ("service", stack.swarm_service), ("GPUs", gpus),
+            ("placement", ", ".join(stack.constraints) or "any node with the GPUs")],
+            stack.text(self.command[-2]), stack.findings)]
 
     @property
     def findings(self) -> list[Finding]:
-        return self.plan.findings + self.stack.findings
-
-    @property
-    def errors(self) -> list[Finding]:
-        return self.plan.errors + self.stack.errors
+        return self.plan.findings + self.stack.findings  # as ``parts`` has them, without the text
 
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "target": "swarm", "command": " ".join(self.command),
                 "stack": self.stack.to_json(), "findings": [f.to_json() for f in self.findings]}
 
 
-def plan_swarm(config: Config, profile: str | None = None, env_file: Path | str | None = None,
-               placeholders: bool = False) -> SwarmPlan:
+def plan_swarm(config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
+               overrides: Sequence[Path] = (), placeholders: bool = False) -> SwarmPlan:
     """Resolve, lint and render the stack file; touches nothing (the --dry-run)."""
-    plan = plan_deploy(config, profile, env_file, placeholders=placeholders)
+    plan = plan_deploy(config, profile, env_file, overrides, placeholders=placeholders)
     stack = render_stack(config, plan.profile, plan.container_port)
     path = config.index_dir / "deploy" / f"{stack.name}.stack.yml"
     command = ["docker", "stack", "deploy", "--resolve-image", "never", "-c", config.relpath(path),
                stack.name]
-    return SwarmPlan(plan=plan, stack=stack, stack_file=path, command=command)
+    return SwarmPlan(plan=plan, command=command, stack=stack, stack_file=path)
 
 
 # --- pre-flight ------------------------------------------------------------------------------------
@@ -160,8 +205,9 @@ def _previous(service: Any | None) -> dict[str, Any] | None:
 
 def deploy_swarm(config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
                  timeout: float = 900.0, wait: bool = True,
-                 on_state: Callable[[WaitState], None] | None = None) -> DeployResult:
-    splan = plan_swarm(config, profile, env_file)
+                 on_state: Callable[[WaitState], None] | None = None,
+                 overrides: Sequence[Path] = (), grid: str = "") -> DeployResult:
+    splan = plan_swarm(config, profile, env_file, overrides=overrides)
     client = engine.connect()
     notes = preflight_swarm(splan, client)
     stack, plan = splan.stack, splan.plan
@@ -169,7 +215,7 @@ def deploy_swarm(config: Config, profile: str | None = None, env_file: Path | st
     previous = _previous(service)
     entry = Entry(action="deploy", profile=plan.profile.name, project=stack.name,
                   service=stack.swarm_service, outcome="starting", config_hash=plan.service.config_hash,
-                  image=plan.service.image or "", previous=previous, target="swarm")
+                  image=plan.service.image or "", previous=previous, target="swarm", grid=grid)
     return recorded(config, entry, lambda: _start_and_wait(config, splan, client, service, previous,
                                                            notes, timeout=timeout, wait=wait,
                                                            on_state=on_state))
@@ -213,3 +259,63 @@ def _template(service: Any | None) -> Any:
     template = dict((service.attrs.get("Spec") or {}).get("TaskTemplate") or {})
     template.pop("ForceUpdate", None)
     return template
+
+
+# --- status, logs, down ----------------------------------------------------------------------------
+
+def swarm_status(config: Config) -> list[ServiceStatus]:
+    client = engine.connect()
+    swarm = require_manager(client)
+    services = client.services.list(filters={"label": f"{engine.LABEL_MANAGED}=true"})
+    return sorted((describe_service(client, s, str(swarm.get("NodeID") or "")) for s in services),
+                  key=lambda s: (s.profile, s.service))
+
+
+def _stack_service(config: Config, profile: str | None) -> tuple[str, str, str]:
+    """(profile, stack, Swarm service) of a profile name, without needing its secrets."""
+    resolved = load_profile(config, profile, strict=False)
+    return resolved.name, resolved.project, f"{resolved.project}_{resolved.service.name}"
+
+
+def swarm_logs(config: Config, profile: str | None = None, *, follow: bool = False,
+               tail: int | None = 100) -> Iterator[str]:
+    """The service's log lines (every task's), secrets redacted."""
+    if tail is not None and tail < 0:
+        raise UsageError(f"must be 0 or more; got {tail}", option="tail")
+    client = engine.connect()
+    require_manager(client)
+    name, _, service = _stack_service(config, profile)
+    found = [s for s in client.services.list(filters={"name": service}) if s.name == service]
+    if not found:
+        raise UsageError(f"profile {name} is not deployed on the swarm (no service {service}); run "
+                         f"`sddd deploy --target swarm {name}`")
+    if follow:
+        yield from lines_of(client.api.service_logs(found[0].id, follow=True, stdout=True, stderr=True,
+                                                    tail="all" if tail is None else tail))
+        return
+    # The engine applies --tail to each task; the last ``tail`` lines of the service are those
+    # of all its tasks in time order, so read them with their timestamps and cut once.
+    chunks = client.api.service_logs(found[0].id, stdout=True, stderr=True, timestamps=True,
+                                     tail="all" if tail is None else tail)
+    stamped = sorted((line.partition(" ") for line in lines_of(chunks)), key=lambda part: part[0])
+    lines = [text for _, _, text in stamped]
+    yield from (lines if tail is None else lines[len(lines) - tail:])
+
+
+def swarm_down(config: Config, profile: str | None = None) -> DownResult:
+    """`docker stack rm`, then wait until its tasks are gone (volumes, hence weights, are kept)."""
+    name, stack, service = _stack_service(config, profile)
+    client = engine.connect()
+    require_manager(client)
+    before = [s.name for s in client.services.list(filters={"label": f"{STACK_LABEL}={stack}"})]
+    if before:
+        run_stack(config, ("rm", stack))
+    deadline = time.monotonic() + DOWN_WAIT_S
+    while time.monotonic() < deadline and (
+            client.services.list(filters={"label": f"{STACK_LABEL}={stack}"})
+            # the low-level list: the high-level one inspects each, and they are being removed
+            or client.api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})):
+        time.sleep(0.5)
+    append(config, Entry(action="down", profile=name, project=stack, service=service, outcome="removed",
+                         message=", ".join(before) or "nothing was running", target="swarm"))
+    return DownResult(profile=name, project=stack, removed=before)

@@ -8,7 +8,7 @@ container exiting or restarting ends the wait at once, with the log's first deci
 Every half second ``on_state`` gets the state for the live status line.
 
 ``watch(target, ...)`` is the one loop; ``target`` says how to follow the logs and what the
-engine reports: ``ContainerWatch`` for `sddd deploy`, ``sddd.deploy.swarm.TaskWatch`` for a
+engine reports: ``ContainerWatch`` for `sddd deploy`, ``sddd.deploy.swarm_tasks.TaskWatch`` for a
 stack's new task.
 """
 

@@ -21,9 +21,14 @@ from sddd.core.atomic import atomic_write_text
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError
 from sddd.core.yamlio import load_yaml
-from sddd.deploy.up import Plan, plan_deploy
+from sddd.deploy.report import Plan
+from sddd.deploy.target import target
 from sddd.grid.spec import GridSpec, Special
 from sddd.grid.variants import Variant, expand, override_data, render_override
+
+# Variants are Compose override files, run in a Compose project of the grid's own: the grid
+# deploys through the compose target (sddd.deploy.target), as `sddd deploy` does.
+TARGET = "compose"
 
 
 @dataclass
@@ -116,7 +121,8 @@ def plan_grid(config: Config, spec: GridSpec, folder: Path, env_file: Path | Non
         path = folder / f"{variant.slug}.yml"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             atomic_write_text(path, text)
-        deploy_plan = plan_deploy(config, spec.profile, env, overrides=[path], placeholders=placeholders)
+        deploy_plan = target(TARGET).plan(config, spec.profile, env, overrides=[path],
+                                          placeholders=placeholders).plan
         _check_removed(spec, variant, deploy_plan)
         same = by_hash.get(deploy_plan.service.config_hash)
         if same is not None:

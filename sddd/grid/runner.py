@@ -1,10 +1,10 @@
 """``grid run``: each variant deployed, health-waited, measured, recorded and brought down.
 
-Every variant goes through ``sddd deploy``'s own path (sddd.deploy.up.deploy, with its override
-file): resolve, lint, pre-flight, ``docker compose up``, the wait with fatal-log detection. A
-variant that fails lint, does not start, crashes, runs out of memory, is not healthy in time or
-fails its requests is *rejected*: its result says why, with the offending log lines, and the
-grid goes on. Errors that are not the variant's (the engine gone, the host port taken by
+Every variant goes through ``sddd deploy``'s own path (the compose target's ``up``, with its
+override file): resolve, lint, pre-flight, ``docker compose up``, the wait with fatal-log
+detection. A variant that fails lint, does not start, crashes, runs out of memory, is not healthy
+in time or fails its requests is *rejected*: its result says why, with the offending log lines,
+and the grid goes on. Errors that are not the variant's (the engine gone, the host port taken by
 something else) stop the grid with that error; nothing is recorded for the variant then.
 
 Safe to kill: a variant's result is written atomically once it is done (sddd.grid.store), and
@@ -29,14 +29,16 @@ from sddd.core.errors import EngineError, SdddError
 from sddd.core.faults import crash_point
 from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
+from sddd.deploy.compose import down_project, preflight
+from sddd.deploy.report import DeployResult
 from sddd.deploy.rootcause import exit_meaning, root_cause
-from sddd.deploy.status import down_project
-from sddd.deploy.up import DeployResult, deploy, preflight, troubleshooting_hint
+from sddd.deploy.steps import troubleshooting_hint
+from sddd.deploy.target import target
 from sddd.deploy.wait import WaitState, container_api_key
 from sddd.endpoint import bench_history
 from sddd.grid.host import host_facts
 from sddd.grid.measure import endpoint_for, measure
-from sddd.grid.plan import GridPlan, VariantPlan, plan_grid
+from sddd.grid.plan import TARGET, GridPlan, VariantPlan, plan_grid
 from sddd.grid.spec import GridSpec
 from sddd.grid.store import GridStore, project_lock
 
@@ -172,8 +174,9 @@ class Runner:
 
     def attempt(self, vp: VariantPlan, record: dict[str, Any], clock: float, left: int) -> dict[str, Any]:
         try:
-            result = deploy(self.config, self.spec.profile, self.plan.env_file, timeout=self.spec.timeout,
-                            on_state=self.on_wait, overrides=[vp.override], grid=self.spec.name)
+            result = target(TARGET).up(self.config, self.spec.profile, self.plan.env_file,
+                                       timeout=self.spec.timeout, on_state=self.on_wait,
+                                       overrides=[vp.override], grid=self.spec.name)
         except EngineError as exc:
             engine.connect()  # the engine itself gone: that stops the grid (exit 5), not the variant
             return self.rejected(record, clock, "start", exc.message, [])

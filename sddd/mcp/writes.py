@@ -68,26 +68,26 @@ def restore(ws: Workspace, args: dict[str, Any]) -> Answer:
 
 def deploy(ws: Workspace, args: dict[str, Any]) -> Answer:
     from sddd.compose.lint import LintFailed
-    from sddd.deploy.up import deploy as run_deploy
-    from sddd.deploy.up import plan_deploy
+    from sddd.deploy.target import target
 
     profile = policy.profile_name(ws.config, args["profile"])
     if args["dry_run"]:
-        plan = plan_deploy(ws.config, profile)
-        if plan.errors:
-            raise LintFailed(plan.errors)
-        return Answer(plan.to_json(), f"Plan for {plan.profile.name}: {plan.url or 'no port'}; "
-                                      f"{' '.join(plan.command)}")
-    result = run_deploy(ws.config, profile, timeout=args["timeout"], wait=not args["no_wait"])
+        planned = target().plan(ws.config, profile)
+        if planned.errors:
+            raise LintFailed(planned.errors)
+        plan = planned.plan
+        return Answer(planned.to_json(), f"Plan for {plan.profile.name}: {plan.url or 'no port'}; "
+                                         f"{' '.join(planned.command)}")
+    result = target().up(ws.config, profile, timeout=args["timeout"], wait=not args["no_wait"])
     data = result.to_json()
     return Answer(data, f"{data['profile']}: {data['outcome']} in {data['seconds']} s "
                         f"({data['url'] or data['container']}). {data['message'] or ''}".strip())
 
 
 def down(ws: Workspace, args: dict[str, Any]) -> Answer:
-    from sddd.deploy.status import down as run_down
+    from sddd.deploy.target import target
 
-    result = run_down(ws.config, policy.profile_name(ws.config, args["profile"]))
+    result = target().down(ws.config, policy.profile_name(ws.config, args["profile"]))
     removed = ", ".join(result.removed)
     return Answer(result.to_json(), f"{result.profile}: removed {removed}" if removed else
                   f"{result.profile}: nothing was running (project {result.project})")

@@ -14,19 +14,19 @@ from rich.spinner import Spinner
 from rich.table import Table
 
 from sddd.deploy.history import Entry
-from sddd.deploy.status import ServiceStatus
-from sddd.deploy.swarm import SwarmPlan
-from sddd.deploy.up import DeployResult, Plan
+from sddd.deploy.report import DeployPlan, DeployResult, ServiceStatus
+from sddd.deploy.target import Target, flag
 from sddd.deploy.wait import WaitState
 from sddd.output.console import err, error_line, live_console, out
 
 PLAIN_EVERY_S = 10.0  # a CI log gets a wait line at most this often
 
 
-def render_plan(plan: Plan, title: str = "", equivalent: bool = True) -> None:
-    svc = plan.service
-    table = Table(title=title or f"sddd deploy {plan.profile.name} --dry-run", title_justify="left",
-                  show_header=False, box=None, padding=(0, 2))
+def render_plan(deploy_plan: DeployPlan, target: Target) -> None:
+    """The resolved plan, what the target adds to it (a swarm's stack file), the equivalent command."""
+    plan, svc = deploy_plan.plan, deploy_plan.plan.service
+    table = Table(title=f"sddd deploy {plan.profile.name}{flag(target.name)} --dry-run",
+                  title_justify="left", show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     gpu = "none"
@@ -48,28 +48,18 @@ def render_plan(plan: Plan, title: str = "", equivalent: bool = True) -> None:
         table.add_row(key, escape(value))
     out.print(table)
     _findings(plan.findings)
-    if equivalent:  # a swarm plan has its own, after the stack file
-        out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(plan.command))}")
+    for part in deploy_plan.parts:
+        facts = "".join(f" · {label} {escape(value)}" for label, value in part.facts)
+        out.print(f"\n[bold]{escape(part.kind)}[/bold] {escape(part.name)}{facts}")
+        out.print(escape(part.text), highlight=False, soft_wrap=True)
+        _findings(part.findings)
+    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(deploy_plan.command))}")
 
 
 def _findings(findings: list[Any]) -> None:
     for finding in findings:
         out.print(f"[red]{escape(str(finding))}[/red]" if finding.severity == "error"
                   else f"[yellow]{escape(str(finding))}[/yellow]")
-
-
-def render_swarm_plan(splan: SwarmPlan) -> None:
-    """The Compose plan, then the stack file and what has no Swarm meaning."""
-    stack = splan.stack
-    render_plan(splan.plan, title=f"sddd deploy {splan.plan.profile.name} --target swarm --dry-run",
-                equivalent=False)
-    gpus = f"{stack.gpus} {stack.gpu_resource}" if stack.gpus else "none"
-    out.print(f"\n[bold]stack[/bold] {escape(stack.name)} · service {escape(stack.swarm_service)} · "
-              f"GPUs {escape(gpus)} · placement "
-              f"{escape(', '.join(stack.constraints) or 'any node with the GPUs')}")
-    out.print(escape(stack.text(splan.command[-2])), highlight=False, soft_wrap=True)
-    _findings(stack.findings)
-    out.print(f"\n[bold]equivalent:[/bold] {escape(' '.join(splan.command))}")
 
 
 class StatusLine:
@@ -108,10 +98,10 @@ class StatusLine:
             self.live.stop()
 
 
-def render_result(result: DeployResult) -> None:
+def render_result(result: DeployResult, target: Target) -> None:
     plan = result.plan
-    name = plan.profile.name + (" --target swarm" if result.target == "swarm" else "")
-    kept = "the task is left running" if result.target == "swarm" else "the container is left running"
+    name = plan.profile.name + flag(target.name)
+    kept = f"the {target.unit} is left running"
     for note in result.notes:
         err.print(f"[dim]{escape(note)}[/dim]")
     if result.outcome == "healthy":
@@ -120,7 +110,7 @@ def render_result(result: DeployResult) -> None:
                   f"[dim]config {plan.service.config_hash}[/dim]")
     elif result.outcome == "started":
         out.print(f"{plan.profile.name} started: {result.container} at {plan.url} "
-                  f"(not waiting; `sddd status{' --target swarm' if result.target == 'swarm' else ''}` "
+                  f"(not waiting; `sddd status{flag(target.name)}` "
                   "shows its health)")
     else:
         if result.lines:
@@ -170,18 +160,16 @@ def render_history(entries: list[Entry], hidden: int = 0) -> None:
     out.print(table)
 
 
-def render_status(services: list[ServiceStatus], target: str = "compose") -> None:
+def render_status(services: list[ServiceStatus], target: Target) -> None:
     if not services:
-        where, how = (("on this swarm", "`sddd deploy --target swarm`") if target == "swarm"
-                      else ("on this engine", "`sddd deploy`"))
-        out.print(f"No sddd-managed service {where}. Start one with {how}.")
+        out.print(f"No sddd-managed service {target.place}. Start one with "
+                  f"`sddd deploy{flag(target.name)}`.")
         return
-    swarm = target == "swarm"
-    title = "sddd status" + (" --target swarm" if swarm else "")
-    columns = ("profile", "task" if swarm else "container", *(["node"] if swarm else []), "state",
-               "health", "uptime", "port", "image", "model")
-    rows = [(s.profile, s.container, *([s.node] if swarm else []), s.state, s.health, _ago(s.uptime_s),
-             str(s.port or "-"), s.image, s.model) for s in services]
+    title = "sddd status" + flag(target.name)
+    columns = ("profile", target.unit, *target.columns, "state", "health", "uptime", "port", "image",
+               "model")
+    rows = [(s.profile, s.container, *(str(getattr(s, c)) for c in target.columns), s.state, s.health,
+             _ago(s.uptime_s), str(s.port or "-"), s.image, s.model) for s in services]
     colors = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}
     # Every cell whole, plus 3 characters of border each: when that does not fit, one block per
     # service rather than a table that cuts names, images and model paths with "…".

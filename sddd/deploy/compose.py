@@ -1,11 +1,14 @@
-"""Bring a profile up on the local Docker engine, know when it is healthy, take it down.
+"""The ``compose`` deploy target: a profile on the local Docker engine, with Docker Compose v2.
 
-``deploy(config, profile, ...)`` runs, in order: resolve (sddd.profiles, every missing
-variable in one error), lint (sddd.lint; errors stop here), pre-flight (engine reachable, GPU
-runtime when GPUs are reserved, host port free, image present or pullable), record what ran
-before (sddd.history), start with Compose v2 (labelled ``sddd.*`` through a small override
-file that holds no secret), then wait (sddd.deploy_wait). Nothing is started before every
-check has passed.
+``deploy(config, profile, ...)`` runs, in order: resolve (sddd.compose.profiles, every missing
+variable in one error), lint (sddd.compose.lint; errors stop here), pre-flight (engine
+reachable, GPU runtime when GPUs are reserved, host port free, image present or pullable),
+record what ran before (sddd.deploy.history), start with Compose v2 (labelled ``sddd.*``
+through a small override file that holds no secret), then wait (sddd.deploy.wait). Nothing is
+started before every check has passed.
+
+Services are found by those labels (``sddd.managed``, ``sddd.profile``, ...) plus Compose's own
+project label, so `docker compose ps` and `sddd status` always agree on what exists.
 
 Exit codes (the errors' own): 2 bad profile / lint error / missing variable, 5 engine
 unreachable, no GPU runtime or image unavailable, 6 host port taken, 7 not healthy in time,
@@ -14,77 +17,64 @@ unreachable, no GPU runtime or image unavailable, 6 host port taken, 7 not healt
 
 from __future__ import annotations
 
-import socket
 import subprocess
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sddd.compose.lint import ERROR, Finding, LintFailed, lint_service
+from sddd.compose.lint import LintFailed, lint_service
 from sddd.compose.profiles import ResolvedProfile, load_profile
-from sddd.compose.service import ResolvedService
 from sddd.core.atomic import atomic_write_text
 from sddd.core.config import Config
-from sddd.core.errors import ConflictError, EngineError, SdddError
+from sddd.core.errors import ConflictError, EngineError, UsageError
 from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
 from sddd.deploy.history import Entry, append, update_last
+from sddd.deploy.report import DeployPlan, DeployResult, DownResult, Plan, ServiceStatus
+from sddd.deploy.steps import check_image, finish, has_healthcheck, lines_of, port_free, recorded
+from sddd.deploy.target import Target
 from sddd.deploy.wait import WaitResult, WaitState, wait_healthy
 
 COMPOSE_TIMEOUT_S = 300
 
 
-@dataclass
-class Plan:
-    profile: ResolvedProfile
-    service: ResolvedService
-    findings: list[Finding]
-    command: list[str]  # the equivalent `docker compose ... up` (no secret in it)
-    container_port: int
-    host_port: int | None
-    host: str = "127.0.0.1"  # where the published port listens (a Swarm task: its node)
+class Compose:
+    """The ``compose`` target (sddd.deploy.target.Target)."""
 
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == ERROR]
+    name = "compose"
+    engine = "the engine"
+    place = "on this engine"
+    unit = "container"
+    columns: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {"profile": self.profile.name, "project": self.profile.project,
-                "files": self.profile.files, "env_file": self.profile.env_file,
-                "service": self.service.to_json(), "spec": self.service.spec,
-                "command": " ".join(self.command), "url": self.url,
-                "findings": [f.to_json() for f in self.findings]}
+    def plan(self, config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
+             overrides: Sequence[Path] = (), placeholders: bool = False) -> DeployPlan:
+        plan = plan_deploy(config, profile, env_file, overrides, placeholders)
+        return DeployPlan(plan=plan, command=plan.command)
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.host_port}" if self.host_port else ""
+    def up(self, config: Config, profile: str | None = None, env_file: Path | str | None = None, *,
+           timeout: float = 900.0, wait: bool = True,
+           on_state: Callable[[WaitState], None] | None = None,
+           overrides: Sequence[Path] = (), grid: str = "") -> DeployResult:
+        return deploy(config, profile, env_file, timeout=timeout, wait=wait, on_state=on_state,
+                      overrides=overrides, grid=grid)
+
+    def status(self, config: Config) -> list[ServiceStatus]:
+        return status(config)
+
+    def logs(self, config: Config, profile: str | None = None, *, follow: bool = False,
+             tail: int | None = 100) -> Iterator[str]:
+        return logs(config, profile, follow=follow, tail=tail)
+
+    def down(self, config: Config, profile: str | None = None) -> DownResult:
+        return down(config, profile)
 
 
-@dataclass
-class DeployResult:
-    plan: Plan
-    outcome: str  # "healthy", "started" (--no-wait), "failed", "timeout"
-    container: str = ""
-    seconds: float = 0.0
-    message: str = ""
-    lines: list[str] = field(default_factory=list)  # offending log lines
-    hint: dict[str, Any] | None = None  # best troubleshooting section (searched with ``cause``)
-    hint_note: str = ""  # why there is no hint
-    cause: str = ""  # the log's first decisive error line (sddd.deploy.rootcause), if found
-    previous: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    target: str = "compose"  # or "swarm": then ``container`` is the Swarm service
-
-    def to_json(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "target": self.target, "profile": self.plan.profile.name,
-                "project": self.plan.profile.project, "service": self.plan.service.name,
-                "container": self.container, "url": self.plan.url, "seconds": round(self.seconds, 2),
-                "config_hash": self.plan.service.config_hash, "message": self.message,
-                "lines": self.lines, "cause": self.cause or None, "hint": self.hint,
-                "hint_note": self.hint_note, "previous": self.previous, "notes": self.notes}
+TARGET: Target = Compose()
 
 
 # --- plan and pre-flight -------------------------------------------------------------------------
@@ -142,49 +132,12 @@ def preflight(plan: Plan, client: Any) -> list[str]:
     return check_image(svc, client)
 
 
-def check_image(svc: ResolvedService, client: Any) -> list[str]:
-    """The image is present on the engine, or a registry has it; EngineError otherwise."""
-    notes: list[str] = []
-    image = svc.image or ""
-    if not _image_local(client, image):
-        try:
-            client.images.get_registry_data(image)
-            notes.append(f"image {image} is not present locally; the engine will pull it")
-        except Exception as exc:
-            reason = redact(str(exc).splitlines()[0])[:160] if str(exc) else type(exc).__name__
-            where = svc.source_of("image")
-            raise EngineError(f"image {image} is not present locally and cannot be pulled ({reason}); "
-                              "`docker load` it or check the registry", path=where.path if where else
-                              None, line=where.line if where else None) from None
-    return notes
-
-
-def port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
 def _held_by(client: Any, port: int, names: set[str]) -> bool:
     """The port belongs to this service's own container (a redeploy recreates it)."""
     for container in client.containers.list(filters={"publish": str(port)}):
         if container.name in names:
             return True
     return False
-
-
-def _image_local(client: Any, image: str) -> bool:
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(image)
-        return True
-    except ImageNotFound:
-        return False
 
 
 # --- deploy ----------------------------------------------------------------------------------------
@@ -225,23 +178,6 @@ def deploy(config: Config, profile: str | None = None, env_file: Path | str | No
                                             wait=wait, on_state=on_state))
 
 
-def recorded(config: Config, entry: Entry, work: Callable[[], DeployResult]) -> DeployResult:
-    """Record ``entry`` as starting, then run ``work``: however it ends, the history says how."""
-    append(config, entry)
-    try:
-        return work()
-    except KeyboardInterrupt:
-        update_last(config, entry.project, outcome="interrupted",
-                    message="interrupted (Ctrl-C) before the service was known to be healthy")
-        raise
-    except SdddError as exc:
-        update_last(config, entry.project, outcome="failed", message=str(exc))
-        raise
-    except Exception as exc:
-        update_last(config, entry.project, outcome="failed", message=f"{type(exc).__name__}: {exc}")
-        raise
-
-
 def _start_and_wait(config: Config, plan: Plan, client: Any, previous: dict[str, Any] | None,
                     notes: list[str], *, timeout: float, wait: bool,
                     on_state: Callable[[WaitState], None] | None) -> DeployResult:
@@ -264,25 +200,6 @@ def _start_and_wait(config: Config, plan: Plan, client: Any, previous: dict[str,
     return finish(config, result, waited)
 
 
-def has_healthcheck(svc: ResolvedService) -> bool:
-    return bool(svc.healthcheck and not svc.healthcheck.disabled)
-
-
-def finish(config: Config, result: DeployResult, waited: WaitResult) -> DeployResult:
-    """The wait's outcome into the result and the history, with a guide when it failed."""
-    plan = result.plan
-    result.outcome, result.seconds = waited.outcome, waited.seconds
-    result.message, result.lines, result.cause = waited.message, waited.lines, waited.cause
-    if waited.host_port and not plan.host_port:
-        plan.host_port = waited.host_port
-    if waited.outcome == "failed":
-        result.hint, result.hint_note = troubleshooting_hint(config, waited.lines, waited.cause)
-    update_last(config, plan.profile.project, outcome=waited.outcome,
-                seconds=round(waited.seconds, 2) if waited.outcome == "healthy" else None,
-                message=waited.message)
-    return result
-
-
 def run_compose(config: Config, resolved: ResolvedProfile, action: tuple[str, ...],
                 override: Path | None = None) -> str:
     argv = compose_args(config, resolved, action, override)
@@ -298,23 +215,88 @@ def run_compose(config: Config, resolved: ResolvedProfile, action: tuple[str, ..
     return redact(done.stdout + done.stderr)
 
 
-def troubleshooting_hint(config: Config, lines: list[str],
-                         cause: str = "") -> tuple[dict[str, Any] | None, str]:
-    """The knowledge base's guide section closest to the decisive error line (``cause``; else the
-    last line), or why there is none."""
-    from sddd.core.errors import SdddError
-    from sddd.index.search import search
+# --- status, logs, down ----------------------------------------------------------------------------
 
-    query = cause or (lines[-1] if lines else "")
-    if not query.strip():
-        return None, ""
+def _uptime(state: dict[str, Any]) -> float | None:
+    started = str(state.get("StartedAt") or "")
+    if state.get("Status") != "running" or not started or started.startswith("0001"):
+        return None
     try:
-        result = search(config, query[:300], k=1, kind="guide", refresh=False)
-    except SdddError as exc:
-        return None, f"no troubleshooting hint: {exc.message}"
-    if not result.results:
-        return None, "no troubleshooting hint: no guide in the index"
-    hit = result.results[0]
-    ref = f"{hit.path}#{hit.anchor}" if hit.anchor else hit.path
-    return {"path": hit.path, "anchor": hit.anchor, "ref": ref, "heading": hit.heading,
-            "line": hit.line, "score": round(hit.score, 3), "snippet": hit.snippet}, ""
+        when = datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return None
+    return max(0.0, time.time() - when.timestamp())
+
+
+def describe(container: Any) -> ServiceStatus:
+    labels, attrs = container.labels, container.attrs
+    state = attrs.get("State") or {}
+    return ServiceStatus(
+        profile=labels.get(engine.LABEL_PROFILE, ""), project=labels.get(engine.PROJECT_LABEL, ""),
+        service=labels.get(engine.SERVICE_LABEL, ""), container=container.name,
+        state=str(state.get("Status", "?")), health=str((state.get("Health") or {}).get("Status", "none")),
+        uptime_s=_uptime(state), port=engine.published_port(container),
+        image=(attrs.get("Config") or {}).get("Image", ""),
+        model=labels.get(engine.LABEL_MODEL, ""), config_hash=labels.get(engine.LABEL_HASH, ""))
+
+
+def status(config: Config) -> list[ServiceStatus]:
+    client = engine.connect()
+    return sorted((describe(c) for c in engine.managed_containers(client)),
+                  key=lambda s: (s.profile, s.container))
+
+
+def _project(config: Config, profile: str | None) -> tuple[str, str, str]:
+    """(profile, project, service) of a profile name, without needing its secrets."""
+    resolved = load_profile(config, profile, strict=False)
+    return resolved.name, resolved.project, resolved.service.name
+
+
+def _container(client: Any, config: Config, profile: str | None) -> Any:
+    name, project, service = _project(config, profile)
+    found = engine.project_containers(client, project, service)
+    if not found:
+        raise UsageError(f"profile {name} is not deployed (no container in project {project}); "
+                         f"run `sddd deploy {name}`")
+    return found[0]
+
+
+def logs(config: Config, profile: str | None = None, *, follow: bool = False,
+         tail: int | None = 100) -> Iterator[str]:
+    """The service's log lines, secrets redacted; with ``follow``, until the container stops."""
+    if tail is not None and tail < 0:
+        raise UsageError(f"must be 0 or more; got {tail}", option="tail")
+    client = engine.connect()
+    container = _container(client, config, profile)
+    kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "tail": "all" if tail is None else tail}
+    if not follow:
+        text = container.logs(**kwargs).decode("utf-8", "replace")
+        yield from (redact(line) for line in text.splitlines())
+        return
+    yield from lines_of(container.logs(stream=True, follow=True, **kwargs))
+
+
+def down(config: Config, profile: str | None = None) -> DownResult:
+    """Stop and remove the profile's containers and network (volumes, hence weights, are kept)."""
+    name, project, service = _project(config, profile)
+    return down_project(config, project, profile=name, service=service)
+
+
+def down_project(config: Config, project: str, *, profile: str = "", service: str = "",
+                 grid: str = "") -> DownResult:
+    """``down`` of a Compose project by name (a grid variant runs in its own project)."""
+    client = engine.connect()
+    before = [c.name for c in engine.project_containers(client, project)]
+    _compose_down(config, project)
+    append(config, Entry(action="down", profile=profile, project=project, service=service,
+                         outcome="removed", message=", ".join(before) or "nothing was running", grid=grid))
+    return DownResult(profile=profile, project=project, removed=before)
+
+
+def _compose_down(config: Config, project: str) -> None:
+    """`-p NAME down` needs no compose file: Compose finds the project by its labels."""
+    argv = [*engine.require_compose(), "-p", project, "down", "--remove-orphans"]
+    done = subprocess.run(argv, cwd=config.root, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise EngineError(f"docker compose down failed: {redact(lines[-1] if lines else '')[:300]}")

@@ -1,4 +1,6 @@
-"""What sddd runs on a swarm: the new task a deploy waits for, status, logs, down.
+"""A swarm as sddd sees it (for the ``swarm`` target, sddd.deploy.swarm): `docker stack`, the
+manager an engine must be, the GPUs a node advertises, the new task a deploy waits for
+(``TaskWatch``) and what a service's newest task says (``describe_service``).
 
 Services are found by the labels the stack file gives them (``sddd.managed``, ``sddd.profile``,
 ...) and Swarm's own ``com.docker.stack.namespace``, so `docker stack ps STACK` and `sddd
@@ -13,24 +15,21 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sddd.compose.interpolation import environment
-from sddd.compose.profiles import load_profile
 from sddd.core.config import Config
-from sddd.core.errors import EngineError, UsageError
+from sddd.core.errors import EngineError
 from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
-from sddd.deploy.history import Entry, append
-from sddd.deploy.status import DownResult, ServiceStatus, lines_of
+from sddd.deploy.report import ServiceStatus
 from sddd.deploy.wait import Poll, api_key
 
 STACK_LABEL = "com.docker.stack.namespace"
 ENDED = ("complete", "shutdown", "failed", "rejected", "orphaned", "remove")
 PENDING_S = 15.0  # a task the scheduler cannot place for this long ends the wait
-DOWN_WAIT_S = 60.0
 STACK_TIMEOUT_S = 300
 
 
@@ -164,7 +163,7 @@ class TaskWatch:
                     host_port=_published(task, self.container_port), key=api_key(env))
 
 
-# --- status, logs, down ----------------------------------------------------------------------------
+# --- status --------------------------------------------------------------------------------------
 
 def _uptime(task: dict[str, Any]) -> float | None:
     status = task.get("Status") or {}
@@ -199,61 +198,3 @@ def describe_service(client: Any, service: Any, local: str) -> ServiceStatus:
         uptime_s=_uptime(task) if task else None, port=_published(task, None) if task else None,
         image=str(image).split("@")[0], model=labels.get(engine.LABEL_MODEL, ""),
         config_hash=labels.get(engine.LABEL_HASH, ""), target="swarm", node=node)
-
-
-def swarm_status(config: Config) -> list[ServiceStatus]:
-    client = engine.connect()
-    swarm = require_manager(client)
-    services = client.services.list(filters={"label": f"{engine.LABEL_MANAGED}=true"})
-    return sorted((describe_service(client, s, str(swarm.get("NodeID") or "")) for s in services),
-                  key=lambda s: (s.profile, s.service))
-
-
-def _stack_service(config: Config, profile: str | None) -> tuple[str, str, str]:
-    """(profile, stack, Swarm service) of a profile name, without needing its secrets."""
-    resolved = load_profile(config, profile, strict=False)
-    return resolved.name, resolved.project, f"{resolved.project}_{resolved.service.name}"
-
-
-def swarm_logs(config: Config, profile: str | None = None, *, follow: bool = False,
-               tail: int | None = 100) -> Iterator[str]:
-    """The service's log lines (every task's), secrets redacted."""
-    if tail is not None and tail < 0:
-        raise UsageError(f"must be 0 or more; got {tail}", option="tail")
-    client = engine.connect()
-    require_manager(client)
-    name, _, service = _stack_service(config, profile)
-    found = [s for s in client.services.list(filters={"name": service}) if s.name == service]
-    if not found:
-        raise UsageError(f"profile {name} is not deployed on the swarm (no service {service}); run "
-                         f"`sddd deploy --target swarm {name}`")
-    if follow:
-        yield from lines_of(client.api.service_logs(found[0].id, follow=True, stdout=True, stderr=True,
-                                                    tail="all" if tail is None else tail))
-        return
-    # The engine applies --tail to each task; the last ``tail`` lines of the service are those
-    # of all its tasks in time order, so read them with their timestamps and cut once.
-    chunks = client.api.service_logs(found[0].id, stdout=True, stderr=True, timestamps=True,
-                                     tail="all" if tail is None else tail)
-    stamped = sorted((line.partition(" ") for line in lines_of(chunks)), key=lambda part: part[0])
-    lines = [text for _, _, text in stamped]
-    yield from (lines if tail is None else lines[len(lines) - tail:])
-
-
-def swarm_down(config: Config, profile: str | None = None) -> DownResult:
-    """`docker stack rm`, then wait until its tasks are gone (volumes, hence weights, are kept)."""
-    name, stack, service = _stack_service(config, profile)
-    client = engine.connect()
-    require_manager(client)
-    before = [s.name for s in client.services.list(filters={"label": f"{STACK_LABEL}={stack}"})]
-    if before:
-        run_stack(config, ("rm", stack))
-    deadline = time.monotonic() + DOWN_WAIT_S
-    while time.monotonic() < deadline and (
-            client.services.list(filters={"label": f"{STACK_LABEL}={stack}"})
-            # the low-level list: the high-level one inspects each, and they are being removed
-            or client.api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})):
-        time.sleep(0.5)
-    append(config, Entry(action="down", profile=name, project=stack, service=service, outcome="removed",
-                         message=", ".join(before) or "nothing was running", target="swarm"))
-    return DownResult(profile=name, project=stack, removed=before)
