@@ -33,13 +33,14 @@ from sddd.core.atomic import LOCK_HINT, not_writable, writing
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_INTERNAL, ConflictError, SdddError, UsageError
 from sddd.core.messages import Limits
+from sddd.core.operations import SOCKET
 from sddd.core.wire import dump
+from sddd.index.operation import SEARCH
 from sddd.resident.client import PROTOCOL, address, identity, socket_path, untrusted
 from sddd.resident.connections import Hub
 from sddd.resident.warm import Workspace
 
 Log = Callable[[str], None]
-MAX_K = 1000  # passages one search may ask for
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -160,12 +161,10 @@ class Resident:
         ws = self.workspace
         if op == "ping":
             return {"pid": os.getpid()}
-        if op == "search":
-            _typed(args, {"query": str, "k": int}, {"kind": str, "path_glob": str, "mode": str})
-            if not 1 <= args["k"] <= MAX_K:
-                raise UsageError(f"bad request: 'k' must be from 1 to {MAX_K}")
-            return dump(ws.search(args["query"], args["k"], kind=args.get("kind"),
-                                  path_glob=args.get("path_glob"), mode=args.get("mode") or "hybrid"))
+        if op == SEARCH.name:
+            checked = SEARCH.validate(args, SOCKET, complete=True)
+            return dump(ws.search(checked["query"], checked["k"], kind=checked["kind"],
+                                  path_glob=checked["path"], mode=checked["mode"]))
         if op == "check":
             from sddd.check.evaluate import run_checks
             from sddd.check.targets import load_targets, select
