@@ -41,10 +41,14 @@ def signature(params: tuple[Param, ...]) -> inspect.Signature:
         *(inspect.Parameter(p.name, keyword, default=_info(p), annotation=_annotation(p)) for p in params)])
 
 
-def cli_command(operation: Operation, *own: Param) -> Callable[[Body], Callable[..., None]]:
+def cli_command(operation: Operation, *own: Param,
+                order: tuple[str, ...] = ()) -> Callable[[Body], Callable[..., None]]:
     """Decorate ``body(ctx, args)``: ``args`` holds the operation's arguments, validated, and the
-    command's ``own`` options as typer parsed them."""
+    command's ``own`` options as typer parsed them. ``order``: the names in the order --help
+    lists them, where the command's own options sit among the operation's."""
     params = (*operation.on(CLI), *own)
+    if order:
+        params = tuple(sorted(params, key=lambda p: order.index(p.name)))
     declared = {p.name for p in operation.on(CLI)}
 
     def decorate(body: Body) -> Callable[..., None]:

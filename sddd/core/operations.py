@@ -29,7 +29,7 @@ from sddd.core.errors import UsageError
 CLI, MCP, SOCKET = "cli", "mcp", "socket"
 EVERYWHERE = frozenset((CLI, MCP, SOCKET))
 JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean",
-                               list: "array", Path: "string"}
+                               list: "array", dict: "object", Path: "string"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class View:
 @dataclass(frozen=True)
 class Param:
     """One typed parameter. ``type`` is str, int, float, bool, Path (a string off the command
-    line) or list (of strings, a repeatable option on the command line)."""
+    line), list (of strings, a repeatable option on the command line) or dict (names to numbers,
+    off the command line)."""
 
     name: str  # the plain function's keyword
     type: type
@@ -79,11 +80,13 @@ class Param:
         out: dict[str, Any] = {"type": kind}
         if kind == "array":
             out["items"] = {"type": "string"}
+        if kind == "object":
+            out["additionalProperties"] = {"type": "number"}
         out["description"] = self.help
         if kind in ("integer", "number"):
             out.update({k: v for k, v in (("minimum", self.minimum), ("maximum", self.maximum))
                         if v is not None})
-        if self.default is not None and kind != "array":
+        if self.default is not None and kind not in ("array", "object"):
             out["default"] = self.default
         if self.max_length is not None:
             out["maxLength"] = self.max_length
@@ -104,6 +107,11 @@ class Param:
             if not isinstance(value, bool):
                 raise UsageError(f"must be true or false; got {shown}", option=self.name)
             return value
+        if kind == "object":
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
+                raise UsageError(f"must be a mapping of names to numbers; got {shown}", option=self.name)
+            return dict(value)
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"must be a list of strings; got {shown}", option=self.name)
         return list(value)

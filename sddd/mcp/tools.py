@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from sddd.check.operation import CHECK
 from sddd.core.errors import UsageError
 from sddd.index.operation import SEARCH
 from sddd.mcp import spec
@@ -88,14 +89,7 @@ def _object(*required: str) -> dict[str, Any]:
 
 READ_TOOLS = (
     ToolSpec(SEARCH, search),  # declared with `sddd search` and the `sddd serve` request
-    spec.tool(
-        "check", "Check discoverability targets",
-        "Run the discoverability targets of sddd.yaml (query -> expected document): per target its "
-        "rank, score (0-1), margin over the nearest other document and pass/fail, and the summary "
-        "(hit@1, hit@k, MRR@k). Use after editing a guide to see that its questions still find it.",
-        (spec.strings("tags", "Only targets with any of these tags."),
-         spec.strings("ids", "Only the targets with these ids.")),
-        check, _object("passed", "summary", "targets")),
+    ToolSpec(CHECK, check),  # declared with `sddd check` and the `sddd serve` request
     spec.tool(
         "drift", "Find guides that contradict the profiles",
         "Every claim of a guide (a flag value, a port, a model id, an image tag, GPUs) checked against "

@@ -192,8 +192,11 @@ def remote_check(config: Config, *, targets_file: Path | None, tags: list[str],
                  gates: dict[str, float] | None,
                  notice: Notice | None = None) -> tuple[Any, list[str]] | None:
     """(CheckReport, or None when there is no target; notices), or None: check in-process."""
+    from sddd.check.operation import CHECK
+
     targets = str(targets_file.resolve()) if targets_file is not None else None
-    answer = ask(config, "check", {"targets_file": targets, "tags": tags, "gates": gates or {}}, notice)
+    answer = ask(config, CHECK.name, CHECK.request({"targets_file": targets, "tags": tags,
+                                                    "gates": gates or {}}), notice)
     if answer is None:
         return None
     from sddd.check.report import CheckReport

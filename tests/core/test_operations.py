@@ -17,6 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from sddd.check.operation import CHECK
 from sddd.commands.common import SdddCommand
 from sddd.commands.operation import cli_command
 from sddd.core.errors import SdddError, UsageError
@@ -56,6 +57,25 @@ def test_search_on_the_command_line_and_for_an_agent_has_the_declared_parameters
     # The help differs where an agent is told more (or less): the command's is the declaration's.
     assert cli["kind"].help == SEARCH.params[2].help
     assert schema["properties"]["kind"]["description"].startswith("Only this kind of document")
+
+
+def test_check_on_the_command_line_for_an_agent_and_on_the_socket_has_the_declared_parameters(tmp_path):
+    cli = cli_params("check")
+    assert [n for n in cli if n in ("targets_file", "tags")] == ["targets_file", "tags"]
+    assert list(cli["targets_file"].opts) == ["--targets"] and list(cli["tags"].opts) == ["--tag"]
+    assert cli["tags"].multiple and "ids" not in cli and "gates" not in cli
+    schema = mcp_tool("check").input_schema()
+    assert list(schema["properties"]) == ["tags", "ids"] and schema["required"] == []
+    assert schema["properties"]["tags"]["description"] == "Only targets with any of these tags."
+    assert CHECK.request({"targets_file": "/x.yaml", "tags": ["a"]}) == {
+        "targets_file": "/x.yaml", "tags": ["a"], "gates": None}
+    checked = CHECK.validate({"targets_file": "/x.yaml", "tags": [], "gates": {"mrr_at_k": 1}}, SOCKET,
+                             complete=True)
+    assert checked == {"targets_file": Path("/x.yaml"), "tags": [], "gates": {"mrr_at_k": 1}}
+    with pytest.raises(UsageError, match="must be a mapping of names to numbers"):
+        CHECK.validate({"targets_file": None, "tags": [], "gates": {"hit@1": "high"}}, SOCKET)
+    with pytest.raises(UsageError, match="unknown argument 'targets_file' for check; it takes tags, ids"):
+        mcp_tool("check").check({"targets_file": "/etc/passwd"})  # an agent checks sddd.yaml's targets
 
 
 def test_the_socket_request_is_the_declared_one(tmp_path):
