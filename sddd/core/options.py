@@ -70,6 +70,15 @@ class Number(Option):
     maximum: float | None = None
     integer: bool = False
 
+    def expected(self) -> str:
+        """What a value must be, as a sentence ends: "an integer at least 1"."""
+        kind = "an integer" if self.integer else "a number"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{kind} between {self.minimum} and {self.maximum}"
+        if self.minimum is not None:
+            return f"{kind} at least {self.minimum}"
+        return kind if self.maximum is None else f"{kind} at most {self.maximum}"
+
     def validate(self, value: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise OptionError(f"expected a number, got {_type_name(value)}")
