@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from sddd.archive.operation import RESTORE
 from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
+from sddd.commands.operation import cli_command
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.core.operations import CLI, Param
 from sddd.output.console import out, print_json
 
 
@@ -171,16 +175,8 @@ def register(app: typer.Typer) -> None:
                                  detect=detect, apply=apply, yes=yes, dry_run=dry_run, fmt=fmt))
 
     @app.command("restore", cls=SdddCommand)
-    def restore_command(
-        ctx: typer.Context,
-        path: str = typer.Argument(..., help="The archived path, or the file's original path."),
-        to: str | None = typer.Option(None, "--to", help="Restore here instead of the original path."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Check and show; move nothing."),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    ) -> None:
-        """Put an archived file back, byte for byte, and record it in the manifest.
-
-        The file's sha256 is checked against the manifest before and after the move. An
-        existing file at the destination is never overwritten: use --to for another place.
-        """
-        raise typer.Exit(restore(get_config(ctx), path, to=to, dry_run=dry_run, as_json=as_json))
+    @cli_command(RESTORE, Param("as_json", bool, JSON_HELP, default=False, flags=("--json",),
+                                on=frozenset((CLI,))))
+    def restore_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        raise typer.Exit(restore(get_config(ctx), args["path"], to=args["to"], dry_run=args["dry_run"],
+                                 as_json=args["as_json"]))

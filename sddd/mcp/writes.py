@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sddd.archive.operation import RESTORE
 from sddd.core.errors import UsageError
 from sddd.mcp import policy, spec
-from sddd.mcp.spec import Answer
+from sddd.mcp.spec import Answer, ToolSpec
 from sddd.output import mcp as text
 from sddd.resident.warm import Workspace
 
@@ -110,14 +111,7 @@ WRITE_TOOLS = (
          spec.string("date", "Archive date YYYY-MM-DD (default: today)."),
          spec.boolean("dry_run", "Show the plan; move nothing.")),
         archive, writes=True),
-    spec.tool(
-        "restore", "Restore an archived file",
-        "Put an archived file back byte for byte (sha256 checked) and record it in the manifest; "
-        "an existing file is never overwritten.",
-        (spec.string("path", "The archived path, or the file's original path.", required=True),
-         spec.string("to", "Restore here instead of the original path."),
-         spec.boolean("dry_run", "Check and show; move nothing.")),
-        restore, writes=True),
+    ToolSpec(RESTORE, restore, writes=True),  # declared with `sddd restore`
     spec.tool(
         "deploy", "Deploy a profile",
         "Bring a profile up on the local Docker engine and wait until it is healthy (lint and "

@@ -78,6 +78,21 @@ def test_check_on_the_command_line_for_an_agent_and_on_the_socket_has_the_declar
         mcp_tool("check").check({"targets_file": "/etc/passwd"})  # an agent checks sddd.yaml's targets
 
 
+def test_restore_on_the_command_line_and_for_an_agent_has_the_declared_parameters():
+    from sddd.mcp.writes import WRITE_TOOLS
+
+    cli = cli_params("restore")
+    assert {n: (p.param_type_name, p.required, p.default) for n, p in cli.items()} == {
+        "path": ("argument", True, None), "to": ("option", False, None),
+        "dry_run": ("option", False, False), "as_json": ("option", False, False)}
+    schema = next(t for t in WRITE_TOOLS if t.name == "restore").input_schema()
+    assert {n: s.get("default") for n, s in schema["properties"].items()} == {
+        "path": None, "to": None, "dry_run": False}
+    assert schema["required"] == ["path"]
+    assert [cli[n].help for n in ("path", "to", "dry_run")] == [
+        schema["properties"][n]["description"] for n in ("path", "to", "dry_run")]
+
+
 def test_the_socket_request_is_the_declared_one(tmp_path):
     """The client sends the declaration's wire names; the server takes exactly those."""
     from sddd.core.config import load_config
