@@ -33,11 +33,11 @@ SEARCH_FLAGS = {"k": ["-k", "--top"], "kind": ["--kind"], "path": ["--path"], "m
                 "explain": ["--explain"], "also": ["--also"]}
 
 
-def cli_params(name: str) -> dict[str, Any]:
+def cli_params(name: str, module: str | None = None) -> dict[str, Any]:
     """The parameters of the click command `sddd <name>` is (the CLI's own, as registered)."""
     from sddd.cli import module_commands
 
-    command = module_commands(name)[name]
+    command = module_commands(module or name)[name]
     return {p.name: p for p in command.params if p.name not in ("config", "help")}
 
 
@@ -81,7 +81,7 @@ def test_check_on_the_command_line_for_an_agent_and_on_the_socket_has_the_declar
 def test_restore_on_the_command_line_and_for_an_agent_has_the_declared_parameters():
     from sddd.mcp.writes import WRITE_TOOLS
 
-    cli = cli_params("restore")
+    cli = cli_params("restore", "archive")
     assert {n: (p.param_type_name, p.required, p.default) for n, p in cli.items()} == {
         "path": ("argument", True, None), "to": ("option", False, None),
         "dry_run": ("option", False, False), "as_json": ("option", False, False)}
