@@ -28,7 +28,7 @@ def _annotation(param: Param) -> Any:
 def _info(param: Param) -> Any:
     if not param.flags:  # a positional argument
         return typer.Argument(... if param.required else param.default, help=param.help,
-                              metavar=param.metavar)
+                              metavar=param.metavar, show_default=param.default is not None)
     return typer.Option(... if param.required else param.default, *param.flags, help=param.help,
                         metavar=param.metavar)
 

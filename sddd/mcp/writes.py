@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sddd.archive.operation import RESTORE
+from sddd.archive.operation import ARCHIVE, RESTORE
 from sddd.core.errors import UsageError
 from sddd.mcp import policy, spec
 from sddd.mcp.spec import Answer, ToolSpec
@@ -97,20 +97,7 @@ def down(ws: Workspace, args: dict[str, Any]) -> Answer:
 PROFILE = spec.string("profile", "Profile name; default: the canonical profile of sddd.yaml.")
 
 WRITE_TOOLS = (
-    spec.tool(
-        "archive", "Archive superseded configs",
-        "Move files into archives/<category>_<YYYYMMDD>/ with a manifest (original path, sha256, "
-        "reason, review date), losing nothing; in git, with git mv. Name the files with a reason, "
-        "or set detect to archive what archive_detect lists (then yes: true is needed, as the CLI "
-        "asks). dry_run shows the plan.",
-        (spec.strings("paths", "Files (or folders) to archive, relative to the repository root."),
-         spec.string("reason", "Why they are archived (stored per file in the manifest)."),
-         spec.boolean("detect", "Archive the candidates archive_detect lists."),
-         spec.boolean("yes", "With detect: archive without showing the plan first."),
-         spec.string("category", "Folder prefix (default: archive.category in sddd.yaml)."),
-         spec.string("date", "Archive date YYYY-MM-DD (default: today)."),
-         spec.boolean("dry_run", "Show the plan; move nothing.")),
-        archive, writes=True),
+    ToolSpec(ARCHIVE, archive, writes=True),  # declared with `sddd archive`
     ToolSpec(RESTORE, restore, writes=True),  # declared with `sddd restore`
     spec.tool(
         "deploy", "Deploy a profile",

@@ -93,6 +93,18 @@ def test_restore_on_the_command_line_and_for_an_agent_has_the_declared_parameter
         schema["properties"][n]["description"] for n in ("path", "to", "dry_run")]
 
 
+def test_archive_offers_an_agent_the_declared_parameters_and_the_command_line_its_own_too():
+    from sddd.mcp.writes import WRITE_TOOLS
+
+    cli = cli_params("archive")
+    schema = next(t for t in WRITE_TOOLS if t.name == "archive").input_schema()
+    assert list(schema["properties"]) == ["paths", "reason", "detect", "yes", "category", "date", "dry_run"]
+    assert set(schema["properties"]) < set(cli)  # --apply, --list, --due, --format, --json: the CLI's
+    assert list(cli["yes"].opts) == ["--yes", "-y"] and cli["paths"].param_type_name == "argument"
+    assert schema["properties"]["detect"]["description"] == "Archive the candidates archive_detect lists."
+    assert cli["detect"].help == "Propose candidates; moves nothing."
+
+
 def test_the_socket_request_is_the_declared_one(tmp_path):
     """The client sends the declaration's wire names; the server takes exactly those."""
     from sddd.core.config import load_config
