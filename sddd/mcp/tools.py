@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sddd.check.operation import CHECK
+from sddd.consistency.operation import DRIFT
 from sddd.core.errors import UsageError
 from sddd.index.operation import SEARCH
 from sddd.mcp import spec
@@ -90,12 +91,7 @@ def _object(*required: str) -> dict[str, Any]:
 READ_TOOLS = (
     ToolSpec(SEARCH, search),  # declared with `sddd search` and the `sddd serve` request
     ToolSpec(CHECK, check),  # declared with `sddd check` and the `sddd serve` request
-    spec.tool(
-        "drift", "Find guides that contradict the profiles",
-        "Every claim of a guide (a flag value, a port, a model id, an image tag, GPUs) checked against "
-        "the resolved compose profiles; each finding gives the guide's file:line and the profile's.",
-        (spec.boolean("include_reports", "Also check reports (history, skipped by default)."),),
-        drift, _object("passed", "findings")),
+    ToolSpec(DRIFT, drift),  # declared with `sddd drift`
     spec.tool(
         "audit", "Audit the repository",
         "Entropy budget (compose files, scripts, documents), profiles/{size}.yml naming, variant "

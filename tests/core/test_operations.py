@@ -105,6 +105,15 @@ def test_archive_offers_an_agent_the_declared_parameters_and_the_command_line_it
     assert cli["detect"].help == "Propose candidates; moves nothing."
 
 
+def test_drift_include_reports_is_all_on_the_command_line_and_include_reports_for_an_agent():
+    cli = cli_params("drift")
+    assert list(cli["include_reports"].opts) == ["--all"] and cli["include_reports"].default is False
+    schema = mcp_tool("drift").input_schema()
+    assert schema["properties"] == {"include_reports": {
+        "type": "boolean", "description": "Also check reports (history, skipped by default).",
+        "default": False}}
+
+
 def test_the_socket_request_is_the_declared_one(tmp_path):
     """The client sends the declaration's wire names; the server takes exactly those."""
     from sddd.core.config import load_config
