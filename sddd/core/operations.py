@@ -99,8 +99,7 @@ class Param:
         kind = JSON_TYPES[self.type]
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         if kind == "string":
-            return self._string(value if self.type is str or not isinstance(value, Path) else str(value),
-                                shown)
+            return self._string(str(value) if isinstance(value, Path) else value, shown)
         if kind in ("integer", "number"):
             return self._number(value, kind, shown)
         if kind == "boolean":
