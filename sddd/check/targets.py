@@ -28,11 +28,24 @@ from sddd.core.schema import SCHEMA
 from sddd.core.secrets import redact
 from sddd.core.yamlio import YamlDoc, load_yaml, parse_yaml, read_text
 
-KEYS = ("id", "query", "expect", "min_score", "top_k", "tags")
-# A target's min_score is the global one's, per target: its range is declared once, in the schema.
-_score = SCHEMA["min_score"]
-assert isinstance(_score, opt.Number)
-SCORES: opt.Number = _score
+
+def _declared(name: str) -> opt.Number:
+    option = SCHEMA[name]
+    assert isinstance(option, opt.Number)
+    return option
+
+
+# One target's keys, each a typed option of sddd.core.options (the machinery of sddd.yaml). Its
+# min_score and top_k are sddd.yaml's own options, per target: type and range declared once.
+TARGET: dict[str, opt.Option] = {
+    "id": opt.Option(help="unique; defaults to a slug of the query"),
+    "query": opt.Str(help="the words a person would type"),
+    "expect": opt.Option(help="the document (or path#anchor) that must answer, or a list of them"),
+    "min_score": _declared("min_score"),
+    "top_k": _declared("top_k"),
+    "tags": opt.StrList(default=[], help="for `sddd check --tag`"),
+}
+KEYS = tuple(TARGET)
 
 # Where a person learns to write targets: the page of sddd's own manual (in the site `sddd site
 # build` makes, and in the index with `manual: true`), not a file of any one repository.
@@ -91,19 +104,20 @@ class _Where:
         return ConfigError(message, path=self.source, line=self.line(*keys))
 
 
-def _number(value: Any, name: str, where: _Where, index: int, *, integer: bool,
-            low: float, high: float | None) -> float | int:
-    ok = not isinstance(value, bool) and isinstance(value, int | float)
-    if ok and integer:
-        ok = isinstance(value, int)
-    if ok and (value < low or (high is not None and value > high)):
-        ok = False
-    if not ok:
-        kind = "an integer" if integer else "a number"
-        span = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise where.error(f"target {index + 1}: {name} must be {kind} {span}; got {value!r}",
-                          index, name)
-    return int(value) if integer else float(value)
+def _field(entry: dict[str, Any], name: str, default: Any, where: _Where, index: int) -> Any:
+    """``entry[name]`` (or ``default``) checked by its option; a bad one is one line saying what
+    the key must be, at its line."""
+    option, value = TARGET[name], entry.get(name, default)
+    try:
+        return option.validate(value)
+    except opt.OptionError:
+        if isinstance(option, opt.Number):
+            what = f"{name} must be {option.expected()}; got {value!r}"
+        elif name == "query":
+            what = "query is required (the words a person would type)"
+        else:
+            what = f"{name} must be a list of words"
+        raise where.error(f"target {index + 1}: {what}", index, name) from None
 
 
 def _expected(value: Any, where: _Where, index: int) -> list[Expected]:
@@ -142,24 +156,14 @@ def parse_targets(entries: Any, config: Config, where: _Where) -> list[Target]:
             if key not in KEYS:
                 raise where.error(f"target {index + 1}: unknown key {key!r}; known keys: "
                                   f"{', '.join(KEYS)}", index, key)
-        query = entry.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise where.error(f"target {index + 1}: query is required (the words a person would type)",
-                              index, "query")
+        query = _field(entry, "query", None, where, index)
         if "expect" not in entry:
             raise where.error(f"target {index + 1}: expect is required (the document that must answer)",
                               index)
         expect = _expected(entry["expect"], where, index)
-        min_score = entry.get("min_score", config.min_score)
-        min_score = float(_number(min_score, "min_score", where, index, integer=False,
-                                  low=SCORES.minimum or 0.0, high=SCORES.maximum))
-        top_k = int(_number(entry.get("top_k", config.top_k), "top_k", where, index, integer=True,
-                            low=1, high=None))
-        tags = entry.get("tags") or []
-        if isinstance(tags, str):
-            tags = [tags]
-        if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
-            raise where.error(f"target {index + 1}: tags must be a list of words", index, "tags")
+        min_score = float(_field(entry, "min_score", config.min_score, where, index))
+        top_k = int(_field(entry, "top_k", config.top_k, where, index))
+        tags = _field(entry, "tags", [], where, index) if entry.get("tags") else []
         explicit = entry.get("id")
         if explicit is not None and (not isinstance(explicit, str | int) or not str(explicit).strip()):
             raise where.error(f"target {index + 1}: id must be a non-empty string", index, "id")

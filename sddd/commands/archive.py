@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from sddd.archive.operation import ARCHIVE, RESTORE
 from sddd.commands.common import JSON_HELP, SdddCommand, choose_format, get_config
+from sddd.commands.operation import cli_command
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.core.operations import CLI, Param
 from sddd.output.console import out, print_json
 
 
@@ -125,62 +129,41 @@ def _check_switches(paths: list[str], detect: bool, apply: bool, list_: bool, du
         raise UsageError("use --detect or --list, not both")
 
 
+COMMAND_LINE = frozenset((CLI,))
+# The command's own options: listing the archives, applying what --detect found, the output.
+OWN = (
+    Param("apply", bool, "With --detect: archive the candidates.", default=False, flags=("--apply",),
+          on=COMMAND_LINE),
+    Param("list_", bool, "List archives and their review dates.", default=False, flags=("--list",),
+          on=COMMAND_LINE),
+    Param("due", bool, "With --list: only archives past review.", default=False, flags=("--due",),
+          on=COMMAND_LINE),
+    Param("fmt", str, "For --detect and --list: table (the default on a terminal), plain (the default "
+          "when stdout is not a terminal: one `path: severity: type: message` line each) or json.",
+          flags=("--format", "-f"), metavar="FORMAT", on=COMMAND_LINE),
+    Param("as_json", bool, f"{JSON_HELP} Same as --format json.", default=False, flags=("--json",),
+          on=COMMAND_LINE),
+)
+ORDER = ("paths", "reason", "category", "date", "detect", "apply", "yes", "list_", "due", "dry_run", "fmt",
+         "as_json")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("archive", cls=SdddCommand)
-    def archive_command(
-        ctx: typer.Context,
-        paths: list[str] = typer.Argument(None, help="Files (or folders) to archive.", show_default=False),
-        reason: str | None = typer.Option(None, "--reason", "-r",
-                                          help="Why they are archived (stored per file in the manifest)."),
-        category: str | None = typer.Option(None, "--category",
-                                            help="Folder prefix (default: archive.category in sddd.yaml)."),
-        date: str | None = typer.Option(None, "--date", help="Archive date YYYY-MM-DD (default: today)."),
-        detect: bool = typer.Option(False, "--detect", help="Propose candidates; moves nothing."),
-        apply: bool = typer.Option(False, "--apply", help="With --detect: archive the candidates."),
-        yes: bool = typer.Option(False, "--yes", "-y", help="With --apply: do not ask."),
-        list_: bool = typer.Option(False, "--list", help="List archives and their review dates."),
-        due: bool = typer.Option(False, "--due", help="With --list: only archives past review."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan; move nothing."),
-        fmt: str | None = typer.Option(
-            None, "--format", "-f", metavar="FORMAT",
-            help="For --detect and --list: table (the default on a terminal), plain (the default "
-                 "when stdout is not a terminal: one `path: severity: type: message` line each) or json."),
-        as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
-    ) -> None:
-        """Move superseded configs into archives/<category>_<YYYYMMDD>/, losing nothing.
-
-        Files keep their path below the repository root; MANIFEST.yaml records each one's
-        original path, sha256, reason and review date, and README.md indexes them. Nothing
-        is ever overwritten (a clash stops everything before a file moves), paths outside
-        the repository are refused, and a crash at any instant is finished by the next
-        sddd command. In git, files move with `git mv`; nothing is committed.
-
-        \b
-        sddd archive --detect                       what looks superseded, and why
-        sddd archive --detect --apply               archive those (asks first; --yes)
-        sddd archive old.yml --reason "replaced by profiles/medium.yml"
-        sddd archive --list [--due]                 archives and their review dates
-        """
-        paths = paths or []
-        _check_switches(paths, detect, apply, list_, due)
-        fmt = choose_format(fmt, as_json, FORMATS)
+    @cli_command(ARCHIVE, *OWN, order=ORDER)
+    def archive_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        paths = args.pop("paths") or []
+        _check_switches(paths, args["detect"], args["apply"], args["list_"], args["due"])
+        fmt = choose_format(args.pop("fmt"), args.pop("as_json"), FORMATS)
         config = get_config(ctx)
-        if list_:
-            raise typer.Exit(list_archives(config, due=due, fmt=fmt))
-        raise typer.Exit(archive(config, paths, reason=reason, category=category, date=date,
-                                 detect=detect, apply=apply, yes=yes, dry_run=dry_run, fmt=fmt))
+        if args.pop("list_"):
+            raise typer.Exit(list_archives(config, due=args["due"], fmt=fmt))
+        del args["due"]
+        raise typer.Exit(archive(config, paths, **args, fmt=fmt))
 
     @app.command("restore", cls=SdddCommand)
-    def restore_command(
-        ctx: typer.Context,
-        path: str = typer.Argument(..., help="The archived path, or the file's original path."),
-        to: str | None = typer.Option(None, "--to", help="Restore here instead of the original path."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Check and show; move nothing."),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    ) -> None:
-        """Put an archived file back, byte for byte, and record it in the manifest.
-
-        The file's sha256 is checked against the manifest before and after the move. An
-        existing file at the destination is never overwritten: use --to for another place.
-        """
-        raise typer.Exit(restore(get_config(ctx), path, to=to, dry_run=dry_run, as_json=as_json))
+    @cli_command(RESTORE, Param("as_json", bool, JSON_HELP, default=False, flags=("--json",),
+                                on=COMMAND_LINE))
+    def restore_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        raise typer.Exit(restore(get_config(ctx), args["path"], to=args["to"], dry_run=args["dry_run"],
+                                 as_json=args["as_json"]))

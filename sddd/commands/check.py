@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from sddd.check.operation import CHECK as CHECK_OPERATION
 from sddd.commands.common import (
     ALLOW_EMPTY_HELP,
     JSON_HELP,
@@ -17,14 +18,18 @@ from sddd.commands.common import (
     nothing_to_check,
     output_path,
 )
+from sddd.commands.operation import cli_command
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from sddd.core.operations import CLI, Param
 from sddd.output.check import CHECK
 from sddd.output.console import notice, print_json
 from sddd.output.formats import help_text, offered
 
 if TYPE_CHECKING:
     from sddd.check.report import CheckReport
+
+COMMAND_LINE = frozenset((CLI,))
 
 
 def gates_from(fail_under_mrr: float | None, fail_under_hit_at_k: float | None) -> dict[str, float]:
@@ -109,50 +114,35 @@ def suggest(config: Config, path: Path, *, targets_file: Path | None = None, fmt
     return EXIT_OK
 
 
+# The command's own options: how the result is shown, the gates, suggestions, an empty run.
+OWN = (
+    Param("fmt", str, help_text(CHECK), flags=("--format", "-f"), metavar="FORMAT", on=COMMAND_LINE),
+    Param("output", Path, "Write the report to FILE (atomically); print only the summary line.",
+          flags=("--output", "-o"), metavar="FILE", on=COMMAND_LINE),
+    Param("fail_under_mrr", float, "Also fail when MRR@k over the targets is below X (0 to 1).",
+          flags=("--fail-under-mrr",), metavar="X", on=COMMAND_LINE),
+    Param("fail_under_hit_at_k", float, "Also fail when the share of targets within their top_k is "
+          "below X.", flags=("--fail-under-hit-at-k",), metavar="X", on=COMMAND_LINE),
+    Param("suggest_path", Path, "Propose queries for PATH (its title and headings) with the rank and "
+          "score they reach now, to write new targets.", flags=("--suggest",), metavar="PATH",
+          on=COMMAND_LINE),
+    Param("as_json", bool, f"{JSON_HELP} Same as --format json.", default=False, flags=("--json",),
+          on=COMMAND_LINE),
+    Param("allow_empty", bool, ALLOW_EMPTY_HELP, default=False, flags=("--allow-empty",), on=COMMAND_LINE),
+)
+ORDER = ("targets_file", "tags", "fmt", "output", "fail_under_mrr", "fail_under_hit_at_k", "suggest_path",
+         "as_json", "allow_empty")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("check", cls=SdddCommand)
-    def check_command(
-        ctx: typer.Context,
-        targets_file: Path | None = typer.Option(
-            None, "--targets", metavar="FILE",
-            help="Read targets from this YAML file instead of `targets:` in sddd.yaml."),
-        tags: list[str] = typer.Option(
-            [], "--tag", metavar="TAG", help="Only targets with this tag (repeat for several)."),
-        fmt: str | None = typer.Option(
-            None, "--format", "-f", metavar="FORMAT",
-            help=help_text(CHECK)),
-        output: Path | None = typer.Option(
-            None, "--output", "-o", metavar="FILE",
-            help="Write the report to FILE (atomically); print only the summary line."),
-        fail_under_mrr: float | None = typer.Option(
-            None, "--fail-under-mrr", metavar="X",
-            help="Also fail when MRR@k over the targets is below X (0 to 1)."),
-        fail_under_hit_at_k: float | None = typer.Option(
-            None, "--fail-under-hit-at-k", metavar="X",
-            help="Also fail when the share of targets within their top_k is below X."),
-        suggest_path: Path | None = typer.Option(
-            None, "--suggest", metavar="PATH",
-            help="Propose queries for PATH (its title and headings) with the rank and score "
-                 "they reach now, to write new targets."),
-        as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
-        allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
-    ) -> None:
-        """Check that each target's query still finds its expected document.
-
-        A target passes when its expected document (or heading, for path#anchor)
-        ranks within top_k documents with a score of at least min_score (the 0-1
-        score `sddd search` shows: the file's share of the most a file can get, 1.0 being
-        first in every ranking).
-
-        Exit 0: every target and gate passed. 1: one failed. 2: usage or config error.
-        4: no target to check (--allow-empty: 0).
-
-        Query embeddings are cached in the index: a second run with the same
-        documents and targets does not load the model.
-        """
+    @cli_command(CHECK_OPERATION, *OWN, order=ORDER)
+    def check_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        fmt, output, as_json = args["fmt"], args["output"], args["as_json"]
         fmt = choose_format(fmt, as_json, offered(CHECK)) if fmt or as_json or output is None else "plain"
-        if suggest_path is not None:
-            raise typer.Exit(suggest(get_config(ctx), suggest_path, targets_file=targets_file, fmt=fmt))
-        gates = gates_from(fail_under_mrr, fail_under_hit_at_k)
-        raise typer.Exit(check(get_config(ctx), targets_file=targets_file, tags=tags, fmt=fmt,
-                               output=output, gates=gates, allow_empty=allow_empty))
+        if args["suggest_path"] is not None:
+            raise typer.Exit(suggest(get_config(ctx), args["suggest_path"], targets_file=args["targets_file"],
+                                     fmt=fmt))
+        gates = gates_from(args["fail_under_mrr"], args["fail_under_hit_at_k"])
+        raise typer.Exit(check(get_config(ctx), targets_file=args["targets_file"], tags=args["tags"], fmt=fmt,
+                               output=output, gates=gates, allow_empty=args["allow_empty"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from sddd.commands.common import (
@@ -12,8 +14,11 @@ from sddd.commands.common import (
     get_config,
     nothing_to_check,
 )
+from sddd.commands.operation import cli_command
+from sddd.consistency.operation import DRIFT as DRIFT_OPERATION
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK
+from sddd.core.operations import CLI, Param
 from sddd.output.consistency import DRIFT
 from sddd.output.console import warn
 from sddd.output.formats import help_text, offered
@@ -35,33 +40,19 @@ def drift(config: Config, *, include_reports: bool = False, fmt: str = "table",
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
+COMMAND_LINE = frozenset((CLI,))
+OWN = (  # how the result is shown, and a run with nothing to compare
+    Param("fmt", str, help_text(DRIFT), flags=("--format", "-f"), metavar="FORMAT", on=COMMAND_LINE),
+    Param("as_json", bool, f"{JSON_HELP} Same as --format json.", default=False, flags=("--json",),
+          on=COMMAND_LINE),
+    Param("allow_empty", bool, ALLOW_EMPTY_HELP, default=False, flags=("--allow-empty",), on=COMMAND_LINE),
+)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("drift", cls=SdddCommand)
-    def drift_command(
-        ctx: typer.Context,
-        include_reports: bool = typer.Option(
-            False, "--all", help="Also check reports (kind: report), which are history and skipped "
-                                 "by default."),
-        fmt: str | None = typer.Option(None, "--format", "-f", metavar="FORMAT", help=help_text(DRIFT)),
-        as_json: bool = typer.Option(False, "--json", help=f"{JSON_HELP} Same as --format json."),
-        allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
-    ) -> None:
-        """Find guides that contradict the profiles: flags, values, ports, images, GPUs, models.
-
-        Every claim of a guide (a table row, a code line, inline code such as
-        `--gpu-memory-utilization 0.85`, a port, a model id, an image tag) is tied to the
-        profile it speaks of (front matter `profiles:`, a heading, a table column, or the
-        nearest profile name) and checked against the resolved profile. Findings:
-        value_mismatch, unknown_flag, unknown_model, undocumented, stale_reference, each with
-        the document's file:line and the profile's.
-
-        A flag the profile leaves out is compared with vLLM's default for the profile's
-        image (sddd/data/vllm_defaults.yaml): "prefix caching is disabled" next to a profile
-        without --no-enable-prefix-caching is a value_mismatch on vLLM 0.8 and later.
-
-        Exit 0: nothing at or above drift.fail_on (sddd.yaml, default error). 1: drift found.
-        2: usage or config error. 4: no guide or no profile to compare (--allow-empty: 0).
-        """
-        fmt = choose_format(fmt, as_json, offered(DRIFT))
-        raise typer.Exit(drift(get_config(ctx), include_reports=include_reports, fmt=fmt,
-                               allow_empty=allow_empty))
+    @cli_command(DRIFT_OPERATION, *OWN)
+    def drift_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        fmt = choose_format(args["fmt"], args["as_json"], offered(DRIFT))
+        raise typer.Exit(drift(get_config(ctx), include_reports=args["include_reports"], fmt=fmt,
+                               allow_empty=args["allow_empty"]))

@@ -21,7 +21,8 @@ class OptionError(ValueError):
         self.keys = keys
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a message names the type of ``value``: "a mapping", "a string", "empty"."""
     return {dict: "a mapping", list: "a list", str: "a string", bool: "true/false",
             int: "an integer", float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)
 
@@ -42,7 +43,7 @@ class Str(Option):
 
     def validate(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise OptionError(f"expected a non-empty string, got {_type_name(value)}")
+            raise OptionError(f"expected a non-empty string, got {type_name(value)}")
         if self.choices and value not in self.choices:
             raise OptionError(f"expected one of {', '.join(self.choices)}; got {value!r}")
         if self.pattern and not re.fullmatch(self.pattern, value):
@@ -56,10 +57,10 @@ class StrList(Option):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise OptionError(f"expected a list of strings, got {_type_name(value)}")
+            raise OptionError(f"expected a list of strings, got {type_name(value)}")
         for index, item in enumerate(value):
             if not isinstance(item, str) or not item:
-                raise OptionError(f"expected a list of strings, item {index + 1} is {_type_name(item)}",
+                raise OptionError(f"expected a list of strings, item {index + 1} is {type_name(item)}",
                                   (index,))
         return list(value)
 
@@ -70,9 +71,18 @@ class Number(Option):
     maximum: float | None = None
     integer: bool = False
 
+    def expected(self) -> str:
+        """What a value must be, as a sentence ends: "an integer at least 1"."""
+        kind = "an integer" if self.integer else "a number"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{kind} between {self.minimum} and {self.maximum}"
+        if self.minimum is not None:
+            return f"{kind} at least {self.minimum}"
+        return kind if self.maximum is None else f"{kind} at most {self.maximum}"
+
     def validate(self, value: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise OptionError(f"expected a number, got {_type_name(value)}")
+            raise OptionError(f"expected a number, got {type_name(value)}")
         if self.integer and not isinstance(value, int):
             raise OptionError(f"expected an integer, got {value!r}")
         if self.minimum is not None and value < self.minimum:
@@ -92,7 +102,7 @@ class Mapping(Option):
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            raise OptionError(f"expected a mapping, got {_type_name(value)}")
+            raise OptionError(f"expected a mapping, got {type_name(value)}")
         schema = self.schema or {}
         out: dict[str, Any] = {}
         for key in value:
@@ -119,18 +129,18 @@ class LabelMap(Option):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise OptionError(f"expected a mapping of names to labels, got {_type_name(value)}")
+            raise OptionError(f"expected a mapping of names to labels, got {type_name(value)}")
         out: dict[str, dict[str, str]] = {}
         for name, labels in value.items():
             if not isinstance(labels, dict):
-                raise OptionError(f"{name}: expected a mapping of label: value, got {_type_name(labels)}",
+                raise OptionError(f"{name}: expected a mapping of label: value, got {type_name(labels)}",
                                   (str(name),))
             for key, item in labels.items():
                 if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?", str(key)):
                     raise OptionError(f"{name}: {key!r} is not a label name (letters, digits, . _ - /)",
                                       (str(name), str(key)))
                 if isinstance(item, dict | list) or item is None:
-                    raise OptionError(f"{name}: label {key} needs a plain value, got {_type_name(item)}",
+                    raise OptionError(f"{name}: label {key} needs a plain value, got {type_name(item)}",
                                       (str(name), str(key)))
             out[str(name)] = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
                               for k, v in labels.items()}
@@ -147,7 +157,7 @@ class ListOf(Option):
         if value is None:
             return []
         if not isinstance(value, list):
-            raise OptionError(f"expected a list, got {_type_name(value)}")
+            raise OptionError(f"expected a list, got {type_name(value)}")
         if self.item is None:
             return list(value)
         out = []

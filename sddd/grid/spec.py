@@ -43,18 +43,27 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from sddd.core import options as opt
 from sddd.core.config import Config
 from sddd.core.errors import ConfigError, InputError
 from sddd.core.yamlio import YamlDoc, load_yaml
 from sddd.endpoint.loadbench import PERCENTILES, LoadParams, PrefixParams
 
-KEYS = ("profile", "project", "env_file", "axes", "exclude", "include", "bench", "repetitions",
-        "objective", "timeout")
 SCENARIOS: dict[str, type[PrefixParams] | type[LoadParams]] = {"prefix": PrefixParams, "load": LoadParams}
 MINIMUM = {"rounds": 1, "prefix_tokens": 16, "max_tokens": 1, "requests": 1, "concurrency": 1,
            "input_tokens": 1, "output_tokens": 1}
 PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 DEFAULT_TIMEOUT = 900.0
+# The grid file's keys as typed options (sddd.yaml's, sddd.core.options); nested ones read below.
+GRID: dict[str, opt.Option] = {
+    "profile": opt.Str(default=None, help="the base profile (default: canonical_profile)"),
+    "project": opt.Option(help="Compose project of the variants (default: <profile's>-grid)"),
+    "env_file": opt.Str(default=None, help="variables for ${VAR}, relative to the repository root"),
+    **{key: opt.Option(help=f"checked by _{key}") for key in ("axes", "exclude", "include", "bench")},
+    "repetitions": opt.Number(default=1, minimum=1, integer=True, help="each scenario this many times"),
+    "objective": opt.Option(help="checked by _objective"),
+    "timeout": opt.Number(default=DEFAULT_TIMEOUT, minimum=1, help="seconds a variant has to be healthy"),
+}
 
 
 class Special(Enum):
@@ -168,38 +177,37 @@ def compose_keys(spec: GridSpec) -> list[KeyAxis]:
 
 
 class _Reader:
-    """Validation with the line of every key, errors as the CLI shows them."""
+    """Validation by sddd.yaml's options, with the line of every key, errors as the CLI shows them."""
 
     def __init__(self, doc: YamlDoc, rel: str):
         self.doc, self.rel = doc, rel
 
-    def fail(self, message: str, *keys: str | int) -> ConfigError:
-        where = ".".join(str(k) for k in keys)
+    def fail(self, message: str, *keys: str | int, below: tuple[str | int, ...] = ()) -> ConfigError:
+        where, line = ".".join(str(k) for k in keys), self.doc.line_of(*keys, *below)
         return ConfigError(f"{where}: {message}" if where else message, path=self.rel,
-                           line=self.doc.line_of(*keys) or 1)
+                           line=line or self.doc.line_of(*keys) or 1)
+
+    def check(self, option: opt.Option, value: Any, *keys: str | int) -> Any:
+        """``value`` validated by ``option``; its error (whose message names the keys below
+        ``keys`` itself) at the line of the key at fault."""
+        try:
+            return option.validate(value)
+        except opt.OptionError as exc:
+            raise self.fail(str(exc), *keys, below=exc.keys) from None
 
     def mapping(self, value: Any, *keys: str | int) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(f"expected a mapping, got {type(value).__name__}", *keys)
+        if not isinstance(value, dict):  # (opt.Mapping would take an empty value for {})
+            raise self.fail(f"expected a mapping, got {opt.type_name(value)}", *keys)
         return value
 
     def known(self, data: dict[str, Any], allowed: tuple[str, ...], *keys: str | int) -> None:
-        for key in data:
-            if key not in allowed:
-                raise self.fail(f"unknown key {key!r} (known keys: {', '.join(allowed)})", *keys, key)
+        self.check(opt.Mapping(schema=dict.fromkeys(allowed, opt.Option())), data, *keys)
 
     def text(self, value: Any, *keys: str | int) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail("expected a non-empty string", *keys)
-        return value
+        return str(self.check(opt.Str(), value, *keys))
 
     def number(self, value: Any, minimum: float, *keys: str | int, integer: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or \
-                (integer and not isinstance(value, int)):
-            raise self.fail(f"expected {'an integer' if integer else 'a number'}, got {value!r}", *keys)
-        if value < minimum:
-            raise self.fail(f"must be at least {minimum:g}, got {value}", *keys)
-        return value
+        return float(self.check(opt.Number(minimum=minimum, integer=integer), value, *keys))
 
 
 def value_of(raw: Any) -> Value:
@@ -221,7 +229,7 @@ def load_grid(config: Config, path: Path) -> GridSpec:
         raise ConfigError(exc.message, path=exc.path, line=exc.line) from None
     r = _Reader(doc, rel)
     data = r.mapping(doc.data if doc.data is not None else {})
-    r.known(data, KEYS)
+    plain = r.check(opt.Mapping(schema=GRID), data)
     if "axes" not in data:
         raise r.fail("the grid needs `axes:` (e.g. max-num-seqs: {flag: --max-num-seqs, values: [2, 8]})")
     axes = [_axis(r, name, raw) for name, raw in r.mapping(data["axes"], "axes").items()]
@@ -233,16 +241,15 @@ def load_grid(config: Config, path: Path) -> GridSpec:
     if project is not None and not PROJECT.fullmatch(str(project)):
         raise r.fail(f"{project!r} is not a Compose project name (lowercase letters, digits, - and _)",
                      "project")
-    env_file = data.get("env_file")
+    env_file = plain["env_file"]
     return GridSpec(
         path=path.resolve(), rel=rel, name=path.stem, project=project,
-        profile=r.text(data["profile"], "profile") if "profile" in data else config.canonical_profile,
-        env_file=config.resolve(r.text(env_file, "env_file")) if env_file is not None else None,
+        profile=plain["profile"] or config.canonical_profile,
+        env_file=config.resolve(env_file) if env_file is not None else None,
         axes=axes, exclude=_combos(r, data.get("exclude"), axes, "exclude"),
         include=_combos(r, data.get("include"), axes, "include"), bench=bench,
-        repetitions=int(r.number(data.get("repetitions", 1), 1, "repetitions", integer=True)),
-        objective=_objective(r, data.get("objective"), bench),
-        timeout=float(r.number(data.get("timeout", DEFAULT_TIMEOUT), 1, "timeout")), doc=doc)
+        repetitions=int(plain["repetitions"]), objective=_objective(r, data.get("objective"), bench),
+        timeout=float(plain["timeout"]), doc=doc)
 
 
 def _check_size(r: _Reader, axes: list[Axis], include: Any, limit: int) -> None:

@@ -179,21 +179,30 @@ def search(
     mode: str = "hybrid",
     refresh: bool = True,
     notice: Callable[[str], None] | None = None,
-    store: Store | None = None,
+    store: Store | Callable[[], Store] | None = None,
     queries: QueryEncoder | None = None,
     also: Sequence[str] = (),
+    build_missing: bool = False,
 ) -> SearchResult:
     """Search the index (brought up to date first unless ``refresh`` is False).
 
-    A long-lived caller (``sddd.resident.warm``) passes its open ``store``, already fresh, which
-    is left open, and its ``queries`` encoder, whose models stay loaded. ``also`` are the
+    A long-lived caller (``sddd.resident.warm``) passes its open ``store``, already fresh (or
+    the function that freshens it, called once the arguments are known to be good), which is left
+    open, and its ``queries`` encoder, whose models stay loaded. ``also`` are the
     caller's own sub-queries (``parse_also``), fused with the query, which weighs twice as much.
-    Each file shows its best passage: ``k`` results are ``k`` files.
+    Each file shows its best passage: ``k`` results are ``k`` files. ``build_missing``: no index
+    yet (a fresh clone), build it first, as `check` and `site build` do, rather than fail.
     """
     query = checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
+    if build_missing and current_generation(config.index_dir) is None:
+        if notice:
+            notice(f"No index yet at {config.relpath(config.index_dir)}: building it first.")
+        build_index(config)
     if kind == MANUAL_KIND:  # sddd's manual: its own index, never the repository's store
         return _search_manual(config, query, k, path_glob, mode, notice, queries)
     subs = parse_also(also)
+    if callable(store):
+        store = store()
     own = store is None
     if store is None:
         store = ensure_fresh(config, notice) if refresh else shared_store(config.index_dir)

@@ -4,16 +4,17 @@ answers, and the checks every call's arguments go through before that function r
 Arguments are checked here rather than left to the client: an agent sends what its model wrote,
 and a wrong name or type deserves one line that says which argument, what it must be and what
 was sent, not a validation dump. Unknown arguments are refused (``additionalProperties: false``),
-so a misspelt ``path_glob`` is not silently ignored.
+so a misspelt ``path_glob`` is not silently ignored. The checks are those of every operation
+(``sddd.core.operations``): a tool declared with its command checks what the command checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sddd.core.errors import UsageError
+from sddd.core.operations import MCP, Operation, Param
 from sddd.core.secrets import redact
 
 
@@ -25,41 +26,29 @@ class Answer:
     text: str
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    schema: dict[str, Any]
-    required: bool = False
+MCP_ONLY = frozenset((MCP,))
 
 
 def string(name: str, description: str, *, required: bool = False, max_length: int | None = None,
            enum: tuple[str, ...] | None = None, default: str | None = None) -> Param:
-    schema: dict[str, Any] = {"type": "string", "description": description}
-    if default is not None:
-        schema["default"] = default
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    if enum is not None:
-        schema["enum"] = list(enum)
-    return Param(name, schema, required)
+    return Param(name, str, description, default=default, required=required, max_length=max_length,
+                 choices=enum or (), on=MCP_ONLY)
 
 
 def integer(name: str, description: str, *, minimum: int, maximum: int, default: int) -> Param:
-    return Param(name, {"type": "integer", "description": description, "minimum": minimum,
-                        "maximum": maximum, "default": default})
+    return Param(name, int, description, default=default, minimum=minimum, maximum=maximum, on=MCP_ONLY)
 
 
 def number(name: str, description: str, *, minimum: float, default: float) -> Param:
-    return Param(name, {"type": "number", "description": description, "minimum": minimum,
-                        "default": default})
+    return Param(name, float, description, default=default, minimum=minimum, on=MCP_ONLY)
 
 
 def boolean(name: str, description: str, *, default: bool = False) -> Param:
-    return Param(name, {"type": "boolean", "description": description, "default": default})
+    return Param(name, bool, description, default=default, on=MCP_ONLY)
 
 
 def strings(name: str, description: str) -> Param:
-    return Param(name, {"type": "array", "items": {"type": "string"}, "description": description})
+    return Param(name, list, description, on=MCP_ONLY)
 
 
 Run = Callable[[Any, dict[str, Any]], Answer]  # (the server's state, checked arguments)
@@ -67,71 +56,46 @@ Run = Callable[[Any, dict[str, Any]], Answer]  # (the server's state, checked ar
 
 @dataclass(frozen=True)
 class ToolSpec:
-    name: str
-    title: str
-    description: str
-    params: tuple[Param, ...]
+    """A tool: an operation (declared with the command line's, ``sddd.core.operations``, or here
+    for a tool the command line has not), the function that answers it, and whether it writes."""
+
+    operation: Operation
     run: Run
-    output: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     writes: bool = False  # changes files or the engine: only with --allow-writes
 
+    @property
+    def name(self) -> str:
+        return self.operation.name
+
+    @property
+    def title(self) -> str:
+        return self.operation.title
+
+    @property
+    def description(self) -> str:
+        return self.operation.agent_help
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return self.operation.on(MCP)
+
+    @property
+    def output(self) -> dict[str, Any]:
+        return self.operation.result
+
     def input_schema(self) -> dict[str, Any]:
-        return {"type": "object",
-                "properties": {p.name: p.schema for p in self.params},
-                "required": [p.name for p in self.params if p.required],
-                "additionalProperties": False}
+        return self.operation.input_schema()
 
     def check(self, arguments: dict[str, Any] | None) -> dict[str, Any]:
         """The arguments with defaults filled in, or a UsageError naming the wrong one."""
-        arguments = arguments or {}
-        known = {p.name: p for p in self.params}
-        for name in arguments:
-            if name not in known:
-                takes = ", ".join(known) or "no arguments"
-                raise UsageError(f"unknown argument {name!r} for {self.name}; it takes {takes}")
-        checked: dict[str, Any] = {}
-        for param in self.params:
-            if param.name in arguments and arguments[param.name] is not None:
-                checked[param.name] = _value(param, arguments[param.name])
-            elif param.required:
-                raise UsageError(f"{self.name} needs {param.name!r} ({param.schema['description']})")
-            else:
-                checked[param.name] = param.schema.get("default")
-        return checked
+        return self.operation.validate(arguments, MCP)
 
 
-def _value(param: Param, value: Any) -> Any:
-    schema, name = param.schema, param.name
-    kind = schema["type"]
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    if kind == "string":
-        if not isinstance(value, str):
-            raise UsageError(f"must be a string; got {shown}", option=name)
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise UsageError(f"is {len(value):,} characters long; keep it under {schema['maxLength']:,}",
-                             option=name)
-        if "enum" in schema and value not in schema["enum"]:
-            raise UsageError(f"must be one of {', '.join(schema['enum'])}; got {shown}", option=name)
-        return value
-    if kind in ("integer", "number"):
-        if kind == "integer" and isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON has one number type: 3.0 is the integer 3, as JSON Schema says
-        wanted = int if kind == "integer" else (int, float)
-        if isinstance(value, bool) or not isinstance(value, wanted):
-            raise UsageError(f"must be {'an integer' if kind == 'integer' else 'a number'}; got {shown}",
-                             option=name)
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise UsageError(f"must be {bounds}; got {value}", option=name)
-        return value
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise UsageError(f"must be true or false; got {shown}", option=name)
-        return value
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"must be a list of strings; got {shown}", option=name)
-    return value
+def tool(name: str, title: str, description: str, params: tuple[Param, ...], run: Run,
+         output: dict[str, Any] | None = None, *, writes: bool = False) -> ToolSpec:
+    """A tool only agents have (its parameters made with the helpers above)."""
+    return ToolSpec(Operation(name, description, params, output or {"type": "object"}, title, description),
+                    run, writes)
 
 
 def redact_data(data: Any) -> Any:

@@ -17,23 +17,19 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from sddd.check.operation import CHECK
+from sddd.consistency.operation import DRIFT
 from sddd.core.errors import UsageError
-from sddd.index.choices import ALL_KINDS, KINDS, MODES
+from sddd.index.operation import SEARCH
 from sddd.mcp import spec
 from sddd.mcp.profiles import flag_data, profile_data
 from sddd.mcp.spec import Answer, ToolSpec
 from sddd.output import mcp as text
 from sddd.resident.warm import Workspace
 
-MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; a longer "query" is a pasted file
-MAX_K = 50
-
 
 def search(ws: Workspace, args: dict[str, Any]) -> Answer:
-    query = args["query"]
-    if not query.strip():
-        raise UsageError("is empty; say what you are looking for", option="query")
-    result = ws.search(query, args["k"], kind=args["kind"], path_glob=args["path"], mode=args["mode"],
+    result = ws.search(args["query"], args["k"], kind=args["kind"], path_glob=args["path"], mode=args["mode"],
                        also=args.get("also") or [])
     return Answer(result.to_json(args["explain"]), text.search_text(result))
 
@@ -93,51 +89,16 @@ def _object(*required: str) -> dict[str, Any]:
 
 
 READ_TOOLS = (
-    ToolSpec(
-        "search", "Search the docs",
-        "Find the files of the team's guides, reports and compose profiles that answer a question, "
-        "best first, each at its best passage: path#anchor, heading, score (0-1: the file's share of "
-        "the most a file can get, 1 = first by exact words and by meaning alike) and a snippet. "
-        "Meaning and exact words are fused (pasted flags, model ids and error strings are found "
-        "too). Rephrase with `also` when the question is vague or uses other words than docs "
-        "would: `vec:` the question asked another way, `lex:` the exact terms, flags or ids the "
-        "answer would contain, `hyde:` one sentence the answering passage might hold; a French "
-        "question: also ask it in English (`vec:`). The index is brought up to date first when "
-        "files changed, so answers come from the files as they are now.",
-        (spec.string("query", "What you are looking for, in your own words (English or French).",
-                     required=True, max_length=MAX_QUERY_CHARS),
-         spec.integer("k", "How many files, each at its best passage.", minimum=1, maximum=MAX_K, default=5),
-         spec.string("kind", "Only this kind of document; 'all' includes archived files, which are "
-                     "left out by default, as is 'manual' (sddd's own manual: how to use sddd).",
-                     enum=(*KINDS, ALL_KINDS)),
-         spec.string("path", "Only files matching this glob, e.g. 'docs/guides/*'."),
-         spec.string("mode", "hybrid: meaning and exact words (default); dense: meaning only; "
-                     "lexical: exact words only (BM25).", enum=MODES, default="hybrid"),
-         spec.boolean("explain", "Also give each passage's dense and lexical rank."),
-         spec.strings("also", "Up to 8 sub-queries fused with the query (which weighs twice as "
-                      "much), each 'lex:words', 'vec:a rephrasing' or 'hyde:a hypothetical answer'.")),
-        search, _object("query", "results")),
-    ToolSpec(
-        "check", "Check discoverability targets",
-        "Run the discoverability targets of sddd.yaml (query -> expected document): per target its "
-        "rank, score (0-1), margin over the nearest other document and pass/fail, and the summary "
-        "(hit@1, hit@k, MRR@k). Use after editing a guide to see that its questions still find it.",
-        (spec.strings("tags", "Only targets with any of these tags."),
-         spec.strings("ids", "Only the targets with these ids.")),
-        check, _object("passed", "summary", "targets")),
-    ToolSpec(
-        "drift", "Find guides that contradict the profiles",
-        "Every claim of a guide (a flag value, a port, a model id, an image tag, GPUs) checked against "
-        "the resolved compose profiles; each finding gives the guide's file:line and the profile's.",
-        (spec.boolean("include_reports", "Also check reports (history, skipped by default)."),),
-        drift, _object("passed", "findings")),
-    ToolSpec(
+    ToolSpec(SEARCH, search),  # declared with `sddd search` and the `sddd serve` request
+    ToolSpec(CHECK, check),  # declared with `sddd check` and the `sddd serve` request
+    ToolSpec(DRIFT, drift),  # declared with `sddd drift`
+    spec.tool(
         "audit", "Audit the repository",
         "Entropy budget (compose files, scripts, documents), profiles/{size}.yml naming, variant "
         "copies, secret hygiene (.env, tokens in tracked files, masked) and compose lint; findings "
         "with file:line.",
         (), audit, _object("passed", "findings")),
-    ToolSpec(
+    spec.tool(
         "profile", "Show a resolved profile",
         "A compose profile resolved as Docker Compose does (base + size file, variables "
         "interpolated, secrets masked): image, model, every vLLM flag with its value and the "
@@ -145,13 +106,13 @@ READ_TOOLS = (
         (spec.string("name", "Profile name (a file stem under profiles/); default: the canonical "
                      "profile of sddd.yaml."),),
         profile, _object("profile", "vllm_args", "explained_in")),
-    ToolSpec(
+    spec.tool(
         "archive_detect", "List superseded configs",
         "Compose files that look superseded (variant markers such as -fixed or -optimized, dated "
         "copies, editor backups, copies outside profiles/), each with its reasons and what differs "
         "from the closest profile. Read-only: nothing is moved.",
         (), archive_detect, _object("candidates")),
-    ToolSpec(
+    spec.tool(
         "explain_flag", "Explain a vLLM flag",
         "One vLLM flag across every profile: its value and where it is set, the guide section that "
         "explains it, and the passages that speak of it.",

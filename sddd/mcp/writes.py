@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sddd.archive.operation import ARCHIVE, RESTORE
 from sddd.core.errors import UsageError
 from sddd.mcp import policy, spec
 from sddd.mcp.spec import Answer, ToolSpec
@@ -96,38 +97,18 @@ def down(ws: Workspace, args: dict[str, Any]) -> Answer:
 PROFILE = spec.string("profile", "Profile name; default: the canonical profile of sddd.yaml.")
 
 WRITE_TOOLS = (
-    ToolSpec(
-        "archive", "Archive superseded configs",
-        "Move files into archives/<category>_<YYYYMMDD>/ with a manifest (original path, sha256, "
-        "reason, review date), losing nothing; in git, with git mv. Name the files with a reason, "
-        "or set detect to archive what archive_detect lists (then yes: true is needed, as the CLI "
-        "asks). dry_run shows the plan.",
-        (spec.strings("paths", "Files (or folders) to archive, relative to the repository root."),
-         spec.string("reason", "Why they are archived (stored per file in the manifest)."),
-         spec.boolean("detect", "Archive the candidates archive_detect lists."),
-         spec.boolean("yes", "With detect: archive without showing the plan first."),
-         spec.string("category", "Folder prefix (default: archive.category in sddd.yaml)."),
-         spec.string("date", "Archive date YYYY-MM-DD (default: today)."),
-         spec.boolean("dry_run", "Show the plan; move nothing.")),
-        archive, {"type": "object"}, writes=True),
-    ToolSpec(
-        "restore", "Restore an archived file",
-        "Put an archived file back byte for byte (sha256 checked) and record it in the manifest; "
-        "an existing file is never overwritten.",
-        (spec.string("path", "The archived path, or the file's original path.", required=True),
-         spec.string("to", "Restore here instead of the original path."),
-         spec.boolean("dry_run", "Check and show; move nothing.")),
-        restore, {"type": "object"}, writes=True),
-    ToolSpec(
+    ToolSpec(ARCHIVE, archive, writes=True),  # declared with `sddd archive`
+    ToolSpec(RESTORE, restore, writes=True),  # declared with `sddd restore`
+    spec.tool(
         "deploy", "Deploy a profile",
         "Bring a profile up on the local Docker engine and wait until it is healthy (lint and "
         "pre-flight first, history recorded), as `sddd deploy`. dry_run shows the plan only.",
         (PROFILE, spec.boolean("dry_run", "Resolve, lint and show the plan; start nothing."),
          spec.number("timeout", "Seconds to wait for healthy.", minimum=1, default=900.0),
          spec.boolean("no_wait", "Start and return without waiting for healthy.")),
-        deploy, {"type": "object"}, writes=True),
-    ToolSpec(
+        deploy, writes=True),
+    spec.tool(
         "down", "Stop a profile",
         "Stop and remove the profile's containers (the model cache volume is kept), as `sddd down`.",
-        (PROFILE,), down, {"type": "object"}, writes=True),
+        (PROFILE,), down, writes=True),
 )

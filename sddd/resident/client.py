@@ -174,11 +174,13 @@ def remote_error(data: dict[str, Any]) -> SdddError:
     return error
 
 
-def remote_search(config: Config, query: str, k: int, *, kind: str | None, path_glob: str | None,
-                  mode: str, notice: Notice | None = None) -> tuple[Any, list[str]] | None:
-    """(SearchResult, the notices the server gave), or None: search in-process."""
-    answer = ask(config, "search", {"query": query, "k": k, "kind": kind, "path_glob": path_glob,
-                                    "mode": mode}, notice)
+def remote_search(config: Config, args: dict[str, Any],
+                  notice: Notice | None = None) -> tuple[Any, list[str]] | None:
+    """(SearchResult, the notices the server gave), or None: search in-process. ``args`` are the
+    search's arguments (``sddd.index.operation.SEARCH``), already validated."""
+    from sddd.index.operation import SEARCH
+
+    answer = ask(config, SEARCH.name, SEARCH.request(args), notice)
     if answer is None:
         return None
     from sddd.index.results import SearchResult
@@ -190,8 +192,11 @@ def remote_check(config: Config, *, targets_file: Path | None, tags: list[str],
                  gates: dict[str, float] | None,
                  notice: Notice | None = None) -> tuple[Any, list[str]] | None:
     """(CheckReport, or None when there is no target; notices), or None: check in-process."""
+    from sddd.check.operation import CHECK
+
     targets = str(targets_file.resolve()) if targets_file is not None else None
-    answer = ask(config, "check", {"targets_file": targets, "tags": tags, "gates": gates or {}}, notice)
+    answer = ask(config, CHECK.name, CHECK.request({"targets_file": targets, "tags": tags,
+                                                    "gates": gates or {}}), notice)
     if answer is None:
         return None
     from sddd.check.report import CheckReport

@@ -29,17 +29,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sddd.check.operation import CHECK
 from sddd.core.atomic import LOCK_HINT, not_writable, writing
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_INTERNAL, ConflictError, SdddError, UsageError
 from sddd.core.messages import Limits
+from sddd.core.operations import SOCKET
 from sddd.core.wire import dump
+from sddd.index.operation import SEARCH
 from sddd.resident.client import PROTOCOL, address, identity, socket_path, untrusted
 from sddd.resident.connections import Hub
 from sddd.resident.warm import Workspace
 
 Log = Callable[[str], None]
-MAX_K = 1000  # passages one search may ask for
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -90,16 +92,6 @@ def _listen(path: Path) -> socket.socket:
     sock.listen(64)
     sock.setblocking(False)
     return sock
-
-
-def _typed(args: dict[str, Any], required: dict[str, type], optional: dict[str, type]) -> None:
-    """A UsageError (an error reply, not an internal error) for an argument of the wrong type."""
-    for name, kind in {**required, **optional}.items():
-        value = args.get(name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise UsageError(f"bad request: {name!r} must be {kind.__name__}, got {type(value).__name__}")
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -160,26 +152,21 @@ class Resident:
         ws = self.workspace
         if op == "ping":
             return {"pid": os.getpid()}
-        if op == "search":
-            _typed(args, {"query": str, "k": int}, {"kind": str, "path_glob": str, "mode": str})
-            if not 1 <= args["k"] <= MAX_K:
-                raise UsageError(f"bad request: 'k' must be from 1 to {MAX_K}")
-            return dump(ws.search(args["query"], args["k"], kind=args.get("kind"),
-                                  path_glob=args.get("path_glob"), mode=args.get("mode") or "hybrid"))
-        if op == "check":
+        if op == SEARCH.name:
+            checked = SEARCH.validate(args, SOCKET, complete=True)
+            return dump(ws.search(checked["query"], checked["k"], kind=checked["kind"],
+                                  path_glob=checked["path"], mode=checked["mode"]))
+        if op == CHECK.name:
             from sddd.check.evaluate import run_checks
             from sddd.check.targets import load_targets, select
 
-            _typed(args, {}, {"targets_file": str, "tags": list, "gates": dict})
-            if not all(isinstance(t, str) for t in args.get("tags") or []) or not all(
-                    isinstance(v, int | float) for v in (args.get("gates") or {}).values()):
-                raise UsageError("bad request: 'tags' must be strings and 'gates' numbers")
-            targets = load_targets(ws.config, args.get("targets_file"))
+            checked = CHECK.validate(args, SOCKET, complete=True)
+            targets = load_targets(ws.config, checked["targets_file"])
             if not targets:
                 return None
             ws.store(build_missing=True)  # as `sddd check` on a fresh clone; fresh, with the warm models
-            return dump(run_checks(ws.config, select(targets, list(args.get("tags") or [])),
-                                   gates=dict(args.get("gates") or {}), encoder=ws.encoder(), notice=notice))
+            return dump(run_checks(ws.config, select(targets, checked["tags"] or []),
+                                   gates=checked["gates"] or {}, encoder=ws.encoder(), notice=notice))
         raise UsageError(f"sddd serve does not know the request {op!r}")
 
     def warm_up(self) -> tuple[int | None, str | None]:

@@ -27,7 +27,7 @@ from sddd.index.indexer import build_index, is_fresh, store_fingerprint
 from sddd.index.lexical import LEXICAL_VERSION
 from sddd.index.markdown_chunks import parse_markdown
 from sddd.index.results import SearchResult
-from sddd.index.search import QueryEncoder, checked_query, search
+from sddd.index.search import QueryEncoder, search
 from sddd.index.store import Store, current_generation, open_store
 from sddd.resident.watch import TreeStamp
 from sddd.site.links import Section, sections_of
@@ -174,11 +174,10 @@ class Workspace:
     def search(self, query: str, k: int, *, kind: str | None = None, path_glob: str | None = None,
                mode: str = "hybrid", also: Sequence[str] = ()) -> SearchResult:
         """``sddd search`` through the warm models and the open index: the same function, the
-        same result, without opening the index or reading the models' files again."""
-        # a bad argument is said before any indexing
-        checked_query(query, k, kind, mode, max_chars=self.config.section("limits")["query_chars"])
+        same result, without opening the index or reading the models' files again. The index is
+        freshened once the arguments are known to be good (a bad one is said before any indexing)."""
         return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode,
-                      store=self.store(), queries=self.queries(), also=also)
+                      store=self.store, queries=self.queries(), also=also)
 
     # --- documents ----------------------------------------------------------------------------
 

@@ -104,6 +104,20 @@ def test_a_bad_grid_file_is_one_error_with_its_line(repo: Path, text: str, line:
     assert says in error.message
 
 
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("axes: {a: {flag: --x}}\nrepetitions: 0\n", 2, "repetitions: must be at least 1, got 0"),
+    ("axes: {a: {flag: --x}}\ntimeout: soon\n", 2, "timeout: expected a number, got a string"),
+    ("axes: {a: {flag: --x}}\nprofile: [tiny]\n", 2, "profile: expected a non-empty string, got a list"),
+    ("axes: {a: {flag: --x}}\nbench:\n  load: {requests: 2.5}\n", 3,
+     "bench.load.requests: expected an integer, got 2.5"),
+])
+def test_plain_values_are_checked_as_sddd_yaml_checks_its_own(repo: Path, text: str, line: int,
+                                                               message: str) -> None:
+    """The grid file's keys are typed options of sddd.core.options: sddd.yaml's words, the key's line."""
+    error = error_of(repo, text)
+    assert (error.exit_code, error.line, error.message) == (2, line, message)
+
+
 def test_the_cli_says_it_in_one_line_and_starts_nothing(repo: Path) -> None:
     write(repo, "grids/bad.yml", "axes:\n  a:\n    flag: --x\n    values: 3\n")
     done = run_sddd("grid", "run", "grids/bad.yml", "--dry-run", cwd=repo)

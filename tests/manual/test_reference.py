@@ -26,14 +26,13 @@ def row(page: str, first_cell: str) -> str:
 def test_an_option_added_to_a_command_appears_with_no_other_edit(tmp_path):
     package = shutil.copytree(REPO / "sddd", tmp_path / "sddd",
                               ignore=shutil.ignore_patterns("__pycache__"))
-    search = package / "commands" / "search.py"
+    search = package / "index" / "operation.py"  # the search's one declaration (core/operations.py)
     text = search.read_text(encoding="utf-8")
-    anchor = ('        k: int = typer.Option(5, "-k", "--top", '
-              'help="How many files to show, each at its best passage."),\n')
+    anchor = '              views={SOCKET: View(name="path_glob")}),  # the wire\'s name since protocol 1\n'
     assert anchor in text, "the search command changed shape; pick another line to add after"
     search.write_text(text.replace(anchor, anchor + (
-        '        fresh: bool = typer.Option(False, "--brand-new-option", '
-        'help="An option no page mentions."),\n')), encoding="utf-8")
+        '        Param("fresh", bool, "An option no page mentions.", default=False, '
+        'flags=("--brand-new-option",), on=frozenset((CLI,))),\n')), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-c", "from sddd.manual.plugin import reference_pages; "
                            "print(reference_pages()['reference/commands.md']())"],
