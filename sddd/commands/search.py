@@ -26,18 +26,22 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
     answered = None if also else remote_search(config, query, k, kind=kind, path_glob=path, mode=mode,
                                                notice=notice)
     if answered is None:
+        from sddd.endpoint.rerank import reranker_from_config
         from sddd.index.search import checked_query
         from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
 
-        # a bad query is refused before any index is built
+        # a bad query (or reranker setting) is refused before any index is built
         checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
+        reranker = reranker_from_config(config)
         _first_index(config, None if as_json else notice)
         result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
-                            notice=None if as_json else notice, also=also or [])
+                            notice=None if as_json else notice, also=also or [], reranker=reranker)
     else:
         result, notices = answered
         for line in [] if as_json else notices:
             notice(line)
+    if result.notice and not as_json:  # with --json, the document's "notice" says it
+        notice(result.notice)
     if as_json:
         print_json(result.to_json(explain))
     else:
