@@ -166,12 +166,16 @@ def _chat_one(reranker: HttpReranker, query: str, passage: str, deadline: float)
 
 
 def ask_chat(reranker: HttpReranker, query: str, passages: list[str], deadline: float) -> list[float]:
-    """One chat request per passage, ``CHAT_WORKERS`` at a time, all within the deadline."""
+    """One chat request per passage, ``CHAT_WORKERS`` at a time, all within the deadline; while the
+    protocol is not known yet, the first alone (a server without the route is asked once)."""
+    first: list[float | None] = []
+    if reranker.detected is None and passages:
+        first = [_chat_one(reranker, query, passages[0], deadline)]
     pool = ThreadPoolExecutor(max_workers=min(CHAT_WORKERS, max(1, len(passages))))
     try:
-        futures = [pool.submit(_chat_one, reranker, query, p, deadline) for p in passages]
+        futures = [pool.submit(_chat_one, reranker, query, p, deadline) for p in passages[len(first):]]
         try:
-            found = [f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures]
+            found = first + [f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures]
         except FuturesTimeout:
             raise EndpointTimeout(f"did not answer the {len(passages)} yes/no questions within "
                                   f"{reranker.timeout_ms} ms") from None
