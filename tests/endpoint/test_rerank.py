@@ -14,7 +14,7 @@ from sddd.endpoint.client import resolve_endpoint
 from sddd.endpoint.rerank import HttpReranker, RerankFailed, reranker_from_config
 from tests.fixtures.fake_servers import not_vllm, openai_like
 from tests.fixtures.reranker_server import KEYWORD, SERVED, counting, reranker_servers, slow
-from tests.fixtures.vllm_server import free_port
+from tests.fixtures.vllm_server import SERVED_NAME, free_port, servers
 
 QUERY = "which port does the medium service listen on?"
 PASSAGES = [
@@ -85,3 +85,9 @@ def test_configuration(tmp_path):
         ("http://gpu:8000", "score", 2000)
     (tmp_path / "sddd.yaml").write_text("docs: ['*.md']\n", encoding="utf-8")
     assert reranker_from_config(load_config(tmp_path / "sddd.yaml")) is None  # off by default
+
+
+def test_a_chat_model_that_says_neither_yes_nor_no_is_refused(request):
+    (full,) = servers(request, "full")  # the scripted tiny Qwen3: its first token is always <think>
+    with pytest.raises(RerankFailed, match="answered neither yes nor no"):
+        HttpReranker(resolve_endpoint(full.url), SERVED_NAME, "auto", 20_000)(QUERY, PASSAGES)
