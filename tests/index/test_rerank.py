@@ -73,6 +73,12 @@ def test_the_endpoint_reorders_all_but_the_first(request, repo):
     assert scores == sorted(scores, reverse=True) and scores[0] >= 0.75
     notes = result.results[1].to_json(explain=True)
     assert notes["retrieval_rank"] == before.index("docs/field-notes.md") + 1 and notes["relevance"] > 0.9
+    # `sddd search` (in its own process's path) gives the same ranking, and --explain says why
+    cli = sddd_here("search", QUERY, "-k", "6", "--format", "plain", "--explain", cwd=repo)
+    assert cli.returncode == 0 and cli.stderr == ""
+    lines = cli.stdout.splitlines()[:-1]
+    assert [line.split(":")[0] for line in lines] == after
+    assert f"was #{notes['retrieval_rank']}, relevance 1.00" in lines[1]
 
 
 def test_a_slow_reranker_costs_its_budget_then_one_notice(repo):
