@@ -97,7 +97,9 @@ READ_TOOLS = (
         "search", "Search the docs",
         "Find the files of the team's guides, reports and compose profiles that answer a question, "
         "best first, each at its best passage: path#anchor, heading, score (0-1: the file's share of "
-        "the most a file can get, 1 = first by exact words and by meaning alike) and a snippet. "
+        "the most a file can get, 1 = first by exact words and by meaning alike; blended with the "
+        "relevance a reranker gives when sddd.yaml has search.rerank; higher is always a better "
+        "rank) and a snippet; `notice` says when a configured reranker could not be used. "
         "Meaning and exact words are fused (pasted flags, model ids and error strings are found "
         "too). Rephrase with `also` when the question is vague or uses other words than docs "
         "would: `vec:` the question asked another way, `lex:` the exact terms, flags or ids the "
