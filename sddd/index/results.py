@@ -52,6 +52,7 @@ class SearchResult:
     mode: str = "hybrid"
     notice: str | None = None  # why a configured reranker was not used (one line)
     reranked: str | None = None  # the reranker that reordered these results
+    rerank_skipped: str | None = None  # why a configured reranker was not asked (nothing wrong)
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
@@ -61,4 +62,6 @@ class SearchResult:
             data["mode"] = self.mode
             if self.reranked:
                 data["reranked_by"] = self.reranked
+            if self.rerank_skipped:
+                data["rerank_skipped"] = self.rerank_skipped
         return data

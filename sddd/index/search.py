@@ -223,7 +223,8 @@ def search(
     reranked = rerank(ranked, query, reranker, k, mode)
     terms = query_terms(query)
     hits = [hit(i + 1, r, terms, models) for i, r in enumerate(reranked.ranked)]
-    return SearchResult(query=query, results=hits, mode=mode, notice=reranked.notice, reranked=reranked.by)
+    return SearchResult(query=query, results=hits, mode=mode, notice=reranked.notice, reranked=reranked.by,
+                        rerank_skipped=reranked.skipped)
 
 
 def _search_manual(config: Config, query: str, k: int, path_glob: str | None, mode: str,

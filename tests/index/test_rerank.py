@@ -112,8 +112,9 @@ def test_no_question_when_bm25_is_sure_or_one_file_is_asked(repo):
         reranker = reranker_from_config(config)
         sure = search(config, PASTED, k=5, refresh=False, reranker=reranker)
         assert sure.results[0].path == "docs/memory.md" and sure.notice is None
+        assert sure.to_json(explain=True)["rerank_skipped"] == "the lexical match is sure"
         one = search(config, QUERY, k=1, refresh=False, reranker=reranker)
-        assert one.notice is None
+        assert one.notice is None and one.rerank_skipped and one.rerank_skipped.startswith("one result")
         assert asked == []
         asked_too = search(config, QUERY, k=3, refresh=False, reranker=reranker)  # neither: asked
         assert asked and asked_too.notice and "serves no reranking protocol" in asked_too.notice
