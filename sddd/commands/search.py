@@ -106,8 +106,9 @@ def register(app: typer.Typer) -> None:
         (MiniLM for English, the multilingual USE for French and other languages).
         The score is the file's share of the most a file can get, 1.0 meaning every one of
         those rankings put it first; with a reranker (search.rerank in sddd.yaml), it is
-        w / rank + (1 - w) x the reranker's 0-1 relevance, w = 0.75 for ranks 1-3, 0.6 to 10,
-        0.4 beyond; either way a higher score is always a higher rank.
+        w / r + (1 - w) x the reranker's 0-1 relevance, r being the file's rank before reranking
+        and w 0.75 for r up to 3, 0.6 up to 10, 0.4 beyond; either way a higher score is always
+        a higher rank.
         Accents fold (deploiement finds déploiement). If files changed since the last
         `sddd index`, the index is brought up to date first (and built, when there is none
         yet, as `check` and `site build` do), so answers always come from the files as they are.
