@@ -64,6 +64,23 @@ SCHEMA: dict[str, opt.Option] = {
         "query_chars": opt.Number(default=4096, minimum=64, integer=True,
                                   help="longest search query, in characters"),
     }, help="bounds on what one input may cost (memory, time)"),
+    "search": opt.Mapping(schema={
+        "rerank": opt.Mapping(schema={
+            "url": opt.Str(default=None, help="the OpenAI-compatible server that rescores the best files "
+                                              "(e.g. http://gpu-box:8000); unset: no reranker"),
+            "model": opt.Str(default=None, help="the model it serves for that (a reranker such as "
+                                                "Qwen3-Reranker, or a chat model asked yes/no)"),
+            "protocol": opt.Str(default="auto", choices=("auto", "rerank", "score", "chat"),
+                                help="rerank: POST /v1/rerank; score: POST /v1/score; chat: "
+                                     "/v1/chat/completions asked yes or no; auto: the first of those "
+                                     "the server answers"),
+            "timeout_ms": opt.Number(default=2000, minimum=50, maximum=60_000, integer=True,
+                                     help="the most a search waits for it, in ms; slower, down or "
+                                          "answering nonsense: the results without it, and one notice"),
+            "api_key_env": opt.Str(default=None, pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+                                   help="the environment variable holding the server's API key"),
+        }, help="an optional reranker of the top 30 files (`sddd search`, MCP search)"),
+    }, help="`sddd search` and MCP search: the optional reranker"),
     "indexing": opt.Mapping(schema={
         "max_file_mb": opt.Number(default=10, minimum=0.001,
                                   help="a file larger than this (MB) is skipped with one line"),

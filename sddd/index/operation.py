@@ -18,7 +18,10 @@ Files are ranked by fusing several rankings: exact words over whole files and ov
 passages (BM25, which finds pasted flags, model ids and error strings) and meaning
 (MiniLM for English, the multilingual USE for French and other languages).
 The score is the file's share of the most a file can get, 1.0 meaning every one of
-those rankings put it first; a higher score is always a higher rank.
+those rankings put it first; with a reranker (search.rerank in sddd.yaml), it is
+w / r + (1 - w) x the reranker's 0-1 relevance, r being the file's rank before reranking
+and w 0.75 for r up to 3, 0.6 up to 10, 0.4 beyond; either way a higher score is always
+a higher rank.
 Accents fold (deploiement finds déploiement). If files changed since the last
 `sddd index`, the index is brought up to date first (and built, when there is none
 yet, as `check` and `site build` do), so answers always come from the files as they are.""",
@@ -61,7 +64,9 @@ yet, as `check` and `site build` do), so answers always come from the files as t
     title="Search the docs",
     agent_help="Find the files of the team's guides, reports and compose profiles that answer a "
     "question, best first, each at its best passage: path#anchor, heading, score (0-1: the file's "
-    "share of the most a file can get, 1 = first by exact words and by meaning alike) and a snippet. "
+    "share of the most a file can get, 1 = first by exact words and by meaning alike; blended with the "
+    "relevance a reranker gives when sddd.yaml has search.rerank; higher is always a better "
+    "rank) and a snippet; `notice` says when a configured reranker could not be used. "
     "Meaning and exact words are fused (pasted flags, model ids and error strings are found "
     "too). Rephrase with `also` when the question is vague or uses other words than docs "
     "would: `vec:` the question asked another way, `lex:` the exact terms, flags or ids the "

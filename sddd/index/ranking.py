@@ -59,6 +59,8 @@ class Ranked:
     lexical_rank: int | None = None  # 1-based rank by passage BM25
     lexical_score: float | None = None  # passage BM25 / ideal
     file_ranks: dict[str, int] | None = None  # the file's rank in each list that holds it
+    relevance: float | None = None  # what a reranker said of it, 0-1 (sddd.index.rerank)
+    retrieval_rank: int | None = None  # its rank before the reranker (None: not reranked)
 
     @property
     def cosine(self) -> float:

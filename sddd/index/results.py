@@ -25,6 +25,8 @@ class Hit:
     cosines: dict[str, float] = field(default_factory=dict, repr=False)  # model -> cosine
     document_score: float | None = field(default=None, repr=False)  # the file's BM25 / ideal
     file_ranks: dict[str, int] = field(default_factory=dict, repr=False)  # list -> the file's rank
+    relevance: float | None = field(default=None, repr=False)  # the reranker's, 0-1
+    retrieval_rank: int | None = field(default=None, repr=False)  # the rank before the reranker
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"rank": self.rank, "score": round(self.score, 4), "path": self.path,
@@ -37,6 +39,9 @@ class Hit:
                         cosines={m: round(c, 4) for m, c in self.cosines.items()},
                         document_score=None if self.document_score is None else round(self.document_score, 4),
                         file_ranks=self.file_ranks)
+            if self.retrieval_rank is not None:
+                data.update(retrieval_rank=self.retrieval_rank,
+                            relevance=None if self.relevance is None else round(self.relevance, 4))
         return data
 
 
@@ -45,9 +50,18 @@ class SearchResult:
     query: str
     results: list[Hit]
     mode: str = "hybrid"
+    notice: str | None = None  # why a configured reranker was not used (one line)
+    reranked: str | None = None  # the reranker that reordered these results
+    rerank_skipped: str | None = None  # why a configured reranker was not asked (nothing wrong)
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
-        data = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
+        data: dict[str, Any] = {"query": self.query, "results": [h.to_json(explain) for h in self.results]}
+        if self.notice:
+            data["notice"] = self.notice
         if explain:
             data["mode"] = self.mode
+            if self.reranked:
+                data["reranked_by"] = self.reranked
+            if self.rerank_skipped:
+                data["rerank_skipped"] = self.rerank_skipped
         return data

@@ -24,6 +24,7 @@ from sddd.index.encoders.models import load_encoder, model_info
 from sddd.index.indexer import build_index, ensure_fresh
 from sddd.index.query_cache import QueryCache
 from sddd.index.ranking import Ranked, SubQuery, rank, validate_filters
+from sddd.index.rerank import RERANK_FILES, Rescorer, rerank
 from sddd.index.results import Hit, SearchResult
 from sddd.index.store import Store, current_generation, shared_store
 
@@ -126,7 +127,8 @@ def hit(position: int, ranked: Ranked, terms: list[str], models: list[str]) -> H
                snippet=make_snippet(chunk.text, terms), terms=terms, dense_rank=ranked.dense_rank,
                lexical_rank=ranked.lexical_rank, lexical_score=ranked.lexical_score, fused=ranked.fused,
                cosines=dict(zip(models, ranked.features.dense, strict=False)),
-               document_score=ranked.features.document, file_ranks=dict(ranked.file_ranks or {}))
+               document_score=ranked.features.document, file_ranks=dict(ranked.file_ranks or {}),
+               relevance=ranked.relevance, retrieval_rank=ranked.retrieval_rank)
 
 
 SUBQUERY_KINDS = {"lex": "lexical", "vec": "dense", "hyde": "dense"}
@@ -183,6 +185,7 @@ def search(
     queries: QueryEncoder | None = None,
     also: Sequence[str] = (),
     build_missing: bool = False,
+    reranker: Rescorer | None = None,
 ) -> SearchResult:
     """Search the index (brought up to date first unless ``refresh`` is False).
 
@@ -192,6 +195,9 @@ def search(
     caller's own sub-queries (``parse_also``), fused with the query, which weighs twice as much.
     Each file shows its best passage: ``k`` results are ``k`` files. ``build_missing``: no index
     yet (a fresh clone), build it first, as `check` and `site build` do, rather than fail.
+    ``reranker`` (built from ``search.rerank`` by ``sddd.endpoint.rerank``) rescores the first
+    files (``sddd.index.rerank``); when it fails, the result says so in ``notice`` and holds
+    retrieval's ranking.
     """
     query = checked_query(query, k, kind, mode, max_chars=config.section("limits")["query_chars"])
     if build_missing and current_generation(config.index_dir) is None:
@@ -199,7 +205,7 @@ def search(
             notice(f"No index yet at {config.relpath(config.index_dir)}: building it first.")
         build_index(config)
     if kind == MANUAL_KIND:  # sddd's manual: its own index, never the repository's store
-        return _search_manual(config, query, k, path_glob, mode, notice, queries)
+        return _search_manual(config, query, k, path_glob, mode, notice, queries, reranker)
     subs = parse_also(also)
     if callable(store):
         store = store()
@@ -217,23 +223,28 @@ def search(
             embedded = [v[row] for v in sub_vectors] if sub_mode == "dense" else []
             row += sub_mode == "dense"
             also_q.append(SubQuery(text, sub_mode, embedded))
-        ranked = rank(store, vectors, [query], k, kind=kind, path_glob=path_glob, mode=mode, per_file=1,
-                      also=[also_q])[0]
+        depth = max(k, RERANK_FILES) if reranker is not None else k
+        ranked = rank(store, vectors, [query], depth, kind=kind, path_glob=path_glob, mode=mode,
+                      per_file=1, also=[also_q])[0]
         models = store.models
     finally:
         if own:
             store.close()
+    reranked = rerank(ranked, query, reranker, k, mode)
     terms = query_terms(query)
-    hits = [hit(i + 1, r, terms, models) for i, r in enumerate(ranked)]
-    return SearchResult(query=query, results=hits, mode=mode)
+    hits = [hit(i + 1, r, terms, models) for i, r in enumerate(reranked.ranked)]
+    return SearchResult(query=query, results=hits, mode=mode, notice=reranked.notice, reranked=reranked.by,
+                        rerank_skipped=reranked.skipped)
 
 
 def _search_manual(config: Config, query: str, k: int, path_glob: str | None, mode: str,
-                   notice: Callable[[str], None] | None, queries: QueryEncoder | None) -> SearchResult:
+                   notice: Callable[[str], None] | None, queries: QueryEncoder | None,
+                   reranker: Rescorer | None) -> SearchResult:
     """``--kind manual``: sddd's manual, indexed on first use into ``<index>/manual``."""
     manual = manual_config(config)
     if current_generation(manual.index_dir) is None:
         if notice:
             notice(f"indexing sddd's manual into {config.relpath(manual.index_dir)} (once)")
         build_index(manual, notice=notice)
-    return search(manual, query, k, path_glob=path_glob, mode=mode, notice=notice, queries=queries)
+    return search(manual, query, k, path_glob=path_glob, mode=mode, notice=notice, queries=queries,
+                  reranker=reranker)

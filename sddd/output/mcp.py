@@ -36,8 +36,11 @@ def _where(path: str, anchor: str | None) -> str:
 def search_text(result: SearchResult) -> str:
     if not result.results:
         return f"No passage matches {result.query!r}."
-    lines = [f"{len(result.results)} passage(s) for {result.query!r}, best first "
-             "(score 0-1: 1 = first in every ranking):"]
+    scale = ("score 0-1: the retrieval rank blended with the reranker's relevance" if result.reranked
+             else "score 0-1: 1 = first in every ranking")
+    lines = [f"{len(result.results)} passage(s) for {result.query!r}, best first ({scale}):"]
+    if result.notice:
+        lines.append(f"note: {result.notice}")
     for hit in result.results:
         lines.append(f"{hit.rank}. {hit.score:.3f}  {_where(hit.path, hit.anchor)}  "
                      f"({hit.kind}, line {hit.line})  {hit.heading}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from sddd.index.results import SearchResult
+from sddd.index.results import Hit, SearchResult
 from sddd.output.console import out, write_lines
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def plain_lines(result: SearchResult, explain: bool = False) -> list[str]:
         ranks = ""
         if explain:
             lexical = f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-"
-            ranks = f" (dense #{hit.dense_rank or '-'}, bm25 #{lexical})"
+            ranks = f" (dense #{hit.dense_rank or '-'}, bm25 #{lexical}{_reranked(hit, ', ')})"
         snippet = " ".join(hit.snippet.split())
         anchor = f" (#{hit.anchor})" if hit.anchor else ""
         lines.append(f"{hit.path}:{hit.line}: #{hit.rank} {hit.score:.3f}{ranks}: {hit.kind}: "
@@ -40,6 +40,14 @@ def plain_lines(result: SearchResult, explain: bool = False) -> list[str]:
     count = f"{len(result.results)} result(s)" if result.results else "no results"
     lines.append(f"sddd search: {count} for {result.query!r} ({result.mode})")
     return lines
+
+
+def _reranked(hit: Hit, separator: str) -> str:
+    """Where a reranker moved the file from, and what it said of it (``--explain``)."""
+    if hit.retrieval_rank is None:
+        return ""
+    relevance = "-" if hit.relevance is None else f"{hit.relevance:.2f}"
+    return f"{separator}was #{hit.retrieval_rank}, relevance {relevance}"
 
 
 def render(result: SearchResult, explain: bool = False, fmt: str = "table") -> None:
@@ -70,7 +78,7 @@ def _blocks(result: SearchResult, explain: bool) -> None:
         ranks = ""
         if explain:
             lexical = f"{hit.lexical_rank} ({hit.lexical_score:.2f})" if hit.lexical_rank else "-"
-            ranks = f" · dense #{hit.dense_rank or '-'} · bm25 #{lexical}"
+            ranks = f" · dense #{hit.dense_rank or '-'} · bm25 #{lexical}{_reranked(hit, ' · ')}"
         out.print(f"\n#{hit.rank} {hit.score:.3f}{ranks}  [dim]{hit.kind}, line {hit.line}[/dim]")
         out.print(f"[cyan]{escape(hit.path)}[/cyan]{anchor}", soft_wrap=True)
         out.print(f"  [bold]{escape(hit.heading)}[/bold]")
@@ -102,7 +110,7 @@ def _table(result: SearchResult, explain: bool) -> Table:
     for hit in result.results:
         anchor = f"[dim]#{escape(hit.anchor)}[/dim]" if hit.anchor else ""
         where = f"[cyan]{escape(hit.path)}[/cyan]{anchor}"
-        where += f"\n[dim]{hit.kind}, line {hit.line}[/dim]"
+        where += f"\n[dim]{hit.kind}, line {hit.line}{_reranked(hit, ', ') if explain else ''}[/dim]"
         passage = f"[bold]{escape(hit.heading)}[/bold]\n{highlight(hit.snippet, hit.terms)}"
         cells = [str(hit.rank), f"{hit.score:.3f}", where, passage]
         if explain:

@@ -21,6 +21,7 @@ from pathlib import Path
 from sddd.core.config import Config, load_config
 from sddd.core.errors import InputError, SdddError
 from sddd.core.yamlio import read_text
+from sddd.endpoint.rerank import HttpReranker, reranker_from_config
 from sddd.index.corpus import discover
 from sddd.index.encoders.ensemble import Ensemble, load_ensemble
 from sddd.index.indexer import build_index, is_fresh, store_fingerprint
@@ -74,6 +75,7 @@ class Workspace:
         self._tree: TreeStamp | None = None  # what the last fresh check saw
         self._files: dict[str, tuple[int, int] | None] = {}  # the open generation's files
         self._sections: dict[str, tuple[tuple[int, int], list[Section]]] = {}
+        self._reranker: tuple[Config, HttpReranker | None] | None = None  # for which config
 
     # --- config and model ---------------------------------------------------------------------
 
@@ -177,7 +179,14 @@ class Workspace:
         same result, without opening the index or reading the models' files again. The index is
         freshened once the arguments are known to be good (a bad one is said before any indexing)."""
         return search(self.config, query, k, kind=kind, path_glob=path_glob, mode=mode,
-                      store=self.store, queries=self.queries(), also=also)
+                      store=self.store, queries=self.queries(), also=also, reranker=self.reranker())
+
+    def reranker(self) -> HttpReranker | None:
+        """``search.rerank``'s reranker, kept while sddd.yaml is unchanged (with the protocol
+        ``auto`` found, so later searches ask the right route at once)."""
+        if self._reranker is None or self._reranker[0] is not self.config:
+            self._reranker = (self.config, reranker_from_config(self.config))
+        return self._reranker[1]
 
     # --- documents ----------------------------------------------------------------------------
 
