@@ -215,14 +215,7 @@ def search(
     try:
         encoder = queries or QueryEncoder(config)
         vectors = encoder.encode([query])
-        dense = [text for text, sub_mode in subs if sub_mode == "dense"]
-        sub_vectors = encoder.encode(dense) if dense else []
-        also_q: list[SubQuery] = []
-        row = 0
-        for text, sub_mode in subs:
-            embedded = [v[row] for v in sub_vectors] if sub_mode == "dense" else []
-            row += sub_mode == "dense"
-            also_q.append(SubQuery(text, sub_mode, embedded))
+        also_q = _embedded_subqueries(encoder, subs)
         depth = max(k, RERANK_FILES) if reranker is not None else k
         ranked = rank(store, vectors, [query], depth, kind=kind, path_glob=path_glob, mode=mode,
                       per_file=1, also=[also_q])[0]
@@ -235,6 +228,19 @@ def search(
     hits = [hit(i + 1, r, terms, models) for i, r in enumerate(reranked.ranked)]
     return SearchResult(query=query, results=hits, mode=mode, notice=reranked.notice, reranked=reranked.by,
                         rerank_skipped=reranked.skipped)
+
+
+def _embedded_subqueries(encoder: QueryEncoder, subs: Sequence[tuple[str, str]]) -> list[SubQuery]:
+    """The sub-queries of ``--also``, the dense ones embedded together in one call."""
+    dense = [text for text, sub_mode in subs if sub_mode == "dense"]
+    sub_vectors = encoder.encode(dense) if dense else []
+    out: list[SubQuery] = []
+    row = 0
+    for text, sub_mode in subs:
+        embedded = [v[row] for v in sub_vectors] if sub_mode == "dense" else []
+        row += sub_mode == "dense"
+        out.append(SubQuery(text, sub_mode, embedded))
+    return out
 
 
 def _search_manual(config: Config, query: str, k: int, path_glob: str | None, mode: str,
