@@ -125,7 +125,10 @@ def load_queries(path: Path) -> tuple[str, str, list[Query]]:
 
 def load_corpora(names: list[str] | None) -> list[Corpus]:
     grouped: dict[str, Corpus] = {}
-    public = set(yaml.safe_load((EVAL / "corpora.yaml").read_text(encoding="utf-8"))["corpora"])
+    specs = yaml.safe_load((EVAL / "corpora.yaml").read_text(encoding="utf-8"))["corpora"]
+    # a twin (the same pages in another language, asked the same questions) is measured but
+    # neither counted in the means nor fitted on: it would count those questions twice
+    public = {name for name, spec in specs.items() if not spec.get("twin_of")}
     for path in sorted((EVAL / "queries").glob("*.yaml")):
         set_name, corpus, queries = load_queries(path)
         if names and corpus not in names:

@@ -62,12 +62,29 @@ def test_eval_sets_are_well_formed(harness):
         if corpus.public:
             styles = [q.style for q in queries]
             assert set(styles) <= set(harness.STYLES), corpus.name
-            assert styles.count("fr") >= len(styles) / 4, corpus.name  # a quarter in French
+            # a quarter in French: `fr` questions over English pages, or (otel-fr) every question
+            # but the pasted ones, over French pages, each with its English version
+            assert sum(1 for q in queries if q.style == "fr" or q.en) >= len(styles) / 4, corpus.name
             assert all(q.en for q in queries if q.style == "fr"), corpus.name
             built = harness.REPO / "bench" / "corpora" / corpus.name
             if (built / "corpus.json").is_file():  # materialised here: every answer is a real file
                 missing = {f for q in queries for f in q.relevant if not (built / f).is_file()}
                 assert not missing, (corpus.name, sorted(missing)[:5])
+
+
+def test_a_twin_asks_its_corpus_questions_and_stays_out_of_the_means(harness):
+    import yaml
+
+    specs = yaml.safe_load((harness.EVAL / "corpora.yaml").read_text(encoding="utf-8"))["corpora"]
+    corpora = {c.name: c for c in harness.load_corpora(None)}
+    twins = {name: spec["twin_of"] for name, spec in specs.items() if spec.get("twin_of")}
+    assert twins, "otel-en is otel-fr's twin"
+    for twin, original in twins.items():
+        assert not corpora[twin].public and corpora[original].public
+        asked = {q.id.removeprefix(original): q for q in corpora[original].queries}
+        assert {q.id.removeprefix(twin) for q in corpora[twin].queries} == set(asked)
+        for q in corpora[twin].queries:  # the same question in English (a pasted one as it is)
+            assert q.text == (asked[q.id.removeprefix(twin)].en or asked[q.id.removeprefix(twin)].text)
 
 
 def test_every_corpus_is_pinned(harness):
