@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from sddd.commands.common import JSON_HELP, QUIET_HELP, Interrupted, SdddCommand, get_config
+from sddd.commands.operation import cli_command
 from sddd.core.config import Config
 from sddd.core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
-from sddd.deploy.target import DEFAULT, Target, flag, help_text
+from sddd.core.operations import CLI, Param
+from sddd.deploy.operation import DEPLOY, DOWN, PROFILE, TARGET_OPTION
+from sddd.deploy.target import DEFAULT, Target, flag
 from sddd.deploy.target import target as choose
 from sddd.output.console import err, out, print_json, unset_notice
 
-PROFILE_HELP = "Profile name (a file stem under profiles/), default: canonical_profile in sddd.yaml."
-TARGET_HELP = help_text()
+PROFILE_HELP = PROFILE.help  # status and logs take them too, declared with deploy's
+TARGET_HELP = TARGET_OPTION.help
 EXIT_BY_OUTCOME = {"healthy": EXIT_OK, "started": EXIT_OK, "failed": EXIT_FAILED, "timeout": EXIT_TIMEOUT}
+
+# The commands' own options (how the result is shown); the rest are DEPLOY's and DOWN's.
+AS_JSON = Param("as_json", bool, JSON_HELP, default=False, flags=("--json",), on=frozenset((CLI,)))
+QUIET = Param("quiet", bool, QUIET_HELP, default=False, flags=("--quiet", "-q"), on=frozenset((CLI,)))
+DEPLOY_ORDER = ("profile", "env_file", "dry_run", "timeout", "no_wait", "target", "as_json", "quiet")
 
 
 def deploy(config: Config, profile: str | None = None, *, env_file: Path | None = None,
@@ -124,39 +133,12 @@ def register(app: typer.Typer) -> None:
 
 def _register_deploy(app: typer.Typer) -> None:
     @app.command("deploy", cls=SdddCommand)
-    def deploy_command(
-        ctx: typer.Context,
-        profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
-        env_file: Path | None = typer.Option(None, "--env-file", help="Variables for ${VAR} "
-                                             "(default: .env at the repository root)."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved plan (secrets "
-                                     "masked) and the equivalent command; start nothing."),
-        timeout: float = typer.Option(900.0, "--timeout", min=1, help="Seconds to wait for healthy."),
-        no_wait: bool = typer.Option(False, "--no-wait", help="Start and return without waiting."),
-        target: str = typer.Option(DEFAULT, "--target", help=TARGET_HELP),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
-    ) -> None:
-        """Bring PROFILE up on the local Docker engine and wait until it is healthy.
-
-        Resolves base + profile as Docker Compose does, lints it, checks the engine (reachable,
-        NVIDIA runtime when GPUs are reserved, port free, image present), records what ran
-        before, starts it and waits with a live status line until /health and /v1/models
-        answer. A fatal log line (CUDA out of memory, no GPU platform, ...) stops the wait at
-        once with the lines and the matching troubleshooting guide.
-
-        With --target swarm the same profile becomes a stack (docker stack deploy): GPUs as
-        the generic resource the nodes advertise, placement by the node labels sddd.yaml maps
-        to the profile (cluster.node_labels), rolling updates that wait for the health check.
-        Pre-flight: the engine manages an active swarm, a node has the labels and the GPUs.
-
-        Exit codes: 0 healthy, 1 the service failed, 2 bad profile / lint error / missing
-        variable, 5 engine unreachable / no GPU runtime / no swarm / no node with the GPUs /
-        image unavailable, 6 port in use, 7 not healthy before --timeout.
-        """
-        raise typer.Exit(deploy(get_config(ctx), profile, env_file=env_file, dry_run=dry_run,
-                                timeout=timeout, wait=not no_wait, as_json=as_json, target=target,
-                                quiet=quiet))
+    @cli_command(DEPLOY, AS_JSON, QUIET, order=DEPLOY_ORDER)
+    def deploy_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        raise typer.Exit(deploy(get_config(ctx), args["profile"], env_file=args["env_file"],
+                                dry_run=args["dry_run"], timeout=args["timeout"],
+                                wait=not args["no_wait"], as_json=args["as_json"],
+                                target=args["target"], quiet=args["quiet"]))
 
 
 def _register_others(app: typer.Typer) -> None:
@@ -186,11 +168,7 @@ def _register_others(app: typer.Typer) -> None:
         raise typer.Exit(logs(get_config(ctx), profile, follow=follow, tail=tail, target=target))
 
     @app.command("down", cls=SdddCommand)
-    def down_command(
-        ctx: typer.Context,
-        profile: str | None = typer.Argument(None, help=PROFILE_HELP, show_default=False),
-        target: str = typer.Option(DEFAULT, "--target", help=TARGET_HELP),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    ) -> None:
-        """Stop and remove the profile's containers, or its stack (the model cache volume is kept)."""
-        raise typer.Exit(down(get_config(ctx), profile, as_json=as_json, target=target))
+    @cli_command(DOWN, AS_JSON)
+    def down_command(ctx: typer.Context, args: dict[str, Any]) -> None:
+        raise typer.Exit(down(get_config(ctx), args["profile"], as_json=args["as_json"],
+                              target=args["target"]))

@@ -29,8 +29,10 @@ def _info(param: Param) -> Any:
     if not param.flags:  # a positional argument
         return typer.Argument(... if param.required else param.default, help=param.help,
                               metavar=param.metavar, show_default=param.default is not None)
+    ranged = param.cli_range  # None, typer's default, where the operation's validate checks bounds
     return typer.Option(... if param.required else param.default, *param.flags, help=param.help,
-                        metavar=param.metavar)
+                        metavar=param.metavar, min=param.minimum if ranged else None,
+                        max=param.maximum if ranged else None)
 
 
 def signature(params: tuple[Param, ...]) -> inspect.Signature:

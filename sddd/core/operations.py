@@ -60,6 +60,9 @@ class Param:
     blank: str | None = None  # a string of whitespace only is refused: "is empty; <blank>"
     flags: tuple[str, ...] = ()  # on the command line; none: a positional argument
     metavar: str | None = None
+    # the command line checks the bounds while parsing, and its help shows them (`x>=1`), as
+    # options such as deploy's --timeout always have
+    cli_range: bool = False
     on: frozenset[str] = EVERYWHERE
     views: Mapping[str, View] = field(default_factory=dict)
 

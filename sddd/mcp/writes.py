@@ -14,7 +14,8 @@ from typing import Any
 
 from sddd.archive.operation import ARCHIVE, RESTORE
 from sddd.core.errors import UsageError
-from sddd.mcp import policy, spec
+from sddd.deploy.operation import DEPLOY, DOWN
+from sddd.mcp import policy
 from sddd.mcp.spec import Answer, ToolSpec
 from sddd.output import mcp as text
 from sddd.resident.warm import Workspace
@@ -94,21 +95,9 @@ def down(ws: Workspace, args: dict[str, Any]) -> Answer:
                   f"{result.profile}: nothing was running (project {result.project})")
 
 
-PROFILE = spec.string("profile", "Profile name; default: the canonical profile of sddd.yaml.")
-
 WRITE_TOOLS = (
     ToolSpec(ARCHIVE, archive, writes=True),  # declared with `sddd archive`
     ToolSpec(RESTORE, restore, writes=True),  # declared with `sddd restore`
-    spec.tool(
-        "deploy", "Deploy a profile",
-        "Bring a profile up on the local Docker engine and wait until it is healthy (lint and "
-        "pre-flight first, history recorded), as `sddd deploy`. dry_run shows the plan only.",
-        (PROFILE, spec.boolean("dry_run", "Resolve, lint and show the plan; start nothing."),
-         spec.number("timeout", "Seconds to wait for healthy.", minimum=1, default=900.0),
-         spec.boolean("no_wait", "Start and return without waiting for healthy.")),
-        deploy, writes=True),
-    spec.tool(
-        "down", "Stop a profile",
-        "Stop and remove the profile's containers (the model cache volume is kept), as `sddd down`.",
-        (PROFILE,), down, writes=True),
+    ToolSpec(DEPLOY, deploy, writes=True),  # declared with `sddd deploy`
+    ToolSpec(DOWN, down, writes=True),  # declared with `sddd down`
 )

@@ -22,6 +22,7 @@ from sddd.commands.common import SdddCommand
 from sddd.commands.operation import cli_command
 from sddd.core.errors import SdddError, UsageError
 from sddd.core.operations import CLI, MCP, SOCKET, Operation
+from sddd.deploy.operation import DEPLOY, DOWN
 from sddd.index.operation import SEARCH
 from sddd.mcp.spec import ToolSpec
 from sddd.mcp.tools import READ_TOOLS
@@ -202,3 +203,50 @@ def test_validation_types_and_fills_defaults_on_every_surface(surface):
                                            "mode": "hybrid"}
     assert isinstance(op.validate(given, surface)["k"], int)
     assert Path("x") == dataclasses.replace(op.params[3], type=Path).check("x")
+
+
+def write_tool(name: str) -> ToolSpec:
+    from sddd.mcp.writes import WRITE_TOOLS
+
+    return next(t for t in WRITE_TOOLS if t.name == name)
+
+
+def test_deploy_offers_an_agent_the_declared_parameters_and_the_command_line_its_own_too():
+    from sddd.cli import module_commands
+
+    assert module_commands("deploy")["deploy"].help == DEPLOY.help  # the command made from DEPLOY
+    cli = cli_params("deploy")
+    assert {n: (list(p.opts), p.default) for n, p in cli.items() if n != "profile"} == {
+        "env_file": (["--env-file"], None), "dry_run": (["--dry-run"], False),
+        "timeout": (["--timeout"], 900.0), "no_wait": (["--no-wait"], False),
+        "target": (["--target"], "compose"), "as_json": (["--json"], False),
+        "quiet": (["--quiet", "-q"], False)}
+    assert cli["profile"].param_type_name == "argument" and not cli["profile"].required
+    assert cli["timeout"].type.min == 1  # click refuses --timeout 0.5 while parsing, as it always has
+    tool = write_tool("deploy")
+    assert tool.operation is DEPLOY and write_tool("down").operation is DOWN
+    schema = tool.input_schema()
+    assert {n: s.get("default") for n, s in schema["properties"].items()} == {
+        "profile": None, "dry_run": False, "timeout": 900.0, "no_wait": False}
+    assert schema["properties"]["timeout"]["minimum"] == 1 and schema["required"] == []
+    assert cli["timeout"].help == schema["properties"]["timeout"]["description"]
+    assert schema["properties"]["no_wait"]["description"] == "Start and return without waiting for healthy."
+    assert cli["no_wait"].help == "Start and return without waiting."
+    with pytest.raises(UsageError, match=r"must be at least 1; got 0\.5"):
+        tool.check({"timeout": 0.5})
+    with pytest.raises(UsageError, match="unknown argument 'target' for deploy; it takes profile, "
+                                         "dry_run, timeout, no_wait"):
+        tool.check({"target": "swarm"})  # an agent deploys on the local engine only
+    assert tool.check({"timeout": 60}) == {"profile": None, "dry_run": False, "timeout": 60,
+                                           "no_wait": False}
+
+
+def test_down_on_the_command_line_and_for_an_agent_shares_deploys_profile():
+    cli = cli_params("down", "deploy")
+    assert {n: (p.param_type_name, p.default) for n, p in cli.items()} == {
+        "profile": ("argument", None), "target": ("option", "compose"), "as_json": ("option", False)}
+    assert cli["profile"].help == cli_params("deploy")["profile"].help
+    schema = write_tool("down").input_schema()
+    assert schema["properties"] == {"profile": {
+        "type": "string", "description": "Profile name; default: the canonical profile of sddd.yaml."}}
+    assert schema["properties"]["profile"] == write_tool("deploy").input_schema()["properties"]["profile"]
