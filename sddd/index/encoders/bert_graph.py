@@ -112,9 +112,20 @@ class _Graph:
         return self.op("LayerNormalization", x, scale, bias, axis=-1, epsilon=eps)
 
 
-def _embeddings(g: _Graph, eps: float) -> str:
-    """Word + position + token-type embeddings, then LayerNorm: [batch, sequence, hidden]."""
-    words = g.op("Gather", g.weight("embeddings.word_embeddings.weight"), "input_ids")
+WORDS_INPUT = "word_embeddings"  # the graph input that replaces the word table (words_input=True)
+
+
+def _embeddings(g: _Graph, eps: float, words_input: bool) -> str:
+    """Word + position + token-type embeddings, then LayerNorm: [batch, sequence, hidden].
+
+    With ``words_input`` the caller looks the words up itself and feeds their rows as the input
+    WORDS_INPUT: multilingual-e5-small's table (250,037 x 384) is 384 MB in float32, while its
+    4-bit rows, dequantised where a text points, cost a few kB per text (e5_encoder.py).
+    """
+    if words_input:
+        words = WORDS_INPUT
+    else:
+        words = g.op("Gather", g.weight("embeddings.word_embeddings.weight"), "input_ids")
     types = g.op("Gather", g.weight("embeddings.token_type_embeddings.weight"), "token_type_ids")
     # Positions are 0..sequence-1 for every row: the first `sequence` rows of the table,
     # broadcast over the batch (no position_ids input, as in the torch export).
@@ -186,17 +197,21 @@ def _check(config: Config, weights: dict[str, np.ndarray]) -> None:
     expected = {"word_embeddings": int(config["vocab_size"]),
                 "position_embeddings": int(config["max_position_embeddings"])}
     for table, rows in expected.items():
+        if f"embeddings.{table}.weight" not in weights and table == "word_embeddings":
+            continue  # looked up by the caller (words_input)
         shape = weights[f"embeddings.{table}.weight"].shape
         if shape != (rows, hidden):
             raise ValueError(f"{table} has shape {shape}, config.json says {(rows, hidden)}")
 
 
-def _io(config: Config) -> tuple[list[onnx.ValueInfoProto], list[onnx.ValueInfoProto]]:
+def _io(config: Config, words_input: bool) -> tuple[list[onnx.ValueInfoProto], list[onnx.ValueInfoProto]]:
     """Graph inputs and output, with dynamic batch and sequence dimensions."""
     dims: list[str | int] = ["batch", "sequence"]
     inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, dims)
               for name in ("input_ids", "attention_mask", "token_type_ids")]
     hidden = [*dims, int(config["hidden_size"])]
+    if words_input:
+        inputs.append(helper.make_tensor_value_info(WORDS_INPUT, TensorProto.FLOAT, hidden))
     return inputs, [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, hidden)]
 
 
@@ -208,17 +223,23 @@ def build_bert_onnx(model_dir: Path, target: Path) -> None:
     Both files are written in place; wrap the call in a temporary folder for atomicity.
     """
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    weights = read_safetensors(model_dir / "model.safetensors")
+    write_bert_onnx(config, read_safetensors(model_dir / "model.safetensors"), target)
+
+
+def write_bert_onnx(config: Config, weights: dict[str, np.ndarray], target: Path, *,
+                    words_input: bool = False) -> None:
+    """The graph of a BERT given its config.json and its tensors under Hugging Face's names
+    (``embeddings.*``, ``encoder.layer.N.*``); without the word table when ``words_input``."""
     _check(config, weights)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / WEIGHTS_FILE, "wb") as weights_file:
         g = _Graph(weights, weights_file)
-        hidden = _embeddings(g, float(config["layer_norm_eps"]))
+        hidden = _embeddings(g, float(config["layer_norm_eps"]), words_input)
         bias = _mask_bias(g)
         for index in range(int(config["num_hidden_layers"])):
             hidden = _layer(g, hidden, bias, index, config)
     g.nodes.append(helper.make_node("Identity", [hidden], ["last_hidden_state"], name="output"))
-    inputs, outputs = _io(config)
+    inputs, outputs = _io(config, words_input)
     graph = helper.make_graph(g.nodes, "bert_encoder", inputs, outputs, g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               ir_version=IR_VERSION, producer_name="sddd-onnx-bert")

