@@ -28,10 +28,13 @@ def search(config: Config, query: str, *, k: int = 5, kind: str | None = None, p
     # `sddd serve` answers plain queries; sub-queries are fused here.
     answered = None if also else remote_search(config, args, notice=notice)
     if answered is None:
-        from sddd.endpoint.rerank import reranker_from_config
         from sddd.index.search import search as run_search  # numpy, FAISS, the models: only here
 
-        reranker = reranker_from_config(config)  # a bad setting is refused before any index is built
+        reranker = None
+        if config.section("search")["rerank"]["url"]:  # off by default: its HTTP client not even imported
+            from sddd.endpoint.rerank import reranker_from_config
+
+            reranker = reranker_from_config(config)  # a bad setting is refused before any index is built
         # a bad query is refused before any index is built; a fresh clone gets its first one
         result = run_search(config, query, k, kind=kind, path_glob=path, mode=mode,
                             notice=None if as_json else notice, also=also or [], build_missing=True,
