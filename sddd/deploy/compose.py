@@ -35,7 +35,7 @@ from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
 from sddd.deploy.history import Entry, append, update_last
 from sddd.deploy.report import DeployPlan, DeployResult, DownResult, Plan, ServiceStatus
-from sddd.deploy.steps import check_image, finish, has_healthcheck, lines_of, port_free, recorded
+from sddd.deploy.steps import check_image, finish, has_healthcheck, lines_of, port_free, recorded, run_docker
 from sddd.deploy.target import Target
 from sddd.deploy.wait import WaitResult, WaitState, wait_healthy
 
@@ -202,17 +202,8 @@ def _start_and_wait(config: Config, plan: Plan, client: Any, previous: dict[str,
 
 def run_compose(config: Config, resolved: ResolvedProfile, action: tuple[str, ...],
                 override: Path | None = None) -> str:
-    argv = compose_args(config, resolved, action, override)
-    try:
-        done = subprocess.run(argv, cwd=config.root, capture_output=True, text=True,
-                              timeout=COMPOSE_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        raise EngineError(f"`docker compose {action[0]}` did not finish in {COMPOSE_TIMEOUT_S} s") from None
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        reason = redact(lines[-1] if lines else f"exit {done.returncode}")[:300]
-        raise EngineError(f"docker compose {action[0]} failed: {reason}")
-    return redact(done.stdout + done.stderr)
+    return run_docker(compose_args(config, resolved, action, override), config.root, COMPOSE_TIMEOUT_S,
+                      f"docker compose {action[0]}")
 
 
 # --- status, logs, down ----------------------------------------------------------------------------

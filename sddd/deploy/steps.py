@@ -5,7 +5,9 @@ failure), and a log stream cut into redacted lines."""
 from __future__ import annotations
 
 import socket
+import subprocess
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sddd.compose.service import ResolvedService
@@ -121,3 +123,19 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
             yield redact(raw.decode("utf-8", "replace").rstrip("\r"))
     if buffer:
         yield redact(buffer.decode("utf-8", "replace"))
+
+
+def run_docker(argv: list[str], cwd: Path, timeout_s: float, command: str,
+               env: dict[str, str] | None = None) -> str:
+    """A docker CLI call (``command``: "docker compose up", "docker stack rm"...), its output
+    redacted; a failure is one EngineError line, the last line docker printed."""
+    try:
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
+                              check=False, env=env)
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"`{command}` did not finish in {timeout_s} s") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        reason = redact(lines[-1] if lines else f"exit {done.returncode}")[:300]
+        raise EngineError(f"{command} failed: {reason}")
+    return redact(done.stdout + done.stderr)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,9 +21,9 @@ from typing import Any
 from sddd.compose.interpolation import environment
 from sddd.core.config import Config
 from sddd.core.errors import EngineError
-from sddd.core.secrets import redact
 from sddd.deploy import docker as engine
 from sddd.deploy.report import ServiceStatus
+from sddd.deploy.steps import run_docker
 from sddd.deploy.wait import Poll, api_key
 
 STACK_LABEL = "com.docker.stack.namespace"
@@ -44,16 +43,8 @@ def docker_cli() -> str:
 def run_stack(config: Config, action: tuple[str, ...], env_file: str | None = None) -> str:
     """`docker stack ACTION`, with the env file's variables for the stack file's ``${VAR}``s."""
     env = environment(config.resolve(env_file), env_file) if env_file else dict(os.environ)
-    try:
-        done = subprocess.run([docker_cli(), "stack", *action], cwd=config.root, capture_output=True,
-                              text=True, timeout=STACK_TIMEOUT_S, check=False, env=env)
-    except subprocess.TimeoutExpired:
-        raise EngineError(f"`docker stack {action[0]}` did not finish in {STACK_TIMEOUT_S} s") from None
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        reason = redact(lines[-1] if lines else f"exit {done.returncode}")[:300]
-        raise EngineError(f"docker stack {action[0]} failed: {reason}")
-    return redact(done.stdout + done.stderr)
+    return run_docker([docker_cli(), "stack", *action], config.root, STACK_TIMEOUT_S,
+                      f"docker stack {action[0]}", env)
 
 
 def require_manager(client: Any) -> dict[str, Any]:
